@@ -1,0 +1,42 @@
+using ReferralBroker.Lifecycle;
+
+namespace ReferralBroker.Referrals;
+
+public sealed record Partner(
+    string Id,
+    string Name,
+    string Email,
+    IReadOnlyList<ServiceCategory> Categories,
+    IReadOnlyList<string> Languages);
+
+public sealed record Organisation(string Id, string Name);
+
+/// <summary>Who is in the network. Organisations are found by the hash of their API key, never the key.</summary>
+public interface INetworkDirectory
+{
+    IReadOnlyList<Partner> Partners { get; }
+
+    Partner? FindPartner(string partnerId);
+
+    Organisation? FindOrganisationByKeyHash(string apiKeyHash);
+}
+
+/// <summary>How long each kind of data lives. Every deadline the broker keeps is computed here.</summary>
+public sealed record RetentionPolicy
+{
+    public TimeSpan DefaultConsent { get; init; } = TimeSpan.FromDays(30);
+    public TimeSpan MaxConsent { get; init; } = TimeSpan.FromDays(90);
+    public TimeSpan SealedAfterAcceptance { get; init; } = TimeSpan.FromDays(14);
+    public TimeSpan StatusAfterClose { get; init; } = TimeSpan.FromDays(30);
+    /// <summary>An accepted referral the partner never closes is still forgotten after this.</summary>
+    public TimeSpan MaxRecordAge { get; init; } = TimeSpan.FromDays(180);
+    public TimeSpan IdempotencyWindow { get; init; } = TimeSpan.FromHours(24);
+
+    public DateTimeOffset PurgeAt(ReferralStatus status, DateTimeOffset createdAt, DateTimeOffset consentExpiresAt, DateTimeOffset now) =>
+        status switch
+        {
+            _ when ReferralLifecycle.IsClosed(status) => now + StatusAfterClose,
+            ReferralStatus.Accepted or ReferralStatus.InProgress => createdAt + MaxRecordAge,
+            _ => consentExpiresAt + StatusAfterClose,
+        };
+}

@@ -1,0 +1,91 @@
+using Microsoft.Extensions.Logging;
+using ReferralBroker.Lifecycle;
+using ReferralBroker.Ports;
+
+namespace ReferralBroker.Referrals;
+
+public sealed record DispatchSettings(string PublicBaseUrl);
+
+public enum DispatchResult
+{
+    /// <summary>The partner was emailed by this call.</summary>
+    Emailed,
+    /// <summary>Nothing to send: already delivered, acted on, withdrawn, expired or purged.</summary>
+    AlreadyHandled,
+}
+
+/// <summary>
+/// Takes a referral off the queue and emails the partner its link. Delivery is at least once, so the referral's
+/// own status is the delivery marker: only a referral still "submitted" is emailed.
+/// </summary>
+public sealed partial class ReferralDispatcher(
+    IReferralStore store,
+    IMailSender mail,
+    INetworkDirectory directory,
+    ReferralService referrals,
+    DispatchSettings settings,
+    ILogger<ReferralDispatcher> logger)
+{
+    /// <exception cref="TransientDeliveryException">The email could not be sent now; retry the message later.</exception>
+    public async Task<DispatchResult> DispatchAsync(DispatchMessage message, CancellationToken ct)
+    {
+        var found = await store.FindAsync(message.ReferralId, ct);
+        if (found?.Value is not { Status: ReferralStatus.Submitted } referral)
+        {
+            LogAlreadyHandled(logger, message.ReferralId);
+            return DispatchResult.AlreadyHandled;
+        }
+
+        var partner = directory.FindPartner(referral.PartnerId)
+            ?? throw new InvalidOperationException($"Partner '{referral.PartnerId}' left the directory.");
+        await mail.SendAsync(PartnerMail.Compose(partner, referral, settings.PublicBaseUrl, message.LinkSecret), ct);
+
+        // Whatever happened meanwhile (the partner acted already, the client withdrew) wins over "delivered".
+        await referrals.TransitionAsync(
+            async () => await store.FindAsync(referral.ReferralId, ct), ReferralEvent.Deliver, null, ct);
+        LogEmailed(logger, referral.ReferralId, referral.PartnerId);
+        return DispatchResult.Emailed;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} emailed to partner {PartnerId}")]
+    private static partial void LogEmailed(ILogger logger, string referralId, string partnerId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} needs no email (already handled or gone)")]
+    private static partial void LogAlreadyHandled(ILogger logger, string referralId);
+}
+
+/// <summary>The partner's email: a generic subject, the category and the link. Never anything about the client.</summary>
+public static class PartnerMail
+{
+    public const string Subject = "A new referral is waiting for you";
+
+    public static string Link(string publicBaseUrl, string referralId, string linkSecret) =>
+        $"{publicBaseUrl.TrimEnd('/')}/partner/{referralId}#{linkSecret}";
+
+    public static OutgoingMail Compose(Partner partner, ReferralRecord referral, string publicBaseUrl, string linkSecret)
+    {
+        var link = Link(publicBaseUrl, referral.ReferralId, linkSecret);
+        var category = WireNames.Of(referral.Category);
+        var expires = referral.ExpiresAt.UtcDateTime.ToString("d MMMM yyyy");
+        var text = $"""
+            Hello {partner.Name},
+
+            A {category} referral has been sent to you through ReferralBroker.
+            Open it to read it and to accept or decline it:
+
+            {link}
+
+            The link is the only key to this referral: please do not forward this email.
+            If nobody accepts it, the referral expires on {expires}.
+            """;
+        var html = $"""
+            <p>Hello {System.Net.WebUtility.HtmlEncode(partner.Name)},</p>
+            <p>A {category} referral has been sent to you through ReferralBroker.
+            Open it to read it and to accept or decline it:</p>
+            <p><a href="{System.Net.WebUtility.HtmlEncode(link)}">Open the referral</a></p>
+            <p>The link is the only key to this referral: please do not forward this email.
+            If nobody accepts it, the referral expires on {expires}.</p>
+            """;
+        return new OutgoingMail(partner.Email, Subject, text, html, referral.ReferralId);
+    }
+}

@@ -1,0 +1,38 @@
+using ReferralBroker.Lifecycle;
+using ReferralBroker.Sealing;
+
+namespace ReferralBroker.Referrals;
+
+public sealed record StatusChange(ReferralStatus Status, DateTimeOffset At);
+
+/// <summary>
+/// Everything the broker keeps about one referral. Nothing here identifies the client: the token and the
+/// partner's capability are present only as keyed hashes, and the client's details only as <see cref="Sealed"/>.
+/// </summary>
+public sealed record ReferralRecord
+{
+    public required string ReferralId { get; init; }
+    public required string OrganisationId { get; init; }
+    public required string PartnerId { get; init; }
+    public required ServiceCategory Category { get; init; }
+    public required ConsentMethod ConsentObtainedBy { get; init; }
+    public required ReferralStatus Status { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required DateTimeOffset UpdatedAt { get; init; }
+    /// <summary>Consent's end: an unaccepted referral expires then.</summary>
+    public required DateTimeOffset ExpiresAt { get; init; }
+    public required string TokenHash { get; init; }
+    public required string CapabilityHash { get; init; }
+    public required IReadOnlyList<StatusChange> History { get; init; }
+    public SealedReferral? Sealed { get; init; }
+    /// <summary>When the sealed referral is destroyed if nothing destroys it sooner.</summary>
+    public DateTimeOffset? SealedDeleteAt { get; init; }
+    /// <summary>When this whole record is deleted.</summary>
+    public required DateTimeOffset PurgeAt { get; init; }
+    public DeclineReason? DeclineReason { get; init; }
+
+    public DateTimeOffset? AcceptedAt => History.FirstOrDefault(h => h.Status == ReferralStatus.Accepted)?.At;
+}
+
+/// <summary>A stored value with the version the store saw, for optimistic concurrency.</summary>
+public sealed record Versioned<T>(T Value, string Version);

@@ -1,0 +1,196 @@
+using System.Security.Cryptography;
+using System.Text;
+using ReferralBroker.Intake;
+using ReferralBroker.Lifecycle;
+using ReferralBroker.Ports;
+using ReferralBroker.Sealing;
+using ReferralBroker.Tokens;
+
+namespace ReferralBroker.Referrals;
+
+public sealed record SubmittedReferral(string ReferralId, string StatusToken, ReferralStatus Status, DateTimeOffset ExpiresAt);
+
+public abstract record SubmitOutcome
+{
+    public sealed record Created(SubmittedReferral Referral) : SubmitOutcome;
+    public sealed record Invalid(Dictionary<string, string[]> Errors) : SubmitOutcome;
+    public sealed record IdempotencyKeyReused : SubmitOutcome;
+}
+
+public abstract record ActionOutcome
+{
+    public sealed record Done(ReferralRecord Referral) : ActionOutcome;
+    public sealed record NotFound : ActionOutcome;
+    public sealed record NotAllowed(ReferralStatus Current) : ActionOutcome;
+}
+
+/// <summary>The referral use cases for organisations, partners and clients.</summary>
+public sealed class ReferralService(
+    IReferralStore store,
+    IIdempotencyStore idempotency,
+    IReferralQueue queue,
+    INetworkDirectory directory,
+    Pepper pepper,
+    RetentionPolicy retention,
+    TimeProvider time)
+{
+    private const int MaxConcurrencyRetries = 5;
+
+    public async Task<SubmitOutcome> SubmitAsync(
+        Organisation organisation, ReferralSubmission submission, string? idempotencyKey, byte[] body, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var errors = ConsentRules.Check(submission, directory, now, retention, out var expiresAt);
+        if (errors.Count > 0)
+        {
+            return new SubmitOutcome.Invalid(errors);
+        }
+
+        var referralId = NewReferralId();
+        var token = StatusToken.Generate();
+        if (idempotencyKey is not null)
+        {
+            var keyHash = pepper.Hash("idempotency-key", $"{organisation.Id}\n{idempotencyKey}");
+            var fingerprint = Base64Url.Encode(pepper.DeriveKey("idempotency-body", body));
+            var responseKey = pepper.DeriveKey("idempotency-response", Encoding.UTF8.GetBytes(idempotencyKey).Concat(body).ToArray());
+            var stored = await idempotency.GetOrAddAsync(
+                new IdempotencyRecord(keyHash, fingerprint, referralId, SealToken(responseKey, token), now + retention.IdempotencyWindow), ct);
+            if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(stored.BodyFingerprint), Encoding.ASCII.GetBytes(fingerprint)))
+            {
+                return new SubmitOutcome.IdempotencyKeyReused();
+            }
+
+            referralId = stored.ReferralId;
+            token = OpenToken(responseKey, stored.SealedResponse);
+            if (await store.FindAsync(referralId, ct) is { } existing)
+            {
+                return Created(existing.Value, token);
+            }
+        }
+
+        var canonicalToken = StatusToken.Normalise(token)!;
+        var seal = ReferralSeal.Seal(referralId, submission.ClientJson);
+        var record = new ReferralRecord
+        {
+            ReferralId = referralId,
+            OrganisationId = organisation.Id,
+            PartnerId = submission.PartnerId!,
+            Category = submission.Category!.Value,
+            ConsentObtainedBy = submission.Consent!.ObtainedBy!.Value,
+            Status = ReferralStatus.Submitted,
+            CreatedAt = now,
+            UpdatedAt = now,
+            ExpiresAt = expiresAt,
+            TokenHash = pepper.HashToken(canonicalToken),
+            CapabilityHash = seal.CapabilityHash,
+            History = [new StatusChange(ReferralStatus.Submitted, now)],
+            Sealed = seal.Sealed,
+            PurgeAt = retention.PurgeAt(ReferralStatus.Submitted, now, expiresAt, now),
+        };
+
+        if (!await store.TryCreateAsync(record, ct))
+        {
+            // A concurrent retry with the same Idempotency-Key created it first and notifies the partner.
+            var winner = await store.FindAsync(referralId, ct);
+            return Created(winner?.Value ?? record, token);
+        }
+
+        await queue.EnqueueAsync(
+            new DispatchMessage(referralId, referralId, record.PartnerId, WireNames.Of(record.Category), Base64Url.Encode(seal.LinkSecret)),
+            ct);
+        CryptographicOperations.ZeroMemory(seal.LinkSecret);
+        return Created(record, token);
+    }
+
+    public async Task<ReferralRecord?> FindForOrganisationAsync(string organisationId, string referralId, CancellationToken ct)
+    {
+        var found = await store.FindAsync(referralId, ct);
+        return found?.Value.OrganisationId == organisationId ? found.Value : null;
+    }
+
+    public async Task<ReferralRecord?> FindForPartnerAsync(string referralId, string? capability, CancellationToken ct)
+    {
+        var found = await store.FindAsync(referralId, ct);
+        return found is not null && ReferralSeal.CapabilityMatches(capability, found.Value.CapabilityHash) ? found.Value : null;
+    }
+
+    public Task<ActionOutcome> PartnerActAsync(
+        string referralId, string? capability, ReferralEvent @event, DeclineReason? reason, CancellationToken ct) =>
+        TransitionAsync(
+            async () => await store.FindAsync(referralId, ct) is { } found
+                && ReferralSeal.CapabilityMatches(capability, found.Value.CapabilityHash) ? found : null,
+            @event, reason, ct);
+
+    public async Task<ReferralRecord?> FindForClientAsync(string? typedToken, CancellationToken ct) =>
+        (await FindByTokenAsync(typedToken, ct))?.Value;
+
+    public async Task<ActionOutcome> WithdrawAsync(string? typedToken, CancellationToken ct)
+    {
+        var outcome = await TransitionAsync(() => FindByTokenAsync(typedToken, ct), ReferralEvent.Withdraw, null, ct);
+        // Withdrawing twice is the same wish said twice: answer it the same way.
+        return outcome is ActionOutcome.NotAllowed { Current: ReferralStatus.Withdrawn }
+            && await FindForClientAsync(typedToken, ct) is { } already
+            ? new ActionOutcome.Done(already)
+            : outcome;
+    }
+
+    /// <summary>Loads, applies the event and writes back, reloading when another writer got there first.</summary>
+    internal async Task<ActionOutcome> TransitionAsync(
+        Func<Task<Versioned<ReferralRecord>?>> load, ReferralEvent @event, DeclineReason? reason, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < MaxConcurrencyRetries; attempt++)
+        {
+            if (await load() is not { } current)
+            {
+                return new ActionOutcome.NotFound();
+            }
+
+            if (Transitions.Apply(current.Value, @event, time.GetUtcNow(), retention, reason) is not { } next)
+            {
+                return new ActionOutcome.NotAllowed(current.Value.Status);
+            }
+
+            switch (await store.TryReplaceAsync(next, current.Version, ct))
+            {
+                case WriteOutcome.Written:
+                    return new ActionOutcome.Done(next);
+                case WriteOutcome.NotFound:
+                    return new ActionOutcome.NotFound();
+            }
+        }
+
+        throw new InvalidOperationException("The referral kept changing under this update; giving up.");
+    }
+
+    private async Task<Versioned<ReferralRecord>?> FindByTokenAsync(string? typedToken, CancellationToken ct) =>
+        StatusToken.Normalise(typedToken) is { } canonical
+            ? await store.FindByTokenHashAsync(pepper.HashToken(canonical), ct)
+            : null;
+
+    private static SubmitOutcome.Created Created(ReferralRecord record, string token) =>
+        new SubmitOutcome.Created(new SubmittedReferral(record.ReferralId, token, record.Status, record.ExpiresAt));
+
+    private static string NewReferralId() =>
+        "ref_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+
+    private static string SealToken(byte[] key, string token)
+    {
+        var nonce = RandomNumberGenerator.GetBytes(ReferralSeal.NonceBytes);
+        var plain = Encoding.ASCII.GetBytes(token);
+        var output = new byte[plain.Length + ReferralSeal.TagBytes];
+        using var aes = new AesGcm(key, ReferralSeal.TagBytes);
+        aes.Encrypt(nonce, plain, output.AsSpan(0, plain.Length), output.AsSpan(plain.Length));
+        return $"{Base64Url.Encode(nonce)}.{Base64Url.Encode(output)}";
+    }
+
+    private static string OpenToken(byte[] key, string sealedToken)
+    {
+        var parts = sealedToken.Split('.');
+        var nonce = Base64Url.TryDecode(parts[0])!;
+        var input = Base64Url.TryDecode(parts[1])!;
+        var plain = new byte[input.Length - ReferralSeal.TagBytes];
+        using var aes = new AesGcm(key, ReferralSeal.TagBytes);
+        aes.Decrypt(nonce, input.AsSpan(0, plain.Length), input.AsSpan(plain.Length), plain);
+        return Encoding.ASCII.GetString(plain);
+    }
+}

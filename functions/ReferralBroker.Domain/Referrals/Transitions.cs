@@ -1,0 +1,51 @@
+using ReferralBroker.Lifecycle;
+
+namespace ReferralBroker.Referrals;
+
+/// <summary>Applies a lifecycle event to a record, with every side effect on stored data the event implies.</summary>
+public static class Transitions
+{
+    public static ReferralRecord? Apply(
+        ReferralRecord record, ReferralEvent @event, DateTimeOffset now, RetentionPolicy retention, DeclineReason? reason = null)
+    {
+        if (!ReferralLifecycle.TryApply(record.Status, @event, out var next))
+        {
+            return null;
+        }
+
+        var destroy = ReferralLifecycle.DestroysSealedReferral(next);
+        return record with
+        {
+            Status = next,
+            UpdatedAt = now,
+            History = [.. record.History, new StatusChange(next, now)],
+            Sealed = destroy ? null : record.Sealed,
+            SealedDeleteAt = destroy ? null
+                : next == ReferralStatus.Accepted ? now + retention.SealedAfterAcceptance
+                : record.SealedDeleteAt,
+            PurgeAt = retention.PurgeAt(next, record.CreatedAt, record.ExpiresAt, now),
+            DeclineReason = next == ReferralStatus.Declined ? reason : record.DeclineReason,
+        };
+    }
+
+    /// <summary>When the sealed referral will be gone at the latest, if it is still held.</summary>
+    public static DateTimeOffset? SealedGoneBy(ReferralRecord record) =>
+        record.Sealed is null ? null : record.SealedDeleteAt ?? record.ExpiresAt;
+
+    /// <summary>Whether the sweep has something to do with this record at <paramref name="now"/>.</summary>
+    public static SweepAction DueAction(ReferralRecord record, DateTimeOffset now) => record switch
+    {
+        _ when record.PurgeAt <= now => SweepAction.Purge,
+        { Status: ReferralStatus.Submitted or ReferralStatus.Delivered } when record.ExpiresAt <= now => SweepAction.Expire,
+        { Sealed: not null, SealedDeleteAt: { } due } when due <= now => SweepAction.DestroySealed,
+        _ => SweepAction.None,
+    };
+}
+
+public enum SweepAction
+{
+    None,
+    Expire,
+    DestroySealed,
+    Purge,
+}
