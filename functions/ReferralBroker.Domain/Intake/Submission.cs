@@ -29,12 +29,15 @@ public sealed record ConsentStatement(ConsentMethod? ObtainedBy, IReadOnlyList<s
 /// A referral as an organisation submitted it. <see cref="ClientJson"/> is the client object exactly as sent: it
 /// is sealed as is and never parsed for anything but the rules below.
 /// </summary>
+/// <param name="ValueErrors">Values the reader could not make sense of (an unknown category, a bad date), keyed
+/// by JSON path; they are reported together with the consent rules' findings.</param>
 public sealed record ReferralSubmission(
     ServiceCategory? Category,
     string? PartnerId,
     ConsentStatement? Consent,
     IReadOnlyDictionary<string, string> Client,
-    byte[] ClientJson);
+    byte[] ClientJson,
+    IReadOnlyDictionary<string, string[]> ValueErrors);
 
 /// <summary>
 /// Consent rules: nothing about the client is shared unless consent names it, and consent has an end.
@@ -46,10 +49,10 @@ public static class ConsentRules
         ReferralSubmission submission, Referrals.INetworkDirectory directory, DateTimeOffset now,
         Referrals.RetentionPolicy retention, out DateTimeOffset consentExpiresAt)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new Dictionary<string, string[]>(submission.ValueErrors);
         consentExpiresAt = now + retention.DefaultConsent;
 
-        if (submission.Category is null)
+        if (submission.Category is null && !errors.ContainsKey("category"))
         {
             errors["category"] = [$"Required: one of {string.Join(", ", WireNames.AllCategories)}."];
         }
@@ -71,7 +74,7 @@ public static class ConsentRules
         }
         else
         {
-            if (consent.ObtainedBy is null)
+            if (consent.ObtainedBy is null && !errors.ContainsKey("consent.obtainedBy"))
             {
                 errors["consent.obtainedBy"] = [$"Required: one of {string.Join(", ", WireNames.AllConsentMethods)}."];
             }

@@ -1,0 +1,32 @@
+using System.Security.Cryptography;
+using ReferralBroker.Hosting;
+using ReferralBroker.Partners;
+
+namespace ReferralBroker.Embedded;
+
+/// <summary>
+/// The network a newcomer gets on the embedded default: one organisation and one partner per category, all at
+/// example.org, so the whole loop can be tried with curl and the outbox folder.
+/// </summary>
+internal static class DemoNetwork
+{
+    public const string OrganisationId = "demo-org";
+
+    public static (IReadOnlyList<PartnerOptions> Partners, OrganisationOptions Organisation, string? GeneratedKey) Create(DemoOptions demo)
+    {
+        var generated = demo.OrgApiKey is null ? "demo_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20)) : null;
+        var organisation = new OrganisationOptions
+        {
+            Id = OrganisationId,
+            Name = "Demo outreach organisation",
+            ApiKeySha256 = ConfiguredNetworkDirectory.HashApiKey(demo.OrgApiKey ?? generated!),
+        };
+        PartnerOptions[] partners =
+        [
+            new() { Id = "demo-health", Name = "Demo community clinic", Email = "intake@health.example.org", Categories = ["health"], Languages = ["en", "th", "es", "ro"] },
+            new() { Id = "demo-legal", Name = "Demo migrant legal aid", Email = "intake@legal.example.org", Categories = ["legal"], Languages = ["en", "es", "pt"] },
+            new() { Id = "demo-employment", Name = "Demo jobs and language programme", Email = "intake@employment.example.org", Categories = ["employment"], Languages = ["en", "th", "tl"] },
+        ];
+        return (partners, organisation, generated);
+    }
+}

@@ -1,0 +1,72 @@
+using ReferralBroker.Hosting;
+using ReferralBroker.Referrals;
+
+namespace ReferralBroker.Embedded;
+
+/// <summary>Runs the dispatcher over the embedded queue, the way the Service Bus trigger does in Azure.</summary>
+internal sealed partial class EmbeddedDispatchPump(
+    SqliteReferralQueue queue,
+    ReferralDispatcher dispatcher,
+    QueueOptions options,
+    ILogger<EmbeddedDispatchPump> logger) : BackgroundService
+{
+    /// <summary>Dispatches every message available now; returns how many were taken off the queue.</summary>
+    public async Task<int> DrainAsync(CancellationToken cancellationToken)
+    {
+        var taken = 0;
+        while (await queue.TryReceiveAsync(cancellationToken) is { } leased)
+        {
+            taken++;
+            try
+            {
+                await dispatcher.DispatchAsync(leased.Message, cancellationToken);
+                await queue.CompleteAsync(leased.Sequence, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                if (leased.DeliveryCount >= options.MaxDeliveryCount)
+                {
+                    // Nobody will read a dead-lettered link secret; dropping it is the embedded dead-letter queue.
+                    LogGaveUp(logger, leased.Message.ReferralId, leased.DeliveryCount, e.GetType().Name);
+                    await queue.CompleteAsync(leased.Sequence, cancellationToken);
+                }
+                else
+                {
+                    LogWillRetry(logger, leased.Message.ReferralId, leased.DeliveryCount, e.GetType().Name);
+                    await queue.AbandonAsync(leased.Sequence, Backoff(leased.DeliveryCount), cancellationToken);
+                }
+            }
+        }
+
+        return taken;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.RunDispatcher)
+        {
+            return;
+        }
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await DrainAsync(stoppingToken);
+                await queue.WaitForWorkAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private static TimeSpan Backoff(int deliveryCount) => TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, deliveryCount)));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatch of referral {ReferralId} failed (attempt {Attempt}, {Error}); will retry")]
+    private static partial void LogWillRetry(ILogger logger, string referralId, int attempt, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Dispatch of referral {ReferralId} failed {Attempt} times ({Error}); message dropped, the referral will expire unless re-sent")]
+    private static partial void LogGaveUp(ILogger logger, string referralId, int attempt, string error);
+}

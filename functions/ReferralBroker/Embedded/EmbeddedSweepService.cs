@@ -1,0 +1,44 @@
+using ReferralBroker.Hosting;
+using ReferralBroker.Referrals;
+
+namespace ReferralBroker.Embedded;
+
+/// <summary>Runs the sweep on a timer in process, the way the timer trigger does in Azure.</summary>
+internal sealed partial class EmbeddedSweepService(
+    ReferralSweeper sweeper,
+    SqliteReferralQueue queue,
+    QueueOptions options,
+    TimeProvider time,
+    ILogger<EmbeddedSweepService> logger) : BackgroundService
+{
+    public async Task<SweepReport> SweepOnceAsync(CancellationToken cancellationToken)
+    {
+        await queue.PurgeExpiredAsync(cancellationToken);
+        return await sweeper.SweepAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.RunSweep)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(options.SweepInterval, time);
+        do
+        {
+            try
+            {
+                await SweepOnceAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogSweepFailed(logger, e.GetType().Name);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Sweep failed ({Error}); trying again at the next tick")]
+    private static partial void LogSweepFailed(ILogger logger, string error);
+}

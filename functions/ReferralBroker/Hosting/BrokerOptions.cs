@@ -1,0 +1,105 @@
+using ReferralBroker.Referrals;
+
+namespace ReferralBroker.Hosting;
+
+/// <summary>Everything under the "Broker" configuration section (environment: Broker__Xxx__Yyy).</summary>
+public sealed class BrokerOptions
+{
+    public const string Section = "Broker";
+
+    /// <summary>Base of the links in partners' emails; the link secret follows it after '#'.</summary>
+    public string PublicBaseUrl { get; set; } = "http://localhost:7071";
+
+    /// <summary>Base64 server secret for keyed hashes. Embedded: generated into DataPath when absent.</summary>
+    public string? Pepper { get; set; }
+
+    /// <summary>Where the embedded default keeps its SQLite file, outbox and generated pepper.</summary>
+    public string DataPath { get; set; } = ".data";
+
+    public StorageOptions Storage { get; set; } = new();
+    public MailOptions Mail { get; set; } = new();
+    public QueueOptions Queue { get; set; } = new();
+    public RetentionOptions Retention { get; set; } = new();
+    public DemoOptions Demo { get; set; } = new();
+    public RateLimitOptions RateLimits { get; set; } = new();
+    public List<OrganisationOptions> Organisations { get; set; } = [];
+    public List<PartnerOptions> Partners { get; set; } = [];
+
+    public string SqlitePath => Storage.SqlitePath ?? Path.Combine(DataPath, "broker.db");
+    public string OutboxPath => Mail.OutboxPath ?? Path.Combine(DataPath, "mail");
+}
+
+public sealed class StorageOptions
+{
+    public string? SqlitePath { get; set; }
+}
+
+public sealed class MailOptions
+{
+    public string? OutboxPath { get; set; }
+    public string FromEmail { get; set; } = "referrals@broker.example.org";
+}
+
+public sealed class QueueOptions
+{
+    /// <summary>Tests switch the in-process dispatcher off to drive it by hand.</summary>
+    public bool RunDispatcher { get; set; } = true;
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>How long a message taken by the dispatcher stays invisible before it is delivered again.</summary>
+    public TimeSpan LockDuration { get; set; } = TimeSpan.FromSeconds(60);
+    public int MaxDeliveryCount { get; set; } = 10;
+    /// <summary>Short on purpose: a queued message carries the link secret until it is dispatched.</summary>
+    public TimeSpan MessageTimeToLive { get; set; } = TimeSpan.FromDays(1);
+    public bool RunSweep { get; set; } = true;
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+public sealed class RetentionOptions
+{
+    public TimeSpan DefaultConsent { get; set; } = TimeSpan.FromDays(30);
+    public TimeSpan MaxConsent { get; set; } = TimeSpan.FromDays(90);
+    public TimeSpan SealedAfterAcceptance { get; set; } = TimeSpan.FromDays(14);
+    public TimeSpan StatusAfterClose { get; set; } = TimeSpan.FromDays(30);
+    public TimeSpan MaxRecordAge { get; set; } = TimeSpan.FromDays(180);
+    public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
+
+    public RetentionPolicy ToPolicy() => new()
+    {
+        DefaultConsent = DefaultConsent,
+        MaxConsent = MaxConsent,
+        SealedAfterAcceptance = SealedAfterAcceptance,
+        StatusAfterClose = StatusAfterClose,
+        MaxRecordAge = MaxRecordAge,
+        IdempotencyWindow = IdempotencyWindow,
+    };
+}
+
+public sealed class DemoOptions
+{
+    /// <summary>The demo organisation's API key; generated and printed at start when absent.</summary>
+    public string? OrgApiKey { get; set; }
+}
+
+public sealed class RateLimitOptions
+{
+    /// <summary>Token lookups per client address per minute; tokens are unguessable, this stops noisy scanning.</summary>
+    public int StatusPerMinute { get; set; } = 30;
+    public int PartnerPerMinute { get; set; } = 120;
+}
+
+public sealed class OrganisationOptions
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    /// <summary>Lower-case hex SHA-256 of the API key: the key itself is never configured or stored.</summary>
+    public string ApiKeySha256 { get; set; } = "";
+}
+
+public sealed class PartnerOptions
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Email { get; set; } = "";
+    public List<string> Categories { get; set; } = [];
+    public List<string> Languages { get; set; } = [];
+}

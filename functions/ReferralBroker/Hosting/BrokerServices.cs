@@ -1,0 +1,111 @@
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using ReferralBroker.Embedded;
+using ReferralBroker.Http;
+using ReferralBroker.Partners;
+using ReferralBroker.Ports;
+using ReferralBroker.Referrals;
+using ReferralBroker.Tokens;
+
+namespace ReferralBroker.Hosting;
+
+internal static class BrokerServices
+{
+    /// <summary>The broker's services; the adapters are the embedded default's (SQLite, in-process queue, outbox).</summary>
+    public static IServiceCollection AddBroker(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<BrokerOptions>().Bind(configuration.GetSection(BrokerOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BrokerOptions>, BrokerOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Retention.ToPolicy());
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Queue);
+        services.AddSingleton(sp => new DispatchSettings(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.PublicBaseUrl));
+        services.AddSingleton<ReferralService>();
+        services.AddSingleton<ReferralDispatcher>();
+        services.AddSingleton<ReferralSweeper>();
+
+        services.AddProblemDetails();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(BrokerPolicies.Organisation, p => p.RequireClaim(ApiKeyAuthenticationHandler.OrganisationIdClaim));
+        services.AddBrokerRateLimits();
+        return services.AddEmbeddedAdapters();
+    }
+
+    private static IServiceCollection AddEmbeddedAdapters(this IServiceCollection services)
+    {
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
+            var (partners, organisation, generatedKey) = DemoNetwork.Create(options.Demo);
+            if (generatedKey is not null)
+            {
+                // Printed to the console on purpose (not logged): it is how a newcomer gets the demo key.
+                Console.WriteLine($"Demo organisation '{DemoNetwork.OrganisationId}' API key: {generatedKey}");
+                Console.WriteLine("Set Broker__Demo__OrgApiKey to keep a key across restarts.");
+            }
+
+            return new DemoKeyPrinted(generatedKey is not null, partners, organisation);
+        });
+        services.AddSingleton<INetworkDirectory>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
+            var demo = sp.GetRequiredService<DemoKeyPrinted>();
+            return new ConfiguredNetworkDirectory([.. options.Partners, .. demo.Partners], [.. options.Organisations, demo.Organisation]);
+        });
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
+            return new Pepper(options.Pepper is { } configured ? Convert.FromBase64String(configured) : PepperFile.LoadOrCreate(options.DataPath));
+        });
+        services.AddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.SqlitePath));
+        services.AddSingleton<SqliteReferralStore>();
+        services.AddSingleton<IReferralStore>(sp => sp.GetRequiredService<SqliteReferralStore>());
+        services.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<SqliteReferralStore>());
+        services.AddSingleton<SqliteReferralQueue>();
+        services.AddSingleton<IReferralQueue>(sp => sp.GetRequiredService<SqliteReferralQueue>());
+        services.AddSingleton<IMailSender>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
+            return new OutboxMailSender(options.OutboxPath, options.Mail.FromEmail, sp.GetRequiredService<TimeProvider>());
+        });
+        services.AddSingleton<EmbeddedDispatchPump>();
+        services.AddHostedService(sp => sp.GetRequiredService<EmbeddedDispatchPump>());
+        services.AddSingleton<EmbeddedSweepService>();
+        services.AddHostedService(sp => sp.GetRequiredService<EmbeddedSweepService>());
+        return services;
+    }
+
+    private static IServiceCollection AddBrokerRateLimits(this IServiceCollection services) =>
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.OnRejected = async (context, ct) =>
+            {
+                var problems = context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>();
+                await problems.WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context.HttpContext,
+                    ProblemDetails = { Status = StatusCodes.Status429TooManyRequests, Title = "Too many requests", Detail = "Please wait a minute and try again." },
+                });
+            };
+            // Partitioned by address only in memory; addresses are never stored or logged.
+            limiter.AddPolicy(BrokerPolicies.StatusRateLimit, context => PerAddress(context, o => o.StatusPerMinute));
+            limiter.AddPolicy(BrokerPolicies.PartnerRateLimit, context => PerAddress(context, o => o.PartnerPerMinute));
+        });
+
+    private static RateLimitPartition<string> PerAddress(HttpContext context, Func<RateLimitOptions, int> limit)
+    {
+        var permits = limit(context.RequestServices.GetRequiredService<IOptions<BrokerOptions>>().Value.RateLimits);
+        return RateLimitPartition.GetFixedWindowLimiter(
+            context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+            _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
+    }
+
+    /// <summary>Resolved at start so the demo key is printed before the first request, not at it.</summary>
+    internal sealed record DemoKeyPrinted(bool Generated, IReadOnlyList<PartnerOptions> Partners, OrganisationOptions Organisation);
+}

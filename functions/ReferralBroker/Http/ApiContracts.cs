@@ -1,0 +1,45 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ReferralBroker.Lifecycle;
+using ReferralBroker.Referrals;
+
+namespace ReferralBroker.Http;
+
+public sealed record SubmitResponse(string ReferralId, string StatusToken, string Status, DateTimeOffset ExpiresAt);
+
+public sealed record HistoryEntry(string Status, DateTimeOffset At);
+
+public sealed record OrganisationReferralView(
+    string ReferralId, string Category, string PartnerId, string Status, DateTimeOffset ExpiresAt,
+    IReadOnlyList<HistoryEntry> History, string? DeclineReason)
+{
+    public static OrganisationReferralView Of(ReferralRecord r) => new(
+        r.ReferralId, WireNames.Of(r.Category), r.PartnerId, WireNames.Of(r.Status), r.ExpiresAt,
+        [.. r.History.Select(h => new HistoryEntry(WireNames.Of(h.Status), h.At))],
+        r.DeclineReason is { } reason ? WireNames.Of(reason) : null);
+}
+
+public sealed record PartnerDirectoryEntry(string Id, string Name, IReadOnlyList<string> Categories, IReadOnlyList<string> Languages);
+
+public sealed record SealedView(int V, string Nonce, string Ciphertext);
+
+public sealed record PartnerReferralView(string ReferralId, string Category, string Status, DateTimeOffset ExpiresAt, SealedView? Sealed)
+{
+    public static PartnerReferralView Of(ReferralRecord r) => new(
+        r.ReferralId, WireNames.Of(r.Category), WireNames.Of(r.Status), r.ExpiresAt,
+        r.Sealed is { } s ? new SealedView(s.V, s.Nonce, s.Ciphertext) : null);
+}
+
+public sealed record HeldItem(string What, DateTimeOffset DeletedBy);
+
+public sealed record ClientStatusView(string Status, string Category, DateTimeOffset UpdatedAt, DateTimeOffset ExpiresAt, IReadOnlyList<HeldItem> Held);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(SubmitResponse))]
+[JsonSerializable(typeof(OrganisationReferralView))]
+[JsonSerializable(typeof(IReadOnlyList<PartnerDirectoryEntry>))]
+[JsonSerializable(typeof(PartnerReferralView))]
+[JsonSerializable(typeof(ClientStatusView))]
+[JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
+[JsonSerializable(typeof(HttpValidationProblemDetails))]
+internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -1,0 +1,29 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace ReferralBroker.Http;
+
+/// <summary>The one error vocabulary: every client error is RFC 9457 problem+json made here.</summary>
+internal static class Problems
+{
+    public static ProblemHttpResult NotFound() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found",
+            detail: "Nothing is known here by that reference.");
+
+    public static ProblemHttpResult Conflict(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: detail);
+
+    public static ProblemHttpResult TooLarge(int limit) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large",
+            detail: $"The request body may be at most {limit} bytes.");
+
+    /// <summary>400: the request is not the JSON this endpoint reads (syntax, types, unknown properties).</summary>
+    public static ProblemHttpResult Malformed(IDictionary<string, string[]> errors) =>
+        Fields(StatusCodes.Status400BadRequest, "The request body is not valid for this endpoint", errors);
+
+    /// <summary>422: well-formed, but the values break a rule (consent, partner, lifecycle input).</summary>
+    public static ProblemHttpResult Invalid(IDictionary<string, string[]> errors) =>
+        Fields(StatusCodes.Status422UnprocessableEntity, "The referral breaks a rule", errors);
+
+    public static ProblemHttpResult Fields(int status, string title, IDictionary<string, string[]> errors) =>
+        TypedResults.Problem(new HttpValidationProblemDetails(errors) { Status = status, Title = title });
+}

@@ -1,0 +1,36 @@
+using System.Security.Cryptography;
+using System.Text;
+using ReferralBroker.Hosting;
+using ReferralBroker.Lifecycle;
+using ReferralBroker.Referrals;
+
+namespace ReferralBroker.Partners;
+
+/// <summary>The network as configured: a small, slowly changing list that lives in settings, not in storage.</summary>
+internal sealed class ConfiguredNetworkDirectory : INetworkDirectory
+{
+    private readonly Dictionary<string, Partner> _partners;
+    private readonly Dictionary<string, Organisation> _organisationsByKeyHash;
+
+    public ConfiguredNetworkDirectory(IEnumerable<PartnerOptions> partners, IEnumerable<OrganisationOptions> organisations)
+    {
+        Partners = [.. partners.Select(p => new Partner(
+            p.Id,
+            p.Name,
+            p.Email,
+            [.. p.Categories.Select(c => WireNames.TryParse(c, out ServiceCategory category) ? category : throw new ArgumentException(c))],
+            [.. p.Languages]))];
+        _partners = Partners.ToDictionary(p => p.Id, StringComparer.Ordinal);
+        _organisationsByKeyHash = organisations.ToDictionary(
+            o => o.ApiKeySha256, o => new Organisation(o.Id, o.Name), StringComparer.Ordinal);
+    }
+
+    public IReadOnlyList<Partner> Partners { get; }
+
+    public Partner? FindPartner(string partnerId) => _partners.GetValueOrDefault(partnerId);
+
+    public Organisation? FindOrganisationByKeyHash(string apiKeyHash) => _organisationsByKeyHash.GetValueOrDefault(apiKeyHash);
+
+    public static string HashApiKey(string apiKey) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(apiKey)));
+}

@@ -1,0 +1,32 @@
+using ReferralBroker.Hosting;
+using ReferralBroker.Partners;
+using ReferralBroker.Referrals;
+using ReferralBroker.Status;
+
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = args,
+    // Pages and scripts ship next to the binary, so any working directory (or a Functions host) serves them.
+    WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
+});
+builder.WebHost.UseBrokerUrls(builder.Configuration);
+builder.Services.AddBroker(builder.Configuration);
+
+var app = builder.Build();
+app.UseSecurityHeaders();
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseStaticFiles();
+app.UseRateLimiter();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapPages();
+app.MapReferrals();
+app.MapPartners();
+app.MapStatus();
+
+app.Run();
+
+/// <summary>Entry point, visible to the integration tests' WebApplicationFactory.</summary>
+public partial class Program;

@@ -1,0 +1,65 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using ReferralBroker.Http;
+using ReferralBroker.Lifecycle;
+
+namespace ReferralBroker.Referrals;
+
+/// <summary>The organisations' API: send a consented referral, follow its status.</summary>
+internal static class ReferralEndpoints
+{
+    public static RouteGroupBuilder MapReferrals(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/referrals")
+            .RequireAuthorization(BrokerPolicies.Organisation)
+            .WithTags("Referrals");
+        group.MapPost("/", Submit).WithName("SubmitReferral");
+        group.MapGet("/{referralId}", Get).WithName("GetReferral");
+        return group;
+    }
+
+    public static async Task<Results<Created<SubmitResponse>, ProblemHttpResult>> Submit(
+        HttpRequest request,
+        ClaimsPrincipal user,
+        ReferralService referrals,
+        [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
+        CancellationToken ct)
+    {
+        if (idempotencyKey is { Length: 0 or > 200 })
+        {
+            return Problems.Malformed(new Dictionary<string, string[]> { ["Idempotency-Key"] = ["Between 1 and 200 characters."] });
+        }
+
+        if (await RequestBody.ReadAsync(request, ct) is not { } body)
+        {
+            return Problems.TooLarge(RequestBody.MaxBytes);
+        }
+
+        using var document = RequestBody.TryParse(body);
+        if (document is null)
+        {
+            return Problems.Malformed(new Dictionary<string, string[]> { [""] = ["The body is not valid JSON."] });
+        }
+
+        if (SubmissionReader.Read(document.RootElement, out var malformed) is not { } submission)
+        {
+            return Problems.Malformed(malformed);
+        }
+
+        return await referrals.SubmitAsync(ApiKeyAuthenticationHandler.OrganisationOf(user), submission, idempotencyKey, body, ct) switch
+        {
+            SubmitOutcome.Created { Referral: var r } => TypedResults.Created(
+                $"/api/referrals/{r.ReferralId}",
+                new SubmitResponse(r.ReferralId, r.StatusToken, WireNames.Of(r.Status), r.ExpiresAt)),
+            SubmitOutcome.Invalid { Errors: var errors } => Problems.Invalid(errors),
+            _ => Problems.Conflict("This Idempotency-Key was already used with a different request body."),
+        };
+    }
+
+    public static async Task<Results<Ok<OrganisationReferralView>, ProblemHttpResult>> Get(
+        string referralId, ClaimsPrincipal user, ReferralService referrals, CancellationToken ct) =>
+        await referrals.FindForOrganisationAsync(ApiKeyAuthenticationHandler.OrganisationOf(user).Id, referralId, ct) is { } record
+            ? TypedResults.Ok(OrganisationReferralView.Of(record))
+            : Problems.NotFound();
+}

@@ -1,0 +1,93 @@
+'use strict';
+// Sealed referral v1 (see README): the link secret S is in the URL fragment, which the browser never sends.
+// From it this page derives the capability that authorises the partner's calls and the key that opens
+// the sealed details. Decryption happens here, in the partner's browser, never on the broker.
+const labels = { firstName: 'First name', contact: 'Contact', contactVia: 'Contact through', language: 'Language', needs: 'Needs' };
+const via = { client: 'the person directly', referrer: 'the referring organisation' };
+const $ = (id) => document.getElementById(id);
+const encoder = new TextEncoder();
+const referralId = decodeURIComponent(location.pathname.split('/').pop());
+
+function fromBase64Url(text) {
+  const base64 = text.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((text.length + 3) % 4);
+  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+}
+function toBase64Url(bytes) {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+async function hkdf(secret, info) {
+  const base = await crypto.subtle.importKey('raw', secret, 'HKDF', false, ['deriveBits']);
+  const bits = await crypto.subtle.deriveBits(
+    { name: 'HKDF', hash: 'SHA-256', salt: encoder.encode(referralId), info: encoder.encode(info) }, base, 256);
+  return new Uint8Array(bits);
+}
+
+let capability;
+async function call(path, body) {
+  const response = await fetch(`/api/partner/referrals/${encodeURIComponent(referralId)}${path}`, {
+    method: body ? 'POST' : 'GET',
+    headers: { 'X-Referral-Capability': capability, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+    cache: 'no-store',
+  });
+  return { ok: response.ok, status: response.status, body: await response.json().catch(() => null) };
+}
+
+async function render(view, secret) {
+  $('category').textContent = view.category;
+  $('status').textContent = view.status;
+  $('expires').textContent = new Date(view.expiresAt).toLocaleDateString();
+  const details = $('details');
+  details.replaceChildren();
+  $('sealed-gone').hidden = !!view.sealed;
+  if (view.sealed) {
+    const key = await crypto.subtle.importKey('raw', await hkdf(secret, 'referral-broker/v1/key'), 'AES-GCM', false, ['decrypt']);
+    const plain = await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: fromBase64Url(view.sealed.nonce), additionalData: encoder.encode(referralId) },
+      key, fromBase64Url(view.sealed.ciphertext));
+    const client = JSON.parse(new TextDecoder().decode(plain));
+    for (const [name, value] of Object.entries(client)) {
+      const dt = document.createElement('dt');
+      dt.textContent = labels[name] || name;
+      const dd = document.createElement('dd');
+      dd.textContent = name === 'contactVia' ? (via[value] || value) : String(value);
+      details.append(dt, dd);
+    }
+  }
+  $('decide').hidden = !['submitted', 'delivered'].includes(view.status);
+  $('progress').hidden = !['accepted', 'in-progress'].includes(view.status);
+  $('referral').hidden = false;
+}
+
+async function act(path, body, secret) {
+  const result = await call(path, body);
+  if (result.ok) {
+    $('message').textContent = `Saved: the referral is now ${result.body.status}.`;
+    await render(result.body, secret);
+  } else {
+    $('message').textContent = (result.body && result.body.detail) || 'That did not work. Reload the page and try again.';
+  }
+}
+
+async function main() {
+  const secret = location.hash.length > 1 ? fromBase64Url(location.hash.slice(1)) : null;
+  if (!secret || secret.length !== 32) {
+    $('message').textContent = 'This link is incomplete. Open the full link from the email.';
+    return;
+  }
+  capability = toBase64Url(await hkdf(secret, 'referral-broker/v1/capability'));
+  const result = await call('');
+  if (!result.ok) {
+    $('message').textContent = 'This referral is no longer available.';
+    return;
+  }
+  $('message').textContent = '';
+  await render(result.body, secret);
+  $('accept').addEventListener('click', () => act('/accept', {}, secret));
+  $('decline').addEventListener('click', () => act('/decline', { reason: $('reason').value }, secret));
+  for (const button of $('progress').querySelectorAll('button')) {
+    button.addEventListener('click', () => act('/progress', { status: button.dataset.status }, secret));
+  }
+}
+
+main().catch(() => { $('message').textContent = 'This referral could not be opened with this link.'; });
