@@ -1,0 +1,185 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using ReferralBroker.Embedded;
+using ReferralBroker.Partners;
+using ReferralBroker.Referrals;
+
+namespace ReferralBroker.Tests.Integration;
+
+/// <summary>
+/// The broker on its embedded default (real SQLite file, real outbox folder), with only the edges swapped:
+/// a fake clock, captured logs, and the background dispatcher and sweep driven by the test.
+/// </summary>
+public sealed partial class BrokerApp : WebApplicationFactory<Program>
+{
+    public const string OrgKey = "test-org-key-0123456789";
+    public const string OtherOrgKey = "other-org-key-0123456789";
+    public static readonly DateTimeOffset Start = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+
+    private readonly Dictionary<string, string?> _settings;
+
+    public BrokerApp(string? dataPath = null, bool runDispatcher = false, FakeTimeProvider? time = null)
+    {
+        DataPath = dataPath ?? Directory.CreateTempSubdirectory("broker-test-").FullName;
+        Time = time ?? new FakeTimeProvider(Start);
+        _settings = new()
+        {
+            ["Broker:DataPath"] = DataPath,
+            ["Broker:PublicBaseUrl"] = "https://broker.test",
+            ["Broker:Demo:OrgApiKey"] = OrgKey,
+            ["Broker:Queue:RunDispatcher"] = runDispatcher ? "true" : "false",
+            ["Broker:Queue:PollInterval"] = "00:00:00.200",
+            ["Broker:Queue:RunSweep"] = "false",
+            ["Broker:Organisations:0:Id"] = "other-org",
+            ["Broker:Organisations:0:Name"] = "Another organisation",
+            ["Broker:Organisations:0:ApiKeySha256"] = ConfiguredNetworkDirectory.HashApiKey(OtherOrgKey),
+            ["Logging:LogLevel:Default"] = "Trace",
+        };
+    }
+
+    public string DataPath { get; }
+    public FakeTimeProvider Time { get; }
+    public ConcurrentQueue<string> Logs { get; } = new();
+    public string OutboxPath => Path.Combine(DataPath, "mail");
+    public string DatabasePath => Path.Combine(DataPath, "broker.db");
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(_settings));
+        builder.ConfigureLogging(logging => logging.ClearProviders().SetMinimumLevel(LogLevel.Trace)
+            .AddProvider(new CapturingLoggerProvider(Logs)));
+        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));
+    }
+
+    public HttpClient Organisation(string key = OrgKey)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    public Task<int> DispatchAsync() => Services.GetRequiredService<EmbeddedDispatchPump>().DrainAsync(CancellationToken.None);
+
+    public Task<SweepReport> SweepAsync() => Services.GetRequiredService<EmbeddedSweepService>().SweepOnceAsync(CancellationToken.None);
+
+    public string[] Outbox() => Directory.Exists(OutboxPath)
+        ? [.. Directory.GetFiles(OutboxPath, "*.eml").Order().Select(File.ReadAllText)]
+        : [];
+
+    /// <summary>The partner's link from an email: the referral id and the link secret S from the fragment.</summary>
+    public static PartnerLink LinkIn(string email)
+    {
+        var match = LinkPattern().Match(email);
+        Assert.True(match.Success, "The email holds no partner link.");
+        return new PartnerLink(match.Groups["id"].Value, match.Groups["secret"].Value);
+    }
+
+    public PartnerLink LinkFor(string referralId) =>
+        Outbox().Select(LinkIn).Single(link => link.ReferralId == referralId);
+
+    public HttpClient Partner(PartnerLink link)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Add("X-Referral-Capability", link.Capability);
+        return client;
+    }
+
+    public static JsonElement Referral(string marker = "", string partnerId = "demo-health", string category = "health", string? expiresAt = null) =>
+        JsonSerializer.SerializeToElement(new Dictionary<string, object?>
+        {
+            ["category"] = category,
+            ["partnerId"] = partnerId,
+            ["consent"] = new Dictionary<string, object?>
+            {
+                ["obtainedBy"] = "verbal",
+                ["sharedFields"] = new[] { "firstName", "contact", "contactVia", "language", "needs" },
+                ["expiresAt"] = expiresAt,
+            }.Where(p => p.Value is not null).ToDictionary(),
+            ["client"] = new Dictionary<string, string>
+            {
+                ["firstName"] = $"Mai{marker}",
+                ["contact"] = $"Signal +66 80 000 0000 {marker}",
+                ["contactVia"] = "client",
+                ["language"] = "th",
+                ["needs"] = $"STI testing; prefers a woman doctor {marker}",
+            },
+        });
+
+    public async Task<Submitted> SubmitAsync(JsonElement? body = null, HttpClient? organisation = null)
+    {
+        var response = await (organisation ?? Organisation()).PostAsJsonAsync("/api/referrals", body ?? Referral());
+        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<Submitted>())!;
+    }
+
+    public async Task<(Submitted Referral, PartnerLink Link)> SubmitAndDispatchAsync(JsonElement? body = null)
+    {
+        var submitted = await SubmitAsync(body);
+        await DispatchAsync();
+        return (submitted, LinkFor(submitted.ReferralId));
+    }
+
+    public async Task<JsonElement> StatusAsync(string token, string path = "/api/status")
+    {
+        var response = await CreateClient().PostAsJsonAsync(path, new { token });
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        // Pooled SQLite connections keep the file open; release them so the folder can go.
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    }
+
+    [GeneratedRegex(@"https://broker\.test/partner/(?<id>ref_[0-9a-f]+)#(?<secret>[A-Za-z0-9_-]+)")]
+    private static partial Regex LinkPattern();
+}
+
+public sealed record Submitted(string ReferralId, string StatusToken, string Status, DateTimeOffset ExpiresAt);
+
+public sealed record PartnerLink(string ReferralId, string Secret)
+{
+    public byte[] SecretBytes => Tokens.Base64Url.TryDecode(Secret)!;
+
+    /// <summary>What the partner's page derives from the link: the broker never sees S itself.</summary>
+    public string Capability => Tokens.Base64Url.Encode(Sealing.ReferralSeal.DeriveCapability(SecretBytes, ReferralId));
+}
+
+/// <summary>Keeps every log line, with its structured values and any exception, for the seizure test.</summary>
+internal sealed class CapturingLoggerProvider(ConcurrentQueue<string> sink) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new CapturingLogger(categoryName, sink);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class CapturingLogger(string category, ConcurrentQueue<string> sink) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull
+        {
+            sink.Enqueue($"{category} scope: {state}");
+            return null;
+        }
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var values = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(";", pairs.Select(p => $"{p.Key}={p.Value}")) : "";
+            sink.Enqueue($"{logLevel} {category}: {formatter(state, exception)} [{values}] {exception}");
+        }
+    }
+}
