@@ -1,0 +1,136 @@
+using System.Text.Json;
+using ReferralBroker.Lifecycle;
+using ReferralBroker.Referrals;
+using ReferralBroker.Sealing;
+
+namespace ReferralBroker.Azure.TableStorage;
+
+/// <summary>
+/// How a <see cref="ReferralRecord"/> and its token index look as entities. Enums are stored as their wire names so
+/// that reordering an enum can never change what a stored record means.
+/// </summary>
+internal static class ReferralEntities
+{
+    /// <summary>
+    /// A string property holds at most 64 KiB of UTF-16, so ciphertext is split into parts of this many characters;
+    /// the sealed form of a 16 KiB request needs one part, larger ones stay possible up to the 1 MiB entity limit.
+    /// </summary>
+    public const int CiphertextPartLength = 30_000;
+
+    private const int SchemaVersion = 1;
+
+    public static TableEntity ToEntity(ReferralRecord record)
+    {
+        var entity = new TableEntity(TableKeys.Record(record.ReferralId))
+            .Set("Schema", SchemaVersion)
+            .Set("ReferralId", record.ReferralId)
+            .Set("OrganisationId", record.OrganisationId)
+            .Set("PartnerId", record.PartnerId)
+            .Set("Category", WireNames.Of(record.Category))
+            .Set("ConsentObtainedBy", WireNames.Of(record.ConsentObtainedBy))
+            .Set("Status", WireNames.Of(record.Status))
+            .Set("CreatedAt", record.CreatedAt)
+            .Set("UpdatedAt", record.UpdatedAt)
+            .Set(TableKeys.ExpiresAtProperty, record.ExpiresAt)
+            .Set("TokenHash", record.TokenHash)
+            .Set("CapabilityHash", record.CapabilityHash)
+            .Set("History", JsonSerializer.Serialize(
+                [.. record.History.Select(h => new StoredStatusChange(WireNames.Of(h.Status), h.At))],
+                TableStorageJsonContext.Default.ListStoredStatusChange))
+            .Set("SealedDeleteAt", record.SealedDeleteAt)
+            .Set("PurgeAt", record.PurgeAt)
+            .Set("DeclineReason", record.DeclineReason is { } reason ? WireNames.Of(reason) : null)
+            .Set(TableKeys.DueAtProperty, TableKeys.DueAt(record));
+
+        if (record.Sealed is { } sealedReferral)
+        {
+            entity.Set("SealedV", sealedReferral.V).Set("SealedNonce", sealedReferral.Nonce);
+            var parts = sealedReferral.Ciphertext.Chunk(CiphertextPartLength).Select(p => new string(p)).ToList();
+            entity.Set("SealedCiphertext", parts.Count == 0 ? "" : parts[0]);
+            for (var i = 1; i < parts.Count; i++)
+            {
+                entity.Set(CiphertextPart(i), parts[i]);
+            }
+
+            if (parts.Count > 1)
+            {
+                entity.Set("SealedCiphertextParts", parts.Count);
+            }
+        }
+
+        return entity;
+    }
+
+    public static ReferralRecord ToRecord(TableEntity entity)
+    {
+        var schema = entity.RequireInt32("Schema");
+        if (schema != SchemaVersion)
+        {
+            throw new InvalidDataException($"Stored referral has schema {schema}; this version reads {SchemaVersion}.");
+        }
+
+        return new ReferralRecord
+        {
+            ReferralId = entity.RequireString("ReferralId"),
+            OrganisationId = entity.RequireString("OrganisationId"),
+            PartnerId = entity.RequireString("PartnerId"),
+            Category = Parse<ServiceCategory>(entity, "Category", WireNames.TryParse),
+            ConsentObtainedBy = Parse<ConsentMethod>(entity, "ConsentObtainedBy", WireNames.TryParse),
+            Status = Parse<ReferralStatus>(entity, "Status", WireNames.TryParse),
+            CreatedAt = entity.RequireDateTime("CreatedAt"),
+            UpdatedAt = entity.RequireDateTime("UpdatedAt"),
+            ExpiresAt = entity.RequireDateTime(TableKeys.ExpiresAtProperty),
+            TokenHash = entity.RequireString("TokenHash"),
+            CapabilityHash = entity.RequireString("CapabilityHash"),
+            History = ReadHistory(entity),
+            Sealed = ReadSealed(entity),
+            SealedDeleteAt = entity.GetDateTime("SealedDeleteAt"),
+            PurgeAt = entity.RequireDateTime("PurgeAt"),
+            DeclineReason = entity.GetString("DeclineReason") is null
+                ? null
+                : Parse<DeclineReason>(entity, "DeclineReason", WireNames.TryParse),
+        };
+    }
+
+    /// <summary>
+    /// The token index: only the referral id, and when the sweep should check that the record still exists (so an
+    /// index left behind by a crash between two writes is removed at the latest when the record would be purged).
+    /// </summary>
+    public static TableEntity ToTokenIndex(string tokenHash, string referralId, DateTimeOffset checkAt) =>
+        new TableEntity(TableKeys.TokenIndex(tokenHash))
+            .Set("ReferralId", referralId)
+            .Set(TableKeys.DueAtProperty, checkAt);
+
+    private static string CiphertextPart(int index) => "SealedCiphertext" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static SealedReferral? ReadSealed(TableEntity entity)
+    {
+        if (entity.GetInt32("SealedV") is not { } version)
+        {
+            return null;
+        }
+
+        var parts = entity.GetInt32("SealedCiphertextParts") ?? 1;
+        var ciphertext = entity.RequireString("SealedCiphertext");
+        if (parts > 1)
+        {
+            ciphertext = string.Concat(Enumerable.Range(0, parts).Select(i => i == 0 ? ciphertext : entity.RequireString(CiphertextPart(i))));
+        }
+
+        return new SealedReferral(version, entity.RequireString("SealedNonce"), ciphertext);
+    }
+
+    private static List<StatusChange> ReadHistory(TableEntity entity)
+    {
+        var stored = JsonSerializer.Deserialize(entity.RequireString("History"), TableStorageJsonContext.Default.ListStoredStatusChange)
+            ?? throw new InvalidDataException("Stored referral has no history.");
+        return [.. stored.Select(h => new StatusChange(Parse<ReferralStatus>(h.Status, "History", WireNames.TryParse), h.At))];
+    }
+
+    private delegate bool TryParser<T>(string? text, out T value);
+
+    private static T Parse<T>(TableEntity entity, string name, TryParser<T> parse) => Parse(entity.RequireString(name), name, parse);
+
+    private static T Parse<T>(string text, string name, TryParser<T> parse) =>
+        parse(text, out var value) ? value : throw new InvalidDataException($"Stored property {name} holds an unknown value.");
+}

@@ -1,0 +1,81 @@
+using Azure.Core;
+using ReferralBroker.Ports;
+
+namespace ReferralBroker.Azure.TableStorage;
+
+/// <summary>
+/// Idempotency keys in Azure Table Storage, one entity per key hash. "Insert, and on conflict read what is there"
+/// gives every concurrent request with the same key the same stored record.
+/// </summary>
+public sealed class TableIdempotencyStore : IIdempotencyStore
+{
+    private const int MaxAttempts = 3;
+    private readonly TableClient _table;
+
+    public TableIdempotencyStore(TableStorageOptions options, TokenCredential? credential, ClientOptions? clientOptions = null)
+        : this(new TableClient(TableClient.CreatePipeline(options, credential, clientOptions), options.Endpoint!,
+            TableKeys.IdempotencyTable(options.TablePrefix)))
+    {
+    }
+
+    internal TableIdempotencyStore(TableClient table) => _table = table;
+
+    /// <summary>Creates the table now rather than on first use, e.g. at startup to fail fast on bad settings.</summary>
+    public Task EnsureTablesAsync(CancellationToken cancellationToken) => _table.EnsureTableAsync(cancellationToken).AsTask();
+
+    public async Task<IdempotencyRecord> GetOrAddAsync(IdempotencyRecord record, CancellationToken cancellationToken)
+    {
+        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var entity = ToEntity(record);
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            if (await _table.InsertAsync(entity, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                return record;
+            }
+
+            if (await _table.GetAsync(entity.Key, cancellationToken).ConfigureAwait(false) is { } existing)
+            {
+                return ToRecord(existing);
+            }
+
+            // Purged between our insert and our read: the key is free again.
+        }
+
+        throw new InvalidOperationException("The idempotency record kept disappearing while it was being stored.");
+    }
+
+    public async Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var purged = 0;
+        await foreach (var entity in _table.QueryAsync(TableKeys.OnOrBefore(TableKeys.ExpiresAtProperty, now), ct: cancellationToken)
+            .ConfigureAwait(false))
+        {
+            // The filter is only as exact as the service's clock arithmetic (Azurite compares milliseconds).
+            if (entity.RequireDateTime(TableKeys.ExpiresAtProperty) > now)
+            {
+                continue;
+            }
+
+            // Conditional on the version we saw, so that a key re-added meanwhile survives.
+            purged += await _table.DeleteAsync(entity.Key, entity.ETag!, cancellationToken).ConfigureAwait(false) == WriteOutcome.Written ? 1 : 0;
+        }
+
+        return purged;
+    }
+
+    private static TableEntity ToEntity(IdempotencyRecord record) =>
+        new TableEntity(TableKeys.Idempotency(record.KeyHash))
+            .Set("BodyFingerprint", record.BodyFingerprint)
+            .Set("ReferralId", record.ReferralId)
+            .Set("SealedResponse", record.SealedResponse)
+            .Set(TableKeys.ExpiresAtProperty, record.ExpiresAt);
+
+    private static IdempotencyRecord ToRecord(TableEntity entity) => new(
+        entity.PartitionKey,
+        entity.RequireString("BodyFingerprint"),
+        entity.RequireString("ReferralId"),
+        entity.RequireString("SealedResponse"),
+        entity.RequireDateTime(TableKeys.ExpiresAtProperty));
+}

@@ -1,0 +1,118 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using ReferralBroker.Lifecycle;
+using ReferralBroker.Referrals;
+
+namespace ReferralBroker.Azure.TableStorage;
+
+/// <summary>
+/// Every decision about where an entity lives and when the sweep must look at it. Kept pure so that the layout
+/// can be tested without a storage service and read in one place.
+/// </summary>
+/// <remarks>
+/// Layout of the referrals table:
+/// <list type="bullet">
+/// <item>record: PartitionKey = referral id, RowKey = <see cref="RecordRow"/>. One partition per referral spreads
+/// load and keeps point reads cheap.</item>
+/// <item>token index: PartitionKey = the token's keyed hash, RowKey = <see cref="TokenIndexRow"/>, holding the
+/// referral id. A lookup by token needs its own partition key, so it is a second entity; the two cannot share an
+/// entity group transaction.</item>
+/// </list>
+/// Both kinds carry <see cref="DueAtProperty"/>, so the sweep finds everything it must look at with one filter.
+/// The idempotency table holds one entity per key hash.
+/// </remarks>
+internal static partial class TableKeys
+{
+    public const string RecordRow = "referral";
+    public const string TokenIndexRow = "token";
+    public const string IdempotencyRow = "idempotency";
+    public const string DueAtProperty = "DueAt";
+    public const string ExpiresAtProperty = "ExpiresAt";
+
+    /// <summary>The service allows 1 KiB; strings are UTF-16 there, so characters count twice.</summary>
+    public const int MaxKeyLength = 512;
+
+    /// <summary>Leaves room for the longest suffix within the 63 characters a table name may have.</summary>
+    public const int MaxTablePrefixLength = 40;
+
+    public static string ReferralsTable(string prefix) => prefix + "referrals";
+
+    public static string IdempotencyTable(string prefix) => prefix + "idempotency";
+
+    public static EntityKey Record(string referralId) => new(RequireKey(referralId, nameof(referralId)), RecordRow);
+
+    public static EntityKey TokenIndex(string tokenHash) => new(RequireKey(tokenHash, nameof(tokenHash)), TokenIndexRow);
+
+    public static EntityKey Idempotency(string keyHash) => new(RequireKey(keyHash, nameof(keyHash)), IdempotencyRow);
+
+    public static bool IsValidTablePrefix(string? prefix) =>
+        prefix is { Length: > 0 and <= MaxTablePrefixLength } && TablePrefixPattern().IsMatch(prefix);
+
+    /// <summary>
+    /// Whether the service would accept <paramref name="key"/> as a PartitionKey or RowKey. Ids arrive from URLs,
+    /// so a key that cannot exist must read as "not found" rather than as a service error.
+    /// </summary>
+    public static bool IsValidKey(string? key)
+    {
+        if (string.IsNullOrEmpty(key) || key.Length > MaxKeyLength)
+        {
+            return false;
+        }
+
+        foreach (var c in key)
+        {
+            if (c is '/' or '\\' or '#' or '?' or (>= '\u0000' and <= '\u001f') or (>= '\u007f' and <= '\u009f'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>A key inside the quoted literal of an entity address: quotes doubled, then percent-encoded.</summary>
+    public static string EscapeKey(string key) => Uri.EscapeDataString(key.Replace("'", "''", StringComparison.Ordinal));
+
+    /// <summary>The relative address of one entity, e.g. <c>t(PartitionKey='a',RowKey='b')</c>.</summary>
+    public static string EntityPath(string table, EntityKey key) =>
+        $"{table}(PartitionKey='{EscapeKey(key.PartitionKey)}',RowKey='{EscapeKey(key.RowKey)}')";
+
+    /// <summary>An Edm.DateTime value as the service stores it: UTC with the full 100 ns precision.</summary>
+    public static string FormatDateTime(DateTimeOffset value) =>
+        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    public static string OnOrBefore(string property, DateTimeOffset value) =>
+        $"{property} le datetime'{FormatDateTime(value)}'";
+
+    /// <summary>
+    /// The earliest moment at which <see cref="Transitions.DueAction"/> stops answering None for this record:
+    /// <c>DueAction(record, now) != None</c> exactly when <c>DueAt(record) &lt;= now</c>. Storing it lets the sweep
+    /// ask the service for due records only instead of reading every record it holds.
+    /// </summary>
+    public static DateTimeOffset DueAt(ReferralRecord record)
+    {
+        var due = record.PurgeAt;
+        if (record.Status is ReferralStatus.Submitted or ReferralStatus.Delivered && record.ExpiresAt < due)
+        {
+            due = record.ExpiresAt;
+        }
+
+        if (record is { Sealed: not null, SealedDeleteAt: { } sealedDeleteAt } && sealedDeleteAt < due)
+        {
+            due = sealedDeleteAt;
+        }
+
+        return due;
+    }
+
+    private static string RequireKey(string key, string parameterName) =>
+        IsValidKey(key)
+            ? key
+            // The value is deliberately left out: keys are hashes of secrets or ids from requests.
+            : throw new ArgumentException("Not usable as a Table Storage key.", parameterName);
+
+    [GeneratedRegex("^[A-Za-z][A-Za-z0-9]*$", RegexOptions.CultureInvariant)]
+    private static partial Regex TablePrefixPattern();
+}
+
+internal readonly record struct EntityKey(string PartitionKey, string RowKey);

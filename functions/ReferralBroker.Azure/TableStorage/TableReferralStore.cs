@@ -1,0 +1,234 @@
+using System.Runtime.CompilerServices;
+using Azure.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ReferralBroker.Ports;
+using ReferralBroker.Referrals;
+
+namespace ReferralBroker.Azure.TableStorage;
+
+/// <summary>
+/// The status records in Azure Table Storage. A record and the index of its token hash are two entities in two
+/// partitions, so they are written in an order that never leaves a record unreachable by its token: index first
+/// on create, record first on delete. The entity's ETag is the record's version.
+/// </summary>
+public sealed partial class TableReferralStore : IReferralStore
+{
+    private const int MaxIndexAttempts = 3;
+    private const string WriteIdProperty = "WriteId";
+    private readonly TableClient _table;
+    private readonly ILogger _logger;
+
+    public TableReferralStore(
+        TableStorageOptions options,
+        TokenCredential? credential,
+        ClientOptions? clientOptions = null,
+        ILogger<TableReferralStore>? logger = null)
+        : this(new TableClient(TableClient.CreatePipeline(options, credential, clientOptions), options.Endpoint!,
+            TableKeys.ReferralsTable(options.TablePrefix)), logger)
+    {
+    }
+
+    internal TableReferralStore(TableClient table, ILogger<TableReferralStore>? logger = null)
+    {
+        _table = table;
+        _logger = logger ?? NullLogger<TableReferralStore>.Instance;
+    }
+
+    /// <summary>Creates the table now rather than on first use, e.g. at startup to fail fast on bad settings.</summary>
+    public Task EnsureTablesAsync(CancellationToken cancellationToken) => _table.EnsureTableAsync(cancellationToken).AsTask();
+
+    public async Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken cancellationToken)
+    {
+        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        // Marks both entities as written by this call. An insert whose response was lost is retried by the
+        // pipeline and then answers "already exists" for our own entity; the mark tells that apart from a rival.
+        var writeId = Guid.NewGuid().ToString("N");
+        var index = ReferralEntities.ToTokenIndex(record.TokenHash, record.ReferralId, record.PurgeAt).Set(WriteIdProperty, writeId);
+        var entity = ReferralEntities.ToEntity(record).Set(WriteIdProperty, writeId);
+        var indexETag = await InsertTokenIndexAsync(index, record.ReferralId, writeId, cancellationToken).ConfigureAwait(false);
+
+        if (await _table.InsertAsync(entity, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return true;
+        }
+
+        var existing = await _table.GetAsync(entity.Key, cancellationToken).ConfigureAwait(false);
+        if (existing?.GetString(WriteIdProperty) == writeId)
+        {
+            return true;
+        }
+
+        if (indexETag is not null && existing?.GetString("TokenHash") != record.TokenHash)
+        {
+            // The index this call wrote points at a record that does not carry this token: take it back.
+            await _table.DeleteAsync(index.Key, indexETag, cancellationToken).ConfigureAwait(false);
+        }
+
+        return false;
+    }
+
+    public async Task<Versioned<ReferralRecord>?> FindAsync(string referralId, CancellationToken cancellationToken)
+    {
+        if (!TableKeys.IsValidKey(referralId))
+        {
+            return null;
+        }
+
+        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var entity = await _table.GetAsync(TableKeys.Record(referralId), cancellationToken).ConfigureAwait(false);
+        return entity is null ? null : new Versioned<ReferralRecord>(ReferralEntities.ToRecord(entity), entity.ETag!);
+    }
+
+    public async Task<Versioned<ReferralRecord>?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken)
+    {
+        if (!TableKeys.IsValidKey(tokenHash))
+        {
+            return null;
+        }
+
+        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var index = await _table.GetAsync(TableKeys.TokenIndex(tokenHash), cancellationToken).ConfigureAwait(false);
+        if (index?.GetString("ReferralId") is not { } referralId)
+        {
+            return null;
+        }
+
+        var found = await FindAsync(referralId, cancellationToken).ConfigureAwait(false);
+        // An index left behind by an interrupted write must not lead to a record with another token.
+        return found is not null && string.Equals(found.Value.TokenHash, tokenHash, StringComparison.Ordinal) ? found : null;
+    }
+
+    public async Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken cancellationToken)
+    {
+        if (!TableKeys.IsValidKey(record.ReferralId))
+        {
+            return WriteOutcome.NotFound;
+        }
+
+        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        return await _table.ReplaceAsync(ReferralEntities.ToEntity(record), expectedVersion, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<WriteOutcome> TryDeleteAsync(string referralId, string expectedVersion, CancellationToken cancellationToken)
+    {
+        if (!TableKeys.IsValidKey(referralId))
+        {
+            return WriteOutcome.NotFound;
+        }
+
+        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var key = TableKeys.Record(referralId);
+        // Read first for the token hash: the index is keyed by it and the caller only knows the id.
+        var current = await _table.GetAsync(key, cancellationToken).ConfigureAwait(false);
+        if (current is null)
+        {
+            return WriteOutcome.NotFound;
+        }
+
+        var outcome = await _table.DeleteAsync(key, expectedVersion, cancellationToken).ConfigureAwait(false);
+        if (outcome == WriteOutcome.Written && current.GetString("TokenHash") is { } tokenHash && TableKeys.IsValidKey(tokenHash))
+        {
+            // Unconditional: a token hash is indexed for one referral only (TryCreateAsync refuses a second).
+            await _table.DeleteAsync(TableKeys.TokenIndex(tokenHash), "*", cancellationToken).ConfigureAwait(false);
+        }
+
+        return outcome;
+    }
+
+    public async IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(
+        DateTimeOffset now, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var orphansRemoved = 0;
+        await foreach (var entity in _table.QueryAsync(TableKeys.OnOrBefore(TableKeys.DueAtProperty, now), ct: cancellationToken)
+            .ConfigureAwait(false))
+        {
+            switch (entity.RowKey)
+            {
+                case TableKeys.RecordRow:
+                    var record = ReferralEntities.ToRecord(entity);
+                    // DueAt is a precomputed summary; the domain's rule has the last word.
+                    if (Transitions.DueAction(record, now) != SweepAction.None)
+                    {
+                        yield return new Versioned<ReferralRecord>(record, entity.ETag!);
+                    }
+
+                    break;
+                case TableKeys.TokenIndexRow:
+                    // The port has no sweep step of its own for the index, so the scan that finds due records also
+                    // removes indexes whose record is gone: retention applies to the token hash too.
+                    orphansRemoved += await ReconcileTokenIndexAsync(entity, now, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+                    break;
+            }
+        }
+
+        if (orphansRemoved > 0)
+        {
+            LogOrphansRemoved(_logger, orphansRemoved);
+        }
+    }
+
+    /// <summary>Writes the token index; its ETag when this call wrote it, null when it was already there for this referral.</summary>
+    private async Task<string?> InsertTokenIndexAsync(TableEntity index, string referralId, string writeId, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < MaxIndexAttempts; attempt++)
+        {
+            if (await _table.InsertAsync(index, ct).ConfigureAwait(false) is { } etag)
+            {
+                return etag;
+            }
+
+            var existing = await _table.GetAsync(index.Key, ct).ConfigureAwait(false);
+            if (existing is null)
+            {
+                continue; // Removed between our insert and read: insert again.
+            }
+
+            if (existing.GetString(WriteIdProperty) == writeId)
+            {
+                return existing.ETag; // Ours, from an attempt whose response was lost.
+            }
+
+            if (string.Equals(existing.GetString("ReferralId"), referralId, StringComparison.Ordinal))
+            {
+                return null; // Written by another create of this same referral.
+            }
+
+            // 80 random bits under a keyed hash: reaching here means a bug upstream, not bad luck.
+            LogTokenHashCollision(_logger);
+            throw new InvalidOperationException("This status token hash is already indexed for another referral.");
+        }
+
+        throw new InvalidOperationException("The token index kept disappearing while it was being written.");
+    }
+
+    /// <summary>Deletes an index whose record is gone or carries another token; otherwise looks again at its next purge.</summary>
+    private async Task<bool> ReconcileTokenIndexAsync(TableEntity index, DateTimeOffset now, CancellationToken ct)
+    {
+        var referralId = index.GetString("ReferralId");
+        var record = referralId is not null && TableKeys.IsValidKey(referralId)
+            ? await _table.GetAsync(TableKeys.Record(referralId), ct).ConfigureAwait(false)
+            : null;
+        if (record is not null && string.Equals(record.GetString("TokenHash"), index.PartitionKey, StringComparison.Ordinal))
+        {
+            // A record already due for purge takes its index with it in this same sweep; otherwise wait for it.
+            var purgeAt = record.RequireDateTime("PurgeAt");
+            if (purgeAt > now)
+            {
+                var next = ReferralEntities.ToTokenIndex(index.PartitionKey, referralId!, purgeAt);
+                await _table.ReplaceAsync(next, index.ETag!, ct).ConfigureAwait(false);
+            }
+
+            return false;
+        }
+
+        return await _table.DeleteAsync(index.Key, index.ETag!, ct).ConfigureAwait(false) == WriteOutcome.Written;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} token index entries whose referral record was gone")]
+    private static partial void LogOrphansRemoved(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A status token hash is already indexed for another referral; the new referral was not stored")]
+    private static partial void LogTokenHashCollision(ILogger logger);
+}

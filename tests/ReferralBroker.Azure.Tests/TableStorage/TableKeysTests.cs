@@ -1,0 +1,125 @@
+using ReferralBroker.Azure.TableStorage;
+using ReferralBroker.Lifecycle;
+using ReferralBroker.Referrals;
+
+namespace ReferralBroker.Azure.Tests.TableStorage;
+
+public sealed class TableKeysTests
+{
+    [Fact]
+    public void A_record_lives_in_its_own_partition_and_its_token_index_in_the_token_hash_partition()
+    {
+        Assert.Equal(new EntityKey("ref_0a1b", "referral"), TableKeys.Record("ref_0a1b"));
+        Assert.Equal(new EntityKey("Zm9v-_ba", "token"), TableKeys.TokenIndex("Zm9v-_ba"));
+        Assert.Equal(new EntityKey("a2V5-_", "idempotency"), TableKeys.Idempotency("a2V5-_"));
+    }
+
+    [Fact]
+    public void Table_names_are_the_prefix_and_a_fixed_suffix()
+    {
+        Assert.Equal("brokerreferrals", TableKeys.ReferralsTable("broker"));
+        Assert.Equal("brokeridempotency", TableKeys.IdempotencyTable("broker"));
+    }
+
+    [Theory]
+    [InlineData("broker", true)]
+    [InlineData("t0123456789ab", true)]
+    [InlineData("", false)]
+    [InlineData("1broker", false)]
+    [InlineData("bro-ker", false)]
+    [InlineData("bro_ker", false)]
+    [InlineData("a123456789012345678901234567890123456789", true)]
+    [InlineData("a1234567890123456789012345678901234567890", false)]
+    public void Table_prefixes_must_make_valid_table_names(string prefix, bool valid) =>
+        Assert.Equal(valid, TableKeys.IsValidTablePrefix(prefix));
+
+    [Theory]
+    [InlineData("ref_0123456789abcdef01234567", true)]
+    [InlineData("Zm9vYmFy-_Zm9vYmFy-_Zm9vYmFy-_Zm9vYmFy-_abc", true)]
+    [InlineData("o'brien (1)", true)]
+    [InlineData("", false)]
+    [InlineData("a/b", false)]
+    [InlineData("a\\b", false)]
+    [InlineData("a#b", false)]
+    [InlineData("a?b", false)]
+    [InlineData("a\tb", false)]
+    [InlineData("a\nb", false)]
+    [InlineData("a\u007fb", false)]
+    [InlineData("a\u0085b", false)]
+    public void Keys_the_service_would_refuse_are_recognised(string key, bool valid) =>
+        Assert.Equal(valid, TableKeys.IsValidKey(key));
+
+    [Fact]
+    public void Overlong_keys_are_refused_and_writes_with_them_throw_without_echoing_the_key()
+    {
+        var key = new string('k', TableKeys.MaxKeyLength + 1);
+
+        Assert.False(TableKeys.IsValidKey(key));
+        var failure = Assert.Throws<ArgumentException>(() => TableKeys.Record(key));
+        Assert.DoesNotContain(key, failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Entity_paths_double_quotes_and_percent_encode_keys()
+    {
+        Assert.Equal("o%27%27brien%20%281%29", TableKeys.EscapeKey("o'brien (1)"));
+        Assert.Equal("t(PartitionKey='a%27%27b',RowKey='referral')", TableKeys.EntityPath("t", new EntityKey("a'b", "referral")));
+    }
+
+    [Fact]
+    public void Times_are_written_in_UTC_with_seven_fractional_digits_and_compared_as_datetime_literals()
+    {
+        var local = new DateTimeOffset(2026, 3, 14, 17, 9, 26, TimeSpan.FromHours(2)).AddTicks(5_358_979);
+
+        Assert.Equal("2026-03-14T15:09:26.5358979Z", TableKeys.FormatDateTime(local));
+        Assert.Equal("DueAt le datetime'2026-03-14T15:09:26.5358979Z'", TableKeys.OnOrBefore("DueAt", local));
+    }
+
+    public static TheoryData<string> RecordShapes => ["submitted", "delivered", "accepted", "accepted-no-seal", "declined", "expired-sealed"];
+
+    [Theory]
+    [MemberData(nameof(RecordShapes))]
+    public void DueAt_is_exactly_the_first_moment_the_sweep_has_something_to_do(string shape)
+    {
+        var record = Shape(shape);
+        var dueAt = TableKeys.DueAt(record);
+
+        Assert.Equal(SweepAction.None, Transitions.DueAction(record, dueAt.AddTicks(-1)));
+        Assert.NotEqual(SweepAction.None, Transitions.DueAction(record, dueAt));
+        // And it stays due from then on, so a sweep that runs late still finds it.
+        foreach (var later in new[] { dueAt.AddDays(1), dueAt.AddDays(400) })
+        {
+            Assert.NotEqual(SweepAction.None, Transitions.DueAction(record, later));
+        }
+    }
+
+    [Fact]
+    public void DueAt_agrees_with_DueAction_on_a_grid_of_times_for_every_shape()
+    {
+        foreach (var shape in RecordShapes)
+        {
+            var record = Shape(shape!);
+            for (var now = Records.Now.AddDays(-1); now < Records.Now.AddDays(400); now = now.AddHours(7))
+            {
+                Assert.Equal(Transitions.DueAction(record, now) != SweepAction.None, TableKeys.DueAt(record) <= now);
+            }
+        }
+    }
+
+    private static ReferralRecord Shape(string shape)
+    {
+        var retention = new RetentionPolicy();
+        var submitted = Records.Submitted();
+        return shape switch
+        {
+            "submitted" => submitted,
+            "delivered" => Transitions.Apply(submitted, ReferralEvent.Deliver, Records.Now.AddMinutes(1), retention)!,
+            "accepted" => Records.Accepted(),
+            "accepted-no-seal" => Records.Accepted() with { Sealed = null, SealedDeleteAt = null },
+            "declined" => Records.Declined(),
+            // Not a state the domain produces, but DueAt must still agree with the rule if one is ever stored.
+            "expired-sealed" => submitted with { Status = ReferralStatus.Expired, SealedDeleteAt = Records.Now.AddDays(2) },
+            _ => throw new ArgumentOutOfRangeException(nameof(shape)),
+        };
+    }
+}
