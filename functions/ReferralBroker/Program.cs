@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.HttpOverrides;
+using ReferralBroker.Azure;
 using ReferralBroker.Hosting;
 using ReferralBroker.Partners;
 using ReferralBroker.Referrals;
@@ -9,10 +11,17 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
     // Pages and scripts ship next to the binary, so any working directory (or a Functions host) serves them.
     WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
 });
-builder.WebHost.UseBrokerUrls(builder.Configuration);
+var azure = AzureHosting.IsAzure(builder.Configuration);
+builder.WebHost.UseBrokerUrls(builder.Configuration).UseCustomHandlerPort(builder.Configuration);
 builder.Services.AddBroker(builder.Configuration);
 
 var app = builder.Build();
+if (azure)
+{
+    // Behind the Functions host every request comes from loopback; rate limits need the caller's address.
+    app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor });
+}
+
 app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
@@ -25,6 +34,10 @@ app.MapPages();
 app.MapReferrals();
 app.MapPartners();
 app.MapStatus();
+if (azure)
+{
+    app.MapFunctionInvocations();
+}
 
 app.Run();
 

@@ -40,6 +40,7 @@ internal static class ReferralEntities
             .Set("SealedDeleteAt", record.SealedDeleteAt)
             .Set("PurgeAt", record.PurgeAt)
             .Set("DeclineReason", record.DeclineReason is { } reason ? WireNames.Of(reason) : null)
+            .Set("DeliveryFailed", record.DeliveryFailed ? 1 : 0)
             .Set(TableKeys.DueAtProperty, TableKeys.DueAt(record));
 
         if (record.Sealed is { } sealedReferral)
@@ -89,6 +90,7 @@ internal static class ReferralEntities
             DeclineReason = entity.GetString("DeclineReason") is null
                 ? null
                 : Parse<DeclineReason>(entity, "DeclineReason", WireNames.TryParse),
+            DeliveryFailed = entity.GetInt32("DeliveryFailed") == 1,
         };
     }
 

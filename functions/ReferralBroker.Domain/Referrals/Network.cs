@@ -28,15 +28,18 @@ public sealed record RetentionPolicy
     public TimeSpan MaxConsent { get; init; } = TimeSpan.FromDays(90);
     public TimeSpan SealedAfterAcceptance { get; init; } = TimeSpan.FromDays(14);
     public TimeSpan StatusAfterClose { get; init; } = TimeSpan.FromDays(30);
-    /// <summary>An accepted referral the partner never closes is still forgotten after this.</summary>
+    /// <summary>No record outlives this, counted from submission, whatever happens to it.</summary>
     public TimeSpan MaxRecordAge { get; init; } = TimeSpan.FromDays(180);
     public TimeSpan IdempotencyWindow { get; init; } = TimeSpan.FromHours(24);
 
     public DateTimeOffset PurgeAt(ReferralStatus status, DateTimeOffset createdAt, DateTimeOffset consentExpiresAt, DateTimeOffset now) =>
         status switch
         {
-            _ when ReferralLifecycle.IsClosed(status) => now + StatusAfterClose,
+            // The README promises MaxRecordAge as the outer limit, even for a referral closed late.
+            _ when ReferralLifecycle.IsClosed(status) => Min(now + StatusAfterClose, createdAt + MaxRecordAge),
             ReferralStatus.Accepted or ReferralStatus.InProgress => createdAt + MaxRecordAge,
             _ => consentExpiresAt + StatusAfterClose,
         };
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 }

@@ -30,6 +30,11 @@ public sealed record ReferralRecord
     /// <summary>When this whole record is deleted.</summary>
     public required DateTimeOffset PurgeAt { get; init; }
     public DeclineReason? DeclineReason { get; init; }
+    /// <summary>
+    /// The partner could never be emailed (the message was dead-lettered or given up): the link secret is gone,
+    /// so the sealed details were destroyed and the organisation should send the referral again.
+    /// </summary>
+    public bool DeliveryFailed { get; init; }
 
     public DateTimeOffset? AcceptedAt => History.FirstOrDefault(h => h.Status == ReferralStatus.Accepted)?.At;
 }

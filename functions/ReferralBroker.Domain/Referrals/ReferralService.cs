@@ -134,6 +134,35 @@ public sealed class ReferralService(
             : outcome;
     }
 
+    /// <summary>
+    /// Records that the partner can never be emailed about this referral. Nobody can open its sealed details
+    /// any more, so they are destroyed now rather than kept until consent ends.
+    /// </summary>
+    public async Task<bool> MarkUndeliverableAsync(string referralId, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < MaxConcurrencyRetries; attempt++)
+        {
+            if (await store.FindAsync(referralId, ct) is not { Value.Status: ReferralStatus.Submitted } current)
+            {
+                return false;
+            }
+
+            var failed = current.Value with
+            {
+                DeliveryFailed = true,
+                Sealed = null,
+                SealedDeleteAt = null,
+                UpdatedAt = time.GetUtcNow(),
+            };
+            if (await store.TryReplaceAsync(failed, current.Version, ct) != WriteOutcome.Conflict)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Loads, applies the event and writes back, reloading when another writer got there first.</summary>
     internal async Task<ActionOutcome> TransitionAsync(
         Func<Task<Versioned<ReferralRecord>?>> load, ReferralEvent @event, DeclineReason? reason, CancellationToken ct)

@@ -58,6 +58,11 @@ public static class ReferralSeal
     {
         var nonce = Base64Url.TryDecode(sealedReferral.Nonce) ?? throw new CryptographicException("Bad nonce.");
         var input = Base64Url.TryDecode(sealedReferral.Ciphertext) ?? throw new CryptographicException("Bad ciphertext.");
+        if (nonce.Length != NonceBytes || input.Length < TagBytes)
+        {
+            throw new CryptographicException("The sealed referral is truncated or malformed.");
+        }
+
         var key = DeriveKey(linkSecret, referralId);
         var plain = new byte[input.Length - TagBytes];
         using var aes = new AesGcm(key, TagBytes);

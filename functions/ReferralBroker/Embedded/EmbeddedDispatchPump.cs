@@ -7,6 +7,7 @@ namespace ReferralBroker.Embedded;
 internal sealed partial class EmbeddedDispatchPump(
     SqliteReferralQueue queue,
     ReferralDispatcher dispatcher,
+    ReferralService referrals,
     QueueOptions options,
     ILogger<EmbeddedDispatchPump> logger) : BackgroundService
 {
@@ -29,6 +30,7 @@ internal sealed partial class EmbeddedDispatchPump(
                     // Nobody will read a dead-lettered link secret; dropping it is the embedded dead-letter queue.
                     LogGaveUp(logger, leased.Message.ReferralId, leased.DeliveryCount, e.GetType().Name);
                     await queue.CompleteAsync(leased.Sequence, cancellationToken);
+                    await referrals.MarkUndeliverableAsync(leased.Message.ReferralId, cancellationToken);
                 }
                 else
                 {
@@ -67,6 +69,6 @@ internal sealed partial class EmbeddedDispatchPump(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatch of referral {ReferralId} failed (attempt {Attempt}, {Error}); will retry")]
     private static partial void LogWillRetry(ILogger logger, string referralId, int attempt, string error);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Dispatch of referral {ReferralId} failed {Attempt} times ({Error}); message dropped, the referral will expire unless re-sent")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Dispatch of referral {ReferralId} failed {Attempt} times ({Error}); message dropped and the referral marked for the organisation to send again")]
     private static partial void LogGaveUp(ILogger logger, string referralId, int attempt, string error);
 }

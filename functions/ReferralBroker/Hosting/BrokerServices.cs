@@ -2,6 +2,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using ReferralBroker.Azure;
 using ReferralBroker.Embedded;
 using ReferralBroker.Http;
 using ReferralBroker.Partners;
@@ -37,7 +38,7 @@ internal static class BrokerServices
         services.AddAuthorizationBuilder()
             .AddPolicy(BrokerPolicies.Organisation, p => p.RequireClaim(ApiKeyAuthenticationHandler.OrganisationIdClaim));
         services.AddBrokerRateLimits();
-        return services.AddEmbeddedAdapters();
+        return AzureHosting.IsAzure(configuration) ? services.AddAzureAdapters(configuration) : services.AddEmbeddedAdapters();
     }
 
     private static IServiceCollection AddEmbeddedAdapters(this IServiceCollection services)

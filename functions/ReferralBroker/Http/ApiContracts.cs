@@ -11,12 +11,13 @@ public sealed record HistoryEntry(string Status, DateTimeOffset At);
 
 public sealed record OrganisationReferralView(
     string ReferralId, string Category, string PartnerId, string Status, DateTimeOffset ExpiresAt,
-    IReadOnlyList<HistoryEntry> History, string? DeclineReason)
+    IReadOnlyList<HistoryEntry> History, string? DeclineReason, bool? DeliveryFailed)
 {
     public static OrganisationReferralView Of(ReferralRecord r) => new(
         r.ReferralId, WireNames.Of(r.Category), r.PartnerId, WireNames.Of(r.Status), r.ExpiresAt,
         [.. r.History.Select(h => new HistoryEntry(WireNames.Of(h.Status), h.At))],
-        r.DeclineReason is { } reason ? WireNames.Of(reason) : null);
+        r.DeclineReason is { } reason ? WireNames.Of(reason) : null,
+        r.DeliveryFailed ? true : null);
 }
 
 public sealed record PartnerDirectoryEntry(string Id, string Name, IReadOnlyList<string> Categories, IReadOnlyList<string> Languages);

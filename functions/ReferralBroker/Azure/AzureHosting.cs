@@ -1,0 +1,125 @@
+using Azure.Core;
+using Azure.Identity;
+using Microsoft.Extensions.Options;
+using ReferralBroker.Azure.SendGrid;
+using ReferralBroker.Azure.ServiceBus;
+using ReferralBroker.Azure.TableStorage;
+using ReferralBroker.Hosting;
+using ReferralBroker.Partners;
+using ReferralBroker.Ports;
+using ReferralBroker.Referrals;
+using ReferralBroker.Tokens;
+
+namespace ReferralBroker.Azure;
+
+/// <summary>
+/// The broker as an Azure Functions custom handler: the same endpoints, with Table Storage, Service Bus and
+/// SendGrid behind the ports, and the host's trigger invocations posted to <see cref="FunctionInvocationEndpoints"/>.
+/// </summary>
+internal static class AzureHosting
+{
+    public const string PortVariable = "FUNCTIONS_CUSTOMHANDLER_PORT";
+    public const string Section = "Broker:Azure";
+
+    /// <summary>Azure when the Functions host started us (it sets the port), or when configured so (tests).</summary>
+    public static bool IsAzure(IConfiguration configuration) =>
+        !string.IsNullOrEmpty(configuration[PortVariable])
+        || string.Equals(configuration["Broker:Hosting"], "Azure", StringComparison.OrdinalIgnoreCase);
+
+    public static IServiceCollection AddAzureAdapters(this IServiceCollection services, IConfiguration configuration)
+    {
+        var section = configuration.GetSection(Section);
+        services.AddOptions<TableStorageOptions>().Bind(section.GetSection("Tables")).ValidateOnStart();
+        services.AddOptions<ServiceBusOptions>().Bind(section.GetSection("ServiceBus")).ValidateOnStart();
+        services.AddOptions<SendGridOptions>().Bind(section.GetSection("SendGrid")).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BrokerOptions>, AzureSettingsValidator>();
+        services.AddSingleton<IValidateOptions<TableStorageOptions>, AzureSettingsValidator>();
+        services.AddSingleton<IValidateOptions<SendGridOptions>, AzureSettingsValidator>();
+
+        // Managed identity in Azure; DefaultAzureCredential reads AZURE_CLIENT_ID for the user-assigned one.
+        // Created lazily: with shared keys (Azurite, tests) no credential is ever needed.
+        services.AddSingleton<Lazy<TokenCredential>>(sp => new(() => new DefaultAzureCredential(
+            new DefaultAzureCredentialOptions { ManagedIdentityClientId = configuration[AzureSettings.ManagedIdentityClientId] })));
+
+        services.AddSingleton<INetworkDirectory>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
+            var network = NetworkDocument.Parse(configuration["Broker:NetworkJson"]);
+            return new ConfiguredNetworkDirectory([.. options.Partners, .. network.Partners], [.. options.Organisations, .. network.Organisations]);
+        });
+        services.AddSingleton(sp => new Pepper(Convert.FromBase64String(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Pepper!)));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<TableStorageOptions>>().Value;
+            return new TableReferralStore(options, CredentialFor(sp, !options.UsesSharedKey), null, sp.GetRequiredService<ILogger<TableReferralStore>>());
+        });
+        services.AddSingleton<IReferralStore>(sp => sp.GetRequiredService<TableReferralStore>());
+        services.AddSingleton<IIdempotencyStore>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<TableStorageOptions>>().Value;
+            return new TableIdempotencyStore(options, CredentialFor(sp, !options.UsesSharedKey));
+        });
+        services.AddSingleton<IReferralQueue>(sp => new ServiceBusReferralQueue(
+            ServiceBusOptionsFor(sp), CredentialFor(sp, ServiceBusOptionsFor(sp).SasKey is null),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ServiceBusReferralQueue>>()));
+        services.AddSingleton(sp => new ServiceBusDeadLetterPurger(
+            ServiceBusOptionsFor(sp), CredentialFor(sp, ServiceBusOptionsFor(sp).SasKey is null),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ServiceBusDeadLetterPurger>>()));
+        services.AddSingleton<IMailSender>(sp => new SendGridMailSender(
+            sp.GetRequiredService<IOptions<SendGridOptions>>().Value, sp.GetRequiredService<ILogger<SendGridMailSender>>()));
+        return services;
+    }
+
+    /// <summary>Kestrel on loopback only, at the port the Functions host chose: the host is our only client.</summary>
+    public static IWebHostBuilder UseCustomHandlerPort(this IWebHostBuilder webHost, IConfiguration configuration) =>
+        configuration[PortVariable] is { Length: > 0 } port ? webHost.UseUrls($"http://127.0.0.1:{port}") : webHost;
+
+    private static ServiceBusOptions ServiceBusOptionsFor(IServiceProvider sp) => sp.GetRequiredService<IOptions<ServiceBusOptions>>().Value;
+
+    private static TokenCredential? CredentialFor(IServiceProvider sp, bool needed) =>
+        needed ? sp.GetRequiredService<Lazy<TokenCredential>>().Value : null;
+}
+
+/// <summary>
+/// Fails the start, loudly, on settings that would only fail later: a missing secret, or a Key Vault reference
+/// the platform could not resolve (the app then sees the literal "@Microsoft.KeyVault(...)" text).
+/// </summary>
+internal sealed class AzureSettingsValidator(IConfiguration configuration)
+    : IValidateOptions<BrokerOptions>, IValidateOptions<TableStorageOptions>, IValidateOptions<SendGridOptions>
+{
+    public ValidateOptionsResult Validate(string? name, BrokerOptions options)
+    {
+        var failures = new List<string>();
+        if (options.Pepper is null)
+        {
+            failures.Add($"{AzureSettings.Pepper} is required in Azure (a Key Vault reference).");
+        }
+
+        foreach (var setting in AzureSettings.KeyVaultReferences)
+        {
+            if (configuration[setting.Replace("__", ":", StringComparison.Ordinal)]?.StartsWith("@Microsoft.KeyVault(", StringComparison.Ordinal) == true)
+            {
+                failures.Add($"{setting} is an unresolved Key Vault reference: check the identity's access to the vault.");
+            }
+        }
+
+        try
+        {
+            NetworkDocument.Parse(configuration["Broker:NetworkJson"]);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            failures.Add($"{AzureSettings.NetworkJson} is not valid JSON of the form {{\"organisations\":[...],\"partners\":[...]}}.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    public ValidateOptionsResult Validate(string? name, TableStorageOptions options) =>
+        options.Validate() is { Count: > 0 } failures ? ValidateOptionsResult.Fail(failures) : ValidateOptionsResult.Success;
+
+    public ValidateOptionsResult Validate(string? name, SendGridOptions options) =>
+        string.IsNullOrEmpty(options.ApiKey) || !options.FromEmail.Contains('@', StringComparison.Ordinal)
+            ? ValidateOptionsResult.Fail($"{AzureSettings.SendGridApiKey} and {AzureSettings.SendGridFromEmail} are required in Azure.")
+            : ValidateOptionsResult.Success;
+}

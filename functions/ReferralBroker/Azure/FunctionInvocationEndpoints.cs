@@ -1,0 +1,172 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using ReferralBroker.Azure.ServiceBus;
+using ReferralBroker.Ports;
+using ReferralBroker.Referrals;
+
+namespace ReferralBroker.Azure;
+
+/// <summary>The reply the Functions host expects from a custom handler (reference §1.5).</summary>
+public sealed record InvocationResponse(Dictionary<string, object?> Outputs, IReadOnlyList<string> Logs, object? ReturnValue);
+
+/// <summary>
+/// Where the Functions host posts trigger invocations: POST /{FunctionName} with {"Data": ..., "Metadata": ...}.
+/// Mapped only when hosted as a custom handler, where Kestrel listens on loopback for the host alone.
+/// A 2xx reply completes a Service Bus message; anything else makes the host abandon it for redelivery, and
+/// Service Bus dead-letters it after maxDeliveryCount.
+/// </summary>
+internal static partial class FunctionInvocationEndpoints
+{
+    public static readonly IReadOnlyList<string> DispatchFunctions = ["DispatchHealth", "DispatchLegal", "DispatchEmployment"];
+    public const string SweepFunction = "Sweep";
+
+    public static IEndpointRouteBuilder MapFunctionInvocations(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("").ExcludeFromDescription();
+        foreach (var function in DispatchFunctions)
+        {
+            group.MapPost($"/{function}", Dispatch).WithName(function);
+        }
+
+        group.MapPost($"/{SweepFunction}", Sweep).WithName(SweepFunction);
+        return routes;
+    }
+
+    public static async Task<JsonHttpResult<InvocationResponse>> Dispatch(
+        HttpRequest request, ReferralDispatcher dispatcher, ILoggerFactory loggers, CancellationToken ct)
+    {
+        var logger = loggers.CreateLogger(typeof(FunctionInvocationEndpoints));
+        using var invocation = await InvocationPayload.ReadAsync(request, ct);
+        var deliveryCount = invocation?.Metadata("DeliveryCount") is { ValueKind: JsonValueKind.Number } count ? count.GetInt32() : 0;
+        if (invocation?.ServiceBusMessage("message") is not { } message)
+        {
+            // Unreadable: let it be retried and dead-lettered, where the sweep purges it after its time-to-live.
+            LogUnreadable(logger, deliveryCount);
+            return Reply(StatusCodes.Status500InternalServerError, "Unreadable dispatch message; abandoned.");
+        }
+
+        try
+        {
+            var result = await dispatcher.DispatchAsync(message, ct);
+            return Reply(StatusCodes.Status200OK, $"Referral {message.ReferralId}: {result} (delivery {deliveryCount}).");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogDispatchFailed(logger, message.ReferralId, deliveryCount, e.GetType().Name);
+            return Reply(StatusCodes.Status500InternalServerError, $"Referral {message.ReferralId}: dispatch failed ({e.GetType().Name}); abandoned.");
+        }
+    }
+
+    public static async Task<JsonHttpResult<InvocationResponse>> Sweep(
+        ReferralSweeper sweeper, ServiceBusDeadLetterPurger deadLetters, ReferralService referrals, CancellationToken ct)
+    {
+        var report = await sweeper.SweepAsync(ct);
+        var undeliverable = 0;
+        foreach (var referralId in await deadLetters.PurgeExpiredAsync(ct))
+        {
+            undeliverable += await referrals.MarkUndeliverableAsync(referralId, ct) ? 1 : 0;
+        }
+
+        return Reply(StatusCodes.Status200OK,
+            $"Sweep: {report.Expired} expired, {report.SealedDestroyed} sealed destroyed, {report.Purged} purged, " +
+            $"{report.IdempotencyPurged} idempotency keys forgotten, {undeliverable} dead-lettered referrals marked for re-sending.");
+    }
+
+    private static JsonHttpResult<InvocationResponse> Reply(int status, string log) =>
+        TypedResults.Json(new InvocationResponse([], [log], null), InvocationJsonContext.Default.InvocationResponse, statusCode: status);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A dispatch invocation held no readable message (delivery {DeliveryCount})")]
+    private static partial void LogUnreadable(ILogger logger, int deliveryCount);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatch of referral {ReferralId} failed (delivery {DeliveryCount}, {Error}); the host will redeliver")]
+    private static partial void LogDispatchFailed(ILogger logger, string referralId, int deliveryCount, string error);
+}
+
+/// <summary>
+/// The host's invocation request. Metadata values may arrive JSON-encoded inside a JSON string ("\"abc\"", "3"),
+/// depending on the host version, so every value is unwrapped once before use (reference §1.4).
+/// </summary>
+internal sealed class InvocationPayload(JsonElement data, JsonElement metadata) : IDisposable
+{
+    private readonly List<JsonDocument> _unwrapped = [];
+
+    public static async Task<InvocationPayload?> ReadAsync(HttpRequest request, CancellationToken ct)
+    {
+        try
+        {
+            using var document = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
+            var root = document.RootElement.Clone();
+            return root.ValueKind == JsonValueKind.Object
+                ? new InvocationPayload(Property(root, "Data") ?? default, Property(root, "Metadata") ?? default)
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public JsonElement? Metadata(string name) => metadata.ValueKind == JsonValueKind.Object && Property(metadata, name) is { } value
+        ? Unwrap(value)
+        : null;
+
+    /// <summary>The trigger's message body: base64 of the exact bytes with dataType binary, else the JSON text.</summary>
+    public DispatchMessage? ServiceBusMessage(string bindingName)
+    {
+        if (data.ValueKind != JsonValueKind.Object || Property(data, bindingName) is not { ValueKind: JsonValueKind.String } body)
+        {
+            return null;
+        }
+
+        var text = body.GetString()!;
+        var bytes = new byte[text.Length];
+        return Convert.TryFromBase64String(text, bytes, out var written)
+            ? DispatchMessageJson.Deserialize(bytes.AsSpan(0, written))
+            : DispatchMessageJson.Deserialize(System.Text.Encoding.UTF8.GetBytes(text));
+    }
+
+    public void Dispose()
+    {
+        foreach (var document in _unwrapped)
+        {
+            document.Dispose();
+        }
+    }
+
+    private JsonElement Unwrap(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            return value;
+        }
+
+        try
+        {
+            var inner = JsonDocument.Parse(value.GetString()!);
+            _unwrapped.Add(inner);
+            return inner.RootElement;
+        }
+        catch (JsonException)
+        {
+            return value;
+        }
+    }
+
+    private static JsonElement? Property(JsonElement element, string name)
+    {
+        foreach (var property in element.EnumerateObject())
+        {
+            if (string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return property.Value;
+            }
+        }
+
+        return null;
+    }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.Unspecified)]
+[JsonSerializable(typeof(InvocationResponse))]
+internal sealed partial class InvocationJsonContext : JsonSerializerContext;
