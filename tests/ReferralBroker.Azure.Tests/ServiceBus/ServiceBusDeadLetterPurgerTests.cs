@@ -9,8 +9,8 @@ namespace ReferralBroker.Azure.Tests.ServiceBus;
 
 public sealed class ServiceBusDeadLetterPurgerTests
 {
-    private const string KeyName = "broker-listen";
-    private const string Key = "bGlzdGVuLWtleS1mb3ItdGVzdHM=";
+    internal const string KeyName = "broker-listen";
+    internal const string Key = "bGlzdGVuLWtleS1mb3ItdGVzdHM=";
     private static readonly DateTimeOffset Now = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
     [Fact]
@@ -71,7 +71,7 @@ public sealed class ServiceBusDeadLetterPurgerTests
         Assert.Single(dlq.Remaining("health"));
     }
 
-    private static DeadLetter Dead(string referralId, DateTimeOffset enqueued, bool withReferralIdProperty) =>
+    internal static DeadLetter Dead(string referralId, DateTimeOffset enqueued, bool withReferralIdProperty) =>
         new(referralId, enqueued, withReferralIdProperty,
             DispatchMessageJson.Serialize(new DispatchMessage(referralId, referralId, "partner-1", "health", $"LINK-SECRET-{referralId}")));
 
@@ -100,7 +100,8 @@ public sealed class ServiceBusDeadLetterPurgerTests
     }
 
     /// <summary>Service Bus dead-letter sub-queues as far as the REST peek-lock protocol goes, SAS-checked.</summary>
-    private sealed class DeadLetterQueues(TimeProvider time, string key)
+    /// <summary>Service Bus dead-letter queues as the REST protocol shows them; also used by the hosting tests.</summary>
+    internal sealed class DeadLetterQueues(TimeProvider time, string key)
     {
         private const string Prefix = "/referrals/subscriptions/";
         private readonly Dictionary<string, List<DeadLetter>> _queues = new(StringComparer.Ordinal);

@@ -6,7 +6,6 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
@@ -28,7 +27,9 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
 
     private readonly Dictionary<string, string?> _settings;
 
-    public BrokerApp(string? dataPath = null, bool runDispatcher = false, FakeTimeProvider? time = null)
+    /// <param name="settings">Extra settings over the defaults, e.g. to host it as in Azure against Azurite and stubs.</param>
+    public BrokerApp(string? dataPath = null, bool runDispatcher = false, FakeTimeProvider? time = null,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         DataPath = dataPath ?? Directory.CreateTempSubdirectory("broker-test-").FullName;
         Time = time ?? new FakeTimeProvider(Start);
@@ -45,6 +46,10 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
             ["Broker:Organisations:0:ApiKeySha256"] = ConfiguredNetworkDirectory.HashApiKey(OtherOrgKey),
             ["Logging:LogLevel:Default"] = "Trace",
         };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            _settings[key] = value;
+        }
     }
 
     public string DataPath { get; }
@@ -55,7 +60,12 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(_settings));
+        // Settings go in as host settings: Program reads the hosting mode while composing, before Build.
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.ConfigureLogging(logging => logging.ClearProviders().SetMinimumLevel(LogLevel.Trace)
             .AddProvider(new CapturingLoggerProvider(Logs)));
         builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));

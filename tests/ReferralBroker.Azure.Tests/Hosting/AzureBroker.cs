@@ -1,0 +1,168 @@
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Time.Testing;
+using ReferralBroker.Azure.Tests.ServiceBus;
+using ReferralBroker.Azure.Tests.TableStorage;
+using ReferralBroker.Partners;
+using ReferralBroker.Tests.Integration;
+
+namespace ReferralBroker.Azure.Tests.Hosting;
+
+/// <summary>
+/// The broker hosted as in Azure: the same <see cref="BrokerApp"/>, with Table Storage on the real Azurite and
+/// protocol stubs for Service Bus (topic send and dead-letter queues, checking the SAS signature) and SendGrid
+/// (checking the API key). Trigger invocations are posted as the Functions host would.
+/// </summary>
+internal sealed partial class AzureBroker : IDisposable
+{
+    public const string SendGridKey = "SG.test-key";
+    private readonly List<byte[]> _sentMessages = [];
+    private readonly Lock _gate = new();
+    private int _sendGridFailures;
+
+    public AzureBroker(AzuriteFixture azurite)
+    {
+        Time = new FakeTimeProvider(BrokerApp.Start);
+        DeadLetters = new ServiceBusDeadLetterPurgerTests.DeadLetterQueues(Time, ServiceBusDeadLetterPurgerTests.Key);
+        ServiceBus = HttpStub.Start(HandleServiceBus);
+        SendGrid = HttpStub.Start(request => request.Header("Authorization") != $"Bearer {SendGridKey}"
+            ? new StubResponse(401)
+            : Interlocked.Decrement(ref _sendGridFailures) >= 0 ? new StubResponse(503) : new StubResponse(202));
+        var tables = azurite.CreateOptions();
+        var network = new JsonObject
+        {
+            ["organisations"] = new JsonArray(new JsonObject
+            {
+                ["id"] = "demo-org", ["name"] = "Org", ["apiKeySha256"] = ConfiguredNetworkDirectory.HashApiKey(BrokerApp.OrgKey),
+            }),
+            ["partners"] = new JsonArray(new JsonObject
+            {
+                ["id"] = "demo-health", ["name"] = "Clinic", ["email"] = "intake@health.example.org",
+                ["categories"] = new JsonArray("health"), ["languages"] = new JsonArray("th"),
+            }),
+        };
+        App = new BrokerApp(time: Time, settings: new Dictionary<string, string?>
+        {
+            ["Broker:Hosting"] = "Azure",
+            ["Broker:Pepper"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+            ["Broker:NetworkJson"] = network.ToJsonString(),
+            ["Broker:Azure:Tables:Endpoint"] = tables.Endpoint!.ToString(),
+            ["Broker:Azure:Tables:AccountName"] = tables.AccountName,
+            ["Broker:Azure:Tables:AccountKey"] = tables.AccountKey,
+            ["Broker:Azure:Tables:TablePrefix"] = tables.TablePrefix,
+            ["Broker:Azure:ServiceBus:Endpoint"] = ServiceBus.BaseUri.ToString(),
+            ["Broker:Azure:ServiceBus:SasKeyName"] = ServiceBusDeadLetterPurgerTests.KeyName,
+            ["Broker:Azure:ServiceBus:SasKey"] = ServiceBusDeadLetterPurgerTests.Key,
+            ["Broker:Azure:ServiceBus:DeadLetterReceiveTimeout"] = "00:00:01",
+            ["Broker:Azure:SendGrid:Endpoint"] = SendGrid.BaseUri.ToString(),
+            ["Broker:Azure:SendGrid:ApiKey"] = SendGridKey,
+            ["Broker:Azure:SendGrid:FromEmail"] = "referrals@broker.test",
+        });
+        TablePrefix = tables.TablePrefix;
+    }
+
+    public BrokerApp App { get; }
+    public FakeTimeProvider Time { get; }
+    public HttpStub ServiceBus { get; }
+    public HttpStub SendGrid { get; }
+    public ServiceBusDeadLetterPurgerTests.DeadLetterQueues DeadLetters { get; }
+    public string TablePrefix { get; }
+
+    /// <summary>Bodies of the messages sent to the topic, in order.</summary>
+    public IReadOnlyList<byte[]> SentMessages
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _sentMessages];
+            }
+        }
+    }
+
+    public IReadOnlyList<StubRequest> Mails => [.. SendGrid.Requests.Where(r => r.Method == "POST")];
+
+    public void FailSendGrid(int times) => _sendGridFailures = times;
+
+    /// <summary>A Service Bus trigger invocation as the host posts it, metadata double-encoded (reference §1.4).</summary>
+    public static JsonObject ServiceBusInvocation(byte[] body, int deliveryCount, string messageId) => new()
+    {
+        ["Data"] = new JsonObject { ["message"] = Convert.ToBase64String(body) },
+        ["Metadata"] = new JsonObject
+        {
+            ["DeliveryCount"] = deliveryCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["MessageId"] = JsonSerializer.Serialize(messageId),
+            ["ContentType"] = "\"application/json\"",
+            ["EnqueuedTimeUtc"] = "\"2026-11-23T12:00:00Z\"",
+            ["UserProperties"] = new JsonObject { ["category"] = "health", ["partnerId"] = "demo-health" },
+            ["sys"] = new JsonObject { ["MethodName"] = "DispatchHealth", ["UtcNow"] = "2026-11-23T12:00:01Z", ["RandGuid"] = Guid.NewGuid().ToString() },
+        },
+    };
+
+    public static JsonObject TimerInvocation() => new()
+    {
+        ["Data"] = new JsonObject
+        {
+            ["timer"] = new JsonObject
+            {
+                ["Schedule"] = new JsonObject { ["AdjustForDST"] = true },
+                ["ScheduleStatus"] = new JsonObject { ["Last"] = "2026-11-23T11:55:00Z", ["Next"] = "2026-11-23T12:05:00Z" },
+                ["IsPastDue"] = false,
+            },
+        },
+        ["Metadata"] = new JsonObject { ["sys"] = new JsonObject { ["MethodName"] = "Sweep" } },
+    };
+
+    public async Task<(int Status, JsonElement Body)> InvokeAsync(string function, JsonObject payload)
+    {
+        using var client = App.CreateClient();
+        var response = await client.PostAsJsonAsync($"/{function}", payload);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(body.TryGetProperty("Outputs", out _), "The host needs Outputs in every reply.");
+        return ((int)response.StatusCode, body);
+    }
+
+    public static PartnerLink LinkInMail(StubRequest mail)
+    {
+        var match = LinkPattern().Match(mail.BodyText);
+        Assert.True(match.Success, "The mail holds no partner link.");
+        return new PartnerLink(match.Groups["id"].Value, match.Groups["secret"].Value);
+    }
+
+    public void Dispose()
+    {
+        App.Dispose();
+        ServiceBus.Dispose();
+        SendGrid.Dispose();
+    }
+
+    private StubResponse HandleServiceBus(StubRequest request)
+    {
+        if (request is { Method: "POST", Path: "/referrals/messages" })
+        {
+            var resource = $"http://{request.Header("Host")}/referrals";
+            if (!SasVerifier.IsValid(request.Header("Authorization"), resource, ServiceBusDeadLetterPurgerTests.KeyName,
+                    ServiceBusDeadLetterPurgerTests.Key, Time.GetUtcNow()))
+            {
+                return new StubResponse(401);
+            }
+
+            lock (_gate)
+            {
+                _sentMessages.Add(request.Body);
+            }
+
+            return new StubResponse(201);
+        }
+
+        return DeadLetters.Handle(request);
+    }
+
+    [GeneratedRegex(@"https://broker\.test/partner/(?<id>ref_[0-9a-f]+)#(?<secret>[A-Za-z0-9_-]+)")]
+    private static partial Regex LinkPattern();
+}
