@@ -19,7 +19,8 @@ public sealed class BrokerOptions
     public StorageOptions Storage { get; set; } = new();
     public MailOptions Mail { get; set; } = new();
     public QueueOptions Queue { get; set; } = new();
-    public RetentionOptions Retention { get; set; } = new();
+    /// <summary>Bound straight onto the domain's policy, so the deadlines have one definition.</summary>
+    public RetentionPolicy Retention { get; set; } = new();
     public DemoOptions Demo { get; set; } = new();
     public RateLimitOptions RateLimits { get; set; } = new();
     public List<OrganisationOptions> Organisations { get; set; } = [];
@@ -52,26 +53,6 @@ public sealed class QueueOptions
     public TimeSpan MessageTimeToLive { get; set; } = TimeSpan.FromDays(1);
     public bool RunSweep { get; set; } = true;
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
-}
-
-public sealed class RetentionOptions
-{
-    public TimeSpan DefaultConsent { get; set; } = TimeSpan.FromDays(30);
-    public TimeSpan MaxConsent { get; set; } = TimeSpan.FromDays(90);
-    public TimeSpan SealedAfterAcceptance { get; set; } = TimeSpan.FromDays(14);
-    public TimeSpan StatusAfterClose { get; set; } = TimeSpan.FromDays(30);
-    public TimeSpan MaxRecordAge { get; set; } = TimeSpan.FromDays(180);
-    public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
-
-    public RetentionPolicy ToPolicy() => new()
-    {
-        DefaultConsent = DefaultConsent,
-        MaxConsent = MaxConsent,
-        SealedAfterAcceptance = SealedAfterAcceptance,
-        StatusAfterClose = StatusAfterClose,
-        MaxRecordAge = MaxRecordAge,
-        IdempotencyWindow = IdempotencyWindow,
-    };
 }
 
 public sealed class DemoOptions

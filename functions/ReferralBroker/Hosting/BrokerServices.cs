@@ -20,7 +20,7 @@ internal static class BrokerServices
         services.AddOptions<BrokerOptions>().Bind(configuration.GetSection(BrokerOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BrokerOptions>, BrokerOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Retention.ToPolicy());
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Retention);
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Queue);
         services.AddSingleton(sp => new DispatchSettings(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.PublicBaseUrl));
         services.AddSingleton<ReferralService>();

@@ -57,4 +57,15 @@ public sealed class RetentionTests : IDisposable
         Assert.Equal(HttpStatusCode.NotFound, (await _app.Organisation().GetAsync($"/api/referrals/{submitted.ReferralId}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _app.Partner(link).GetAsync($"/api/partner/referrals/{link.ReferralId}")).StatusCode);
     }
+
+    [Fact]
+    public async Task Retention_periods_come_from_configuration()
+    {
+        using var app = new BrokerApp(settings: new Dictionary<string, string?> { ["Broker:Retention:SealedAfterAcceptance"] = "2.00:00:00" });
+        var (submitted, link) = await app.SubmitAndDispatchAsync();
+        await app.Partner(link).PostAsync($"/api/partner/referrals/{link.ReferralId}/accept", null);
+        var held = (await app.StatusAsync(submitted.StatusToken)).GetProperty("held").EnumerateArray()
+            .Single(h => h.GetProperty("what").GetString()!.Contains("details", StringComparison.Ordinal));
+        Assert.Equal(BrokerApp.Start.AddDays(2), held.GetProperty("deletedBy").GetDateTimeOffset());
+    }
 }
