@@ -1,9 +1,13 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,9 +32,15 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings;
 
     /// <param name="settings">Extra settings over the defaults, e.g. to host it as in Azure against Azurite and stubs.</param>
+    /// <param name="realServer">Serve on a real socket (Kestrel, 127.0.0.1, a free port) for a browser: see <see cref="ServerAddress"/>.</param>
     public BrokerApp(string? dataPath = null, bool runDispatcher = false, FakeTimeProvider? time = null,
-        IReadOnlyDictionary<string, string?>? settings = null)
+        IReadOnlyDictionary<string, string?>? settings = null, bool realServer = false)
     {
+        if (realServer)
+        {
+            UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        }
+
         DataPath = dataPath ?? Directory.CreateTempSubdirectory("broker-test-").FullName;
         Time = time ?? new FakeTimeProvider(Start);
         _settings = new()
@@ -57,6 +67,16 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
     public ConcurrentQueue<string> Logs { get; } = new();
     public string OutboxPath => Path.Combine(DataPath, "mail");
     public string DatabasePath => Path.Combine(DataPath, "broker.db");
+
+    /// <summary>The Kestrel server's address, e.g. http://127.0.0.1:41234, started on first use (realServer only).</summary>
+    public Uri ServerAddress
+    {
+        get
+        {
+            StartServer();
+            return new Uri(Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single());
+        }
+    }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -69,16 +69,29 @@ async function act(path, body, secret) {
   }
 }
 
+// S is 32 bytes: exactly 43 base64url characters. Anything shorter was cut off on the way (a wrapped line in
+// the email, a partial copy); anything else was changed. A changed S and an ended referral look the same to the
+// broker (404, on purpose), so the page cannot tell them apart either and says both.
+const secretLength = 43;
+const incomplete = 'This link is incomplete. Open the full link from the email.';
+const unopenable = 'This referral could not be opened with this link. Check that you opened the full link from the email, '
+  + 'exactly as it was sent. If you did, the referral has ended and its details are gone.';
+
 async function main() {
-  const secret = location.hash.length > 1 ? fromBase64Url(location.hash.slice(1)) : null;
-  if (!secret || secret.length !== 32) {
-    $('message').textContent = 'This link is incomplete. Open the full link from the email.';
+  const fragment = location.hash.slice(1);
+  if (!/^[A-Za-z0-9_-]*$/.test(fragment) || fragment.length > secretLength) {
+    $('message').textContent = unopenable;
     return;
   }
+  if (fragment.length < secretLength) {
+    $('message').textContent = incomplete;
+    return;
+  }
+  const secret = fromBase64Url(fragment);
   capability = toBase64Url(await hkdf(secret, 'referral-broker/v1/capability'));
   const result = await call('');
   if (!result.ok) {
-    $('message').textContent = 'This referral is no longer available.';
+    $('message').textContent = unopenable;
     return;
   }
   $('message').textContent = '';
@@ -90,4 +103,4 @@ async function main() {
   }
 }
 
-main().catch(() => { $('message').textContent = 'This referral could not be opened with this link.'; });
+main().catch(() => { $('message').textContent = unopenable; });

@@ -1,0 +1,146 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Playwright;
+using ReferralBroker.Tests.Integration;
+using static Microsoft.Playwright.Assertions;
+
+namespace ReferralBroker.Tests.Browser;
+
+/// <summary>
+/// The partner page in a real browser, against the broker on a real socket: WebCrypto derives the capability and
+/// the key from the link secret S in the fragment, and the details are opened in the page, never on the broker.
+/// </summary>
+[Collection(BrowserCollection.Name)]
+public sealed class PartnerPageTests(Chromium chromium) : IDisposable
+{
+    private readonly BrokerApp _app = new(realServer: true);
+    private readonly string _marker = $"PW{Guid.NewGuid():N}"[..14];
+
+    public void Dispose() => _app.Dispose();
+
+    [Fact]
+    public async Task The_emailed_link_opens_the_details_in_the_browser_accept_works_and_the_link_secret_never_reaches_the_server()
+    {
+        var (submitted, link) = await _app.SubmitAndDispatchAsync(BrokerApp.Referral(_marker));
+        await using var tab = await chromium.OpenAsync();
+        var page = tab.Page;
+
+        await page.GotoAsync(Pages.EmailedLink(_app, submitted.ReferralId));
+
+        var details = page.Locator("#details");
+        await Expect(details).ToContainTextAsync($"Mai{_marker}");
+        await Expect(details).ToContainTextAsync($"Signal +66 80 000 0000 {_marker}");
+        await Expect(details).ToContainTextAsync($"STI testing; prefers a woman doctor {_marker}");
+        await Expect(details).ToContainTextAsync("the person directly");
+        await Expect(page.Locator("#status")).ToHaveTextAsync("delivered");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Saved: the referral is now accepted.");
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Mark in progress" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true })).ToBeHiddenAsync();
+        Assert.Equal("accepted", (await OrganisationViewAsync(submitted.ReferralId)).GetProperty("status").GetString());
+
+        // The page read and acted with the capability it derived from S, and nothing else went to the API.
+        var api = tab.Requests.Where(r => r.PathAndQuery.StartsWith("/api/", StringComparison.Ordinal)).ToList();
+        Assert.Equal(
+            [$"GET /api/partner/referrals/{link.ReferralId}", $"POST /api/partner/referrals/{link.ReferralId}/accept"],
+            api.Select(r => $"{r.Method} {r.PathAndQuery}"));
+        Assert.All(api, r => Assert.Equal(link.Capability, r.Headers["x-referral-capability"]));
+
+        // S was in the address bar, and in no path, query, header or body that left the browser...
+        Assert.Equal(link.Secret, new Uri(page.Url).Fragment.TrimStart('#'));
+        Assert.Single(tab.Requests, r => r.PathAndQuery == $"/partner/{link.ReferralId}");
+        Assert.All(tab.Requests, r =>
+        {
+            Assert.DoesNotContain(link.Secret, r.PathAndQuery, StringComparison.Ordinal);
+            Assert.DoesNotContain(r.Headers.Values, value => value.Contains(link.Secret, StringComparison.Ordinal));
+            Assert.DoesNotContain(link.Secret, r.Body ?? "", StringComparison.Ordinal);
+        });
+
+        // ...and the server's own record of the requests it served (the logs name every path) has no S either.
+        Assert.Contains(_app.Logs, line => line.Contains($"/api/partner/referrals/{link.ReferralId}/accept", StringComparison.Ordinal));
+        Assert.DoesNotContain(_app.Logs, line => line.Contains(link.Secret, StringComparison.Ordinal));
+        tab.AssertNoErrors();
+    }
+
+    [Theory]
+    [InlineData("missing", "This link is incomplete")]
+    [InlineData("empty", "This link is incomplete")]
+    [InlineData("cut short", "This link is incomplete")]
+    [InlineData("one character changed", "could not be opened")]
+    [InlineData("not base64url", "could not be opened")]
+    [InlineData("another referral's", "could not be opened")]
+    public async Task A_damaged_link_says_so_and_shows_nothing_of_the_client(string damage, string message)
+    {
+        var submitted = await _app.SubmitAsync(BrokerApp.Referral(_marker));
+        var other = await _app.SubmitAsync(BrokerApp.Referral("other"));
+        await _app.DispatchAsync();
+        var secret = _app.LinkFor(submitted.ReferralId).Secret;
+        var fragment = damage switch
+        {
+            "missing" => null,
+            "empty" => "",
+            "cut short" => secret[..^6],
+            "one character changed" => secret[..10] + (secret[10] == 'A' ? 'B' : 'A') + secret[11..],
+            "not base64url" => secret[..20] + "*!*" + secret[23..],
+            "another referral's" => _app.LinkFor(other.ReferralId).Secret,
+            _ => throw new ArgumentOutOfRangeException(nameof(damage)),
+        };
+        await using var tab = await chromium.OpenAsync();
+        var page = tab.Page;
+
+        await page.GotoAsync(Pages.PartnerPage(_app, submitted.ReferralId, fragment));
+
+        await Expect(page.Locator("#message")).ToContainTextAsync(message);
+        await Expect(page.Locator("#referral")).ToBeHiddenAsync();
+        await Expect(page.Locator("#details")).ToBeEmptyAsync();
+        Assert.DoesNotContain(_marker, await page.ContentAsync(), StringComparison.Ordinal);
+        Assert.Equal("delivered", (await OrganisationViewAsync(submitted.ReferralId)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task After_the_client_withdraws_the_same_link_shows_no_details()
+    {
+        var (submitted, _) = await _app.SubmitAndDispatchAsync(BrokerApp.Referral(_marker));
+        await using var tab = await chromium.OpenAsync();
+        var page = tab.Page;
+        await page.GotoAsync(Pages.EmailedLink(_app, submitted.ReferralId));
+        await Expect(page.Locator("#details")).ToContainTextAsync($"Mai{_marker}");
+
+        await _app.StatusAsync(submitted.StatusToken, "/api/status/withdraw");
+        await page.ReloadAsync();
+
+        await Expect(page.Locator("#status")).ToHaveTextAsync("withdrawn");
+        await Expect(page.Locator("#sealed-gone")).ToBeVisibleAsync();
+        await Expect(page.Locator("#details")).ToBeEmptyAsync();
+        await Expect(page.Locator("#decide")).ToBeHiddenAsync();
+        Assert.DoesNotContain(_marker, await page.ContentAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("not-eligible", "Not eligible for our service")]
+    [InlineData("cannot-contact", "We cannot make contact this way")]
+    public async Task Declining_with_a_chosen_reason_records_that_reason(string reason, string label)
+    {
+        var (submitted, _) = await _app.SubmitAndDispatchAsync(BrokerApp.Referral(_marker));
+        await using var tab = await chromium.OpenAsync();
+        var page = tab.Page;
+        await page.GotoAsync(Pages.EmailedLink(_app, submitted.ReferralId));
+        await Expect(page.Locator("#details")).ToContainTextAsync($"Mai{_marker}");
+
+        await page.GetByLabel("Reason for declining").SelectOptionAsync(new SelectOptionValue { Label = label });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Decline", Exact = true }).ClickAsync();
+
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Saved: the referral is now declined.");
+        // Declining destroys the sealed details; the page says so and drops what it had shown.
+        await Expect(page.Locator("#sealed-gone")).ToBeVisibleAsync();
+        await Expect(page.Locator("#details")).ToBeEmptyAsync();
+        var view = await OrganisationViewAsync(submitted.ReferralId);
+        Assert.Equal("declined", view.GetProperty("status").GetString());
+        Assert.Equal(reason, view.GetProperty("declineReason").GetString());
+        tab.AssertNoErrors();
+    }
+
+    private Task<JsonElement> OrganisationViewAsync(string referralId) =>
+        _app.Organisation().GetFromJsonAsync<JsonElement>($"/api/referrals/{referralId}");
+}
