@@ -8,7 +8,9 @@ using ReferralBroker.Status;
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
     Args = args,
-    // Pages and scripts ship next to the binary, so any working directory (or a Functions host) serves them.
+    // Settings, pages and scripts ship next to the binary, so any working directory (./.data stays relative to
+    // it) or a Functions host finds them.
+    ContentRootPath = AppContext.BaseDirectory,
     WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
 });
 var azure = AzureHosting.IsAzure(builder.Configuration);
