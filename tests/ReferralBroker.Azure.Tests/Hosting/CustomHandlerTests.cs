@@ -159,3 +159,36 @@ public sealed class EmbeddedHostingTests
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 }
+
+public sealed class AzureStartupTests
+{
+    [Fact]
+    public void An_unresolved_Key_Vault_reference_stops_the_broker_at_start_naming_the_setting()
+    {
+        using var app = new BrokerApp(settings: new Dictionary<string, string?>
+        {
+            ["Broker:Hosting"] = "Azure",
+            ["Broker:Pepper"] = "@Microsoft.KeyVault(SecretUri=https://vault.example/secrets/broker-pepper/)",
+            ["Broker:Azure:Tables:Endpoint"] = "https://account.table.core.windows.net/",
+            ["Broker:Azure:ServiceBus:FullyQualifiedNamespace"] = "broker.servicebus.windows.net",
+            ["Broker:Azure:SendGrid:ApiKey"] = "SG.key",
+            ["Broker:Azure:SendGrid:FromEmail"] = "referrals@broker.test",
+        });
+        var failure = Assert.ThrowsAny<Exception>(() => app.Server);
+        Assert.Contains(AzureSettings.Pepper, failure.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Missing_SendGrid_settings_stop_the_broker_at_start()
+    {
+        using var app = new BrokerApp(settings: new Dictionary<string, string?>
+        {
+            ["Broker:Hosting"] = "Azure",
+            ["Broker:Pepper"] = Convert.ToBase64String(new byte[32]),
+            ["Broker:Azure:Tables:Endpoint"] = "https://account.table.core.windows.net/",
+            ["Broker:Azure:ServiceBus:FullyQualifiedNamespace"] = "broker.servicebus.windows.net",
+        });
+        var failure = Assert.ThrowsAny<Exception>(() => app.Server);
+        Assert.Contains(AzureSettings.SendGridApiKey, failure.ToString(), StringComparison.Ordinal);
+    }
+}
