@@ -205,21 +205,13 @@ public sealed class ReferralService(
     private static string SealToken(byte[] key, string token)
     {
         var nonce = RandomNumberGenerator.GetBytes(ReferralSeal.NonceBytes);
-        var plain = Encoding.ASCII.GetBytes(token);
-        var output = new byte[plain.Length + ReferralSeal.TagBytes];
-        using var aes = new AesGcm(key, ReferralSeal.TagBytes);
-        aes.Encrypt(nonce, plain, output.AsSpan(0, plain.Length), output.AsSpan(plain.Length));
+        var output = ReferralSeal.Encrypt(key, nonce, Encoding.ASCII.GetBytes(token), []);
         return $"{Base64Url.Encode(nonce)}.{Base64Url.Encode(output)}";
     }
 
     private static string OpenToken(byte[] key, string sealedToken)
     {
         var parts = sealedToken.Split('.');
-        var nonce = Base64Url.TryDecode(parts[0])!;
-        var input = Base64Url.TryDecode(parts[1])!;
-        var plain = new byte[input.Length - ReferralSeal.TagBytes];
-        using var aes = new AesGcm(key, ReferralSeal.TagBytes);
-        aes.Decrypt(nonce, input.AsSpan(0, plain.Length), input.AsSpan(plain.Length), plain);
-        return Encoding.ASCII.GetString(plain);
+        return Encoding.ASCII.GetString(ReferralSeal.Decrypt(key, Base64Url.TryDecode(parts[0])!, Base64Url.TryDecode(parts[1])!, []));
     }
 }

@@ -37,13 +37,7 @@ public static class ReferralSeal
         var key = DeriveKey(linkSecret, referralId);
         try
         {
-            var output = new byte[clientJson.Length + TagBytes];
-            using (var aes = new AesGcm(key, TagBytes))
-            {
-                aes.Encrypt(nonce, clientJson, output.AsSpan(0, clientJson.Length), output.AsSpan(clientJson.Length),
-                    Encoding.UTF8.GetBytes(referralId));
-            }
-
+            var output = Encrypt(key, nonce, clientJson, Encoding.UTF8.GetBytes(referralId));
             var sealedReferral = new SealedReferral(Version, Base64Url.Encode(nonce), Base64Url.Encode(output));
             return new SealingResult(linkSecret, sealedReferral, HashCapability(DeriveCapability(linkSecret, referralId)));
         }
@@ -58,15 +52,28 @@ public static class ReferralSeal
     {
         var nonce = Base64Url.TryDecode(sealedReferral.Nonce) ?? throw new CryptographicException("Bad nonce.");
         var input = Base64Url.TryDecode(sealedReferral.Ciphertext) ?? throw new CryptographicException("Bad ciphertext.");
+        return Decrypt(DeriveKey(linkSecret, referralId), nonce, input, Encoding.UTF8.GetBytes(referralId));
+    }
+
+    /// <summary>AES-256-GCM with the tag appended to the ciphertext: the one construction the broker encrypts with.</summary>
+    internal static byte[] Encrypt(byte[] key, byte[] nonce, ReadOnlySpan<byte> plain, ReadOnlySpan<byte> associatedData)
+    {
+        var output = new byte[plain.Length + TagBytes];
+        using var aes = new AesGcm(key, TagBytes);
+        aes.Encrypt(nonce, plain, output.AsSpan(0, plain.Length), output.AsSpan(plain.Length), associatedData);
+        return output;
+    }
+
+    internal static byte[] Decrypt(byte[] key, byte[] nonce, byte[] input, ReadOnlySpan<byte> associatedData)
+    {
         if (nonce.Length != NonceBytes || input.Length < TagBytes)
         {
-            throw new CryptographicException("The sealed referral is truncated or malformed.");
+            throw new CryptographicException("The ciphertext is truncated or malformed.");
         }
 
-        var key = DeriveKey(linkSecret, referralId);
         var plain = new byte[input.Length - TagBytes];
         using var aes = new AesGcm(key, TagBytes);
-        aes.Decrypt(nonce, input.AsSpan(0, plain.Length), input.AsSpan(plain.Length), plain, Encoding.UTF8.GetBytes(referralId));
+        aes.Decrypt(nonce, input.AsSpan(0, plain.Length), input.AsSpan(plain.Length), plain, associatedData);
         return plain;
     }
 
