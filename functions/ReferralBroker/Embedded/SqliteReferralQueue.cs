@@ -1,4 +1,5 @@
-using System.Text.Json;
+using System.Text;
+using ReferralBroker.Azure.ServiceBus;
 using ReferralBroker.Hosting;
 using ReferralBroker.Ports;
 using static ReferralBroker.Embedded.SqliteDatabase;
@@ -9,7 +10,7 @@ internal sealed record LeasedMessage(long Sequence, int DeliveryCount, DispatchM
 
 /// <summary>
 /// A durable in-process queue in the same SQLite file: a message enqueued before a crash is still there after
-/// a restart. A taken message is leased, not removed, so a crash mid-dispatch means redelivery, never loss.
+/// a restart. Messages have the same JSON as on Service Bus. A taken message is leased, not removed, so a crash mid-dispatch means redelivery, never loss.
 /// </summary>
 internal sealed class SqliteReferralQueue(SqliteDatabase database, QueueOptions options, TimeProvider time) : IReferralQueue, IDisposable
 {
@@ -23,7 +24,7 @@ internal sealed class SqliteReferralQueue(SqliteDatabase database, QueueOptions 
             INSERT INTO queue (message_id, enqueued_at, available_at, delivery_count, body)
             VALUES ($id, $now, $now, 0, $body)
             ON CONFLICT (message_id) DO NOTHING
-            """, ("$id", message.MessageId), ("$now", now), ("$body", JsonSerializer.Serialize(message, StorageJsonContext.Default.DispatchMessage))))
+            """, ("$id", message.MessageId), ("$now", now), ("$body", Encoding.UTF8.GetString(DispatchMessageJson.Serialize(message)))))
         {
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -51,7 +52,7 @@ internal sealed class SqliteReferralQueue(SqliteDatabase database, QueueOptions 
         }
 
         return new LeasedMessage(reader.GetInt64(0), reader.GetInt32(1),
-            JsonSerializer.Deserialize(reader.GetString(2), StorageJsonContext.Default.DispatchMessage)!);
+            DispatchMessageJson.Deserialize(Encoding.UTF8.GetBytes(reader.GetString(2)))!);
     }
 
     /// <summary>Removes a handled (or given-up) message; with secure_delete its link secret is overwritten.</summary>

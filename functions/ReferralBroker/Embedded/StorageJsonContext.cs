@@ -11,5 +11,4 @@ namespace ReferralBroker.Embedded;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ReferralRecord))]
 [JsonSerializable(typeof(IdempotencyRecord))]
-[JsonSerializable(typeof(DispatchMessage))]
 internal sealed partial class StorageJsonContext : JsonSerializerContext;
