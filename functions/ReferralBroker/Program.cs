@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.HttpOverrides;
 using ReferralBroker.Azure;
 using ReferralBroker.Hosting;
+using ReferralBroker.Pages;
 using ReferralBroker.Partners;
 using ReferralBroker.Referrals;
 using ReferralBroker.Status;
@@ -28,6 +29,7 @@ app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseStaticFiles();
+app.UseClientLanguages();
 app.UseRateLimiter();
 app.UseAuthentication();
 app.UseAuthorization();

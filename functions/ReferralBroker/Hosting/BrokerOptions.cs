@@ -10,6 +10,12 @@ public sealed class BrokerOptions
     /// <summary>Base of the links in partners' emails; the link secret follows it after '#'.</summary>
     public string PublicBaseUrl { get; set; } = "http://localhost:7071";
 
+    /// <summary>
+    /// Where the client pages' quick-exit button goes: an ordinary site that says nothing about this service to
+    /// someone looking over a shoulder.
+    /// </summary>
+    public string QuickExitUrl { get; set; } = "https://www.wikipedia.org/";
+
     /// <summary>Base64 server secret for keyed hashes. Embedded: generated into DataPath when absent.</summary>
     public string? Pepper { get; set; }
 

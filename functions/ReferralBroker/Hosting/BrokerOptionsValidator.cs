@@ -15,6 +15,14 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             failures.Add("Broker:PublicBaseUrl must be an absolute http(s) URL without a fragment.");
         }
 
+        // An absolute http(s) address only: anything else (javascript:, a relative path back into this site) would
+        // not take the client away from here.
+        if (!Uri.TryCreate(options.QuickExitUrl, UriKind.Absolute, out var exit) || exit.Scheme is not ("http" or "https")
+            || !string.IsNullOrEmpty(exit.UserInfo))
+        {
+            failures.Add("Broker:QuickExitUrl must be an absolute http(s) URL without user information.");
+        }
+
         if (options.Pepper is { } pepper && (!TryBase64(pepper, out var bytes) || bytes.Length < 32))
         {
             failures.Add("Broker:Pepper must be base64 of at least 32 random bytes.");

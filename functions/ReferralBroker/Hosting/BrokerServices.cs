@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using ReferralBroker.Azure;
 using ReferralBroker.Embedded;
 using ReferralBroker.Http;
+using ReferralBroker.Pages;
 using ReferralBroker.Partners;
 using ReferralBroker.Ports;
 using ReferralBroker.Referrals;
@@ -27,6 +28,7 @@ internal static class BrokerServices
         services.AddSingleton<ReferralDispatcher>();
         services.AddSingleton<ReferralSweeper>();
 
+        services.AddLocalization();
         services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(o =>
         {
@@ -91,6 +93,12 @@ internal static class BrokerServices
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             limiter.OnRejected = async (context, ct) =>
             {
+                if (context.HttpContext.GetEndpoint()?.Metadata.GetMetadata<RejectionPage>() is { } page)
+                {
+                    await page.WriteAsync(context.HttpContext);
+                    return;
+                }
+
                 var problems = context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>();
                 await problems.WriteAsync(new ProblemDetailsContext
                 {

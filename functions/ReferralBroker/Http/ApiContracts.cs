@@ -24,10 +24,13 @@ public sealed record PartnerDirectoryEntry(string Id, string Name, IReadOnlyList
 
 public sealed record SealedView(int V, string Nonce, string Ciphertext);
 
-public sealed record PartnerReferralView(string ReferralId, string Category, string Status, DateTimeOffset ExpiresAt, SealedView? Sealed)
+/// <param name="DetailsDeletedBy">When the sealed details will be destroyed: the partner page tells the partner to
+/// keep what she needs before then. Absent, like <paramref name="Sealed"/>, once they are gone.</param>
+public sealed record PartnerReferralView(
+    string ReferralId, string Category, string Status, DateTimeOffset ExpiresAt, DateTimeOffset? DetailsDeletedBy, SealedView? Sealed)
 {
     public static PartnerReferralView Of(ReferralRecord r) => new(
-        r.ReferralId, WireNames.Of(r.Category), WireNames.Of(r.Status), r.ExpiresAt,
+        r.ReferralId, WireNames.Of(r.Category), WireNames.Of(r.Status), r.ExpiresAt, Transitions.SealedGoneBy(r),
         r.Sealed is { } s ? new SealedView(s.V, s.Nonce, s.Ciphertext) : null);
 }
 

@@ -56,19 +56,39 @@ internal static class StatusEndpoints
         new(WireNames.Of(r.Status), WireNames.Of(r.Category), r.UpdatedAt, r.ExpiresAt, Held(r));
 
     /// <summary>Everything stored about this referral, in plain words, with the date it will be gone by.</summary>
-    internal static IReadOnlyList<HeldItem> Held(ReferralRecord r)
-    {
-        var held = new List<HeldItem>
+    internal static IReadOnlyList<HeldItem> Held(ReferralRecord r) =>
+    [
+        .. HeldFacts(r).Select(fact => new HeldItem(fact.Kind switch
         {
-            new($"That a {WireNames.Of(r.Category)} referral was sent to partner {r.PartnerId} by organisation {r.OrganisationId}, its status ({WireNames.Of(r.Status)}) and the dates it changed.", r.PurgeAt),
-            new($"How your consent was given ({WireNames.Of(r.ConsentObtainedBy)}) and when it ends ({r.ExpiresAt:yyyy-MM-dd}).", r.PurgeAt),
-            new("A scrambled fingerprint of your status code, so that the code can be checked. The code itself is not stored.", r.PurgeAt),
-        };
+            HeldKind.Record => $"That a {WireNames.Of(r.Category)} referral was sent to partner {r.PartnerId} by organisation {r.OrganisationId}, its status ({WireNames.Of(r.Status)}) and the dates it changed.",
+            HeldKind.Consent => $"How your consent was given ({WireNames.Of(r.ConsentObtainedBy)}) and when it ends ({r.ExpiresAt:yyyy-MM-dd}).",
+            HeldKind.TokenFingerprint => "A scrambled fingerprint of your status code, so that the code can be checked. The code itself is not stored.",
+            _ => "Your referral details, locked so that only the partner's link can open them. The broker cannot read them.",
+        }, fact.DeletedBy)),
+    ];
+
+    /// <summary>
+    /// What the broker holds about a referral and until when: the one list behind the API's <c>held</c> and the
+    /// status page's panel, which only word it differently.
+    /// </summary>
+    internal static IReadOnlyList<HeldFact> HeldFacts(ReferralRecord r)
+    {
+        List<HeldFact> held = [new(HeldKind.Record, r.PurgeAt), new(HeldKind.Consent, r.PurgeAt), new(HeldKind.TokenFingerprint, r.PurgeAt)];
         if (Transitions.SealedGoneBy(r) is { } sealedGoneBy)
         {
-            held.Add(new("Your referral details, locked so that only the partner's link can open them. The broker cannot read them.", sealedGoneBy));
+            held.Add(new(HeldKind.SealedDetails, sealedGoneBy));
         }
 
         return held;
     }
 }
+
+internal enum HeldKind
+{
+    Record,
+    Consent,
+    TokenFingerprint,
+    SealedDetails,
+}
+
+internal sealed record HeldFact(HeldKind Kind, DateTimeOffset DeletedBy);

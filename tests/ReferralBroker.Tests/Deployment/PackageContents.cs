@@ -280,10 +280,15 @@ internal static class PackageChecks
             .Select(path => $"{path} must not be in the package"),
     ];
 
-    /// <summary>The app beside its pages: Program serves wwwroot from the binary's folder.</summary>
+    /// <summary>
+    /// The app beside its pages (Program serves wwwroot from the binary's folder), and a satellite assembly for each
+    /// client language but English: without them the client pages would quietly fall back to English.
+    /// </summary>
     public static List<string> AppFiles(string package) =>
     [
-        .. new[] { "ReferralBroker.dll", "ReferralBroker.runtimeconfig.json", "appsettings.json", "wwwroot/index.html" }
+        .. new[] { "ReferralBroker.dll", "ReferralBroker.runtimeconfig.json", "appsettings.json", "wwwroot/partner.html", "wwwroot/refer.html" }
+            .Concat(ReferralBroker.Pages.ClientLanguages.Cultures.Where(c => c.Name != ReferralBroker.Pages.ClientLanguages.Default)
+                .Select(c => $"{c.Name}/ReferralBroker.resources.dll"))
             .Where(file => !File.Exists(Path.Combine(package, file)))
             .Select(file => $"{file} is not in the package"),
     ];

@@ -110,6 +110,7 @@ public sealed class ReferralLoopTests : IDisposable
     [InlineData("/status")]
     [InlineData("/partner/ref_0123")]
     [InlineData("/")]
+    [InlineData("/refer")]
     public async Task Pages_are_served_with_a_strict_content_security_policy(string path)
     {
         var response = await _app.CreateClient().GetAsync(path);

@@ -18,6 +18,7 @@ public sealed class SeizureTests : IDisposable
     {
         var markers = new List<string>();
         var tokens = new List<string>();
+        var referralIds = new List<string>();
         var secrets = new List<string>();
         for (var i = 0; i < 8; i++)
         {
@@ -25,10 +26,12 @@ public sealed class SeizureTests : IDisposable
             markers.Add(marker);
             var submitted = await _app.SubmitAsync(BrokerApp.Referral(marker));
             tokens.Add(submitted.StatusToken);
+            referralIds.Add(submitted.ReferralId);
         }
 
         await _app.DispatchAsync();
-        var links = _app.Outbox().Select(BrokerApp.LinkIn).ToList();
+        // In submission order, so links[i] is tokens[i]'s referral (the outbox files sort by their random ids).
+        var links = referralIds.Select(_app.LinkFor).ToList();
         secrets.AddRange(links.Select(l => l.Secret));
         secrets.AddRange(links.Select(l => l.Capability));
 

@@ -4,7 +4,21 @@
 // the sealed details. Decryption happens here, in the partner's browser, never on the broker.
 const labels = { firstName: 'First name', contact: 'Contact', contactVia: 'Contact through', language: 'Language', needs: 'Needs' };
 const via = { client: 'the person directly', referrer: 'the referring organisation' };
+// What the partner can still do in each status (the lifecycle's allowed events), and what to say when nothing is left.
+const progressFrom = { 'accepted': ['in-progress', 'could-not-contact'], 'in-progress': ['completed', 'could-not-contact'] };
+const states = {
+  'submitted': 'Waiting for your decision.',
+  'delivered': 'Waiting for your decision.',
+  'accepted': 'You accepted this referral.',
+  'in-progress': 'You are working with this person.',
+  'declined': 'You declined this referral. It has ended.',
+  'completed': 'You marked this referral completed. It has ended.',
+  'could-not-contact': 'You recorded that you could not contact the person. The referral has ended.',
+  'withdrawn': 'The person withdrew this referral. It has ended: do not contact them about it.',
+  'expired': 'This referral expired: nobody accepted it before consent ended.',
+};
 const $ = (id) => document.getElementById(id);
+const day = (iso) => new Date(iso).toLocaleDateString(undefined, { year: 'numeric', month: 'long', day: 'numeric' });
 const encoder = new TextEncoder();
 const referralId = decodeURIComponent(location.pathname.split('/').pop());
 
@@ -36,7 +50,10 @@ async function call(path, body) {
 async function render(view, secret) {
   $('category').textContent = view.category;
   $('status').textContent = view.status;
-  $('expires').textContent = new Date(view.expiresAt).toLocaleDateString();
+  $('expires').textContent = day(view.expiresAt);
+  $('state').textContent = states[view.status] || '';
+  $('keep-notice').hidden = !view.detailsDeletedBy;
+  $('deleted-by').textContent = view.detailsDeletedBy ? day(view.detailsDeletedBy) : '';
   const details = $('details');
   details.replaceChildren();
   $('sealed-gone').hidden = !!view.sealed;
@@ -55,7 +72,9 @@ async function render(view, secret) {
     }
   }
   $('decide').hidden = !['submitted', 'delivered'].includes(view.status);
-  $('progress').hidden = !['accepted', 'in-progress'].includes(view.status);
+  const next = progressFrom[view.status] || [];
+  for (const button of $('progress').querySelectorAll('button')) { button.hidden = !next.includes(button.dataset.status); }
+  $('progress').hidden = next.length === 0;
   $('referral').hidden = false;
 }
 
@@ -79,6 +98,8 @@ const unopenable = 'This referral could not be opened with this link. Check that
 
 async function main() {
   const fragment = location.hash.slice(1);
+  // Out of the address bar at once: it would otherwise stay on screen, in a shared screenshot or a copied address.
+  history.replaceState(null, '', location.pathname + location.search);
   if (!/^[A-Za-z0-9_-]*$/.test(fragment) || fragment.length > secretLength) {
     $('message').textContent = unopenable;
     return;
