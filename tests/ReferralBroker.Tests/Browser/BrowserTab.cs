@@ -11,6 +11,7 @@ public sealed class BrowserTab : IAsyncDisposable
 {
     private readonly ConcurrentQueue<SentRequest> _requests = new();
     private readonly ConcurrentQueue<string> _errors = new();
+    private readonly ConcurrentQueue<ReceivedResponse> _responses = new();
 
     private BrowserTab(IBrowserContext context) => Context = context;
 
@@ -18,6 +19,7 @@ public sealed class BrowserTab : IAsyncDisposable
     public IPage Page { get; private set; } = null!;
     public IReadOnlyCollection<SentRequest> Requests => _requests;
     public IReadOnlyCollection<string> Errors => _errors;
+    public IReadOnlyCollection<ReceivedResponse> Responses => _responses;
 
     public static async Task<BrowserTab> OpenAsync(IBrowser browser, BrowserNewContextOptions? options)
     {
@@ -26,6 +28,9 @@ public sealed class BrowserTab : IAsyncDisposable
         // On the context, before the page exists, so not even the first navigation is missed.
         tab.Context.Request += (_, request) =>
             tab._requests.Enqueue(new SentRequest(request.Method, request.Url, request.Headers, request.PostData));
+        // Read at once, while the browser still has them: all the headers (Set-Cookie included) and the body.
+        tab.Context.Response += (_, response) => tab._responses.Enqueue(new ReceivedResponse(
+            response.Url, response.Request.ResourceType, AllHeadersAsync(response), BodyLengthAsync(response)));
         tab.Page = await tab.NewPageAsync();
         return tab;
     }
@@ -46,6 +51,30 @@ public sealed class BrowserTab : IAsyncDisposable
         return page;
     }
 
+    private static async Task<Dictionary<string, string>> AllHeadersAsync(IResponse response)
+    {
+        try
+        {
+            return await response.AllHeadersAsync();
+        }
+        catch (PlaywrightException)
+        {
+            return [];
+        }
+    }
+
+    private static async Task<int?> BodyLengthAsync(IResponse response)
+    {
+        try
+        {
+            return (await response.BodyAsync()).Length;
+        }
+        catch (PlaywrightException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>No script error and no CSP refusal: both reach the console.</summary>
     public void AssertNoErrors() => Assert.True(_errors.IsEmpty, "The page reported errors:\n" + string.Join('\n', _errors));
 
@@ -59,4 +88,10 @@ public sealed record SentRequest(string Method, string Url, IReadOnlyDictionary<
     public string PathAndQuery => new Uri(Url).PathAndQuery;
 
     public override string ToString() => $"{Method} {Url}";
+}
+
+/// <summary>A response as the browser received it: every header, and the length of the body it was given.</summary>
+public sealed record ReceivedResponse(string Url, string ResourceType, Task<Dictionary<string, string>> Headers, Task<int?> BodyLength)
+{
+    public string PathAndQuery => new Uri(Url).PathAndQuery;
 }

@@ -24,6 +24,15 @@ internal static partial class Pages
 
     public static string StatusPage(BrokerApp app) => $"{Origin(app)}/status";
 
+    public static string ReferPage(BrokerApp app) => $"{Origin(app)}/refer";
+
+    /// <summary>The partner link in the only email of the outbox (the test made one referral, on the refer page).</summary>
+    public static (string ReferralId, string Url) OnlyEmailedLink(BrokerApp app)
+    {
+        var referralId = BrokerApp.LinkIn(Assert.Single(app.Outbox())).ReferralId;
+        return (referralId, EmailedLink(app, referralId));
+    }
+
     public static string Origin(BrokerApp app) => app.ServerAddress.GetLeftPart(UriPartial.Authority);
 
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
@@ -39,10 +48,14 @@ internal static partial class Pages
         }
     }
 
-    /// <summary>Screenshots go to TestResults/browser (git-ignored) to be looked at by a person.</summary>
+    /// <summary>
+    /// Screenshots go to TestResults/browser (git-ignored) to be looked at by a person; with
+    /// REFERRALBROKER_SCREENSHOTS=1 to docs/screenshots, the README's pictures, so that ordinary runs leave the tree clean.
+    /// </summary>
     public static string ScreenshotPath(string name)
     {
-        var folder = Directory.CreateDirectory(Path.Combine(RepositoryRoot, "TestResults", "browser")).FullName;
+        var docs = Environment.GetEnvironmentVariable("REFERRALBROKER_SCREENSHOTS") == "1";
+        var folder = Directory.CreateDirectory(docs ? Path.Combine(RepositoryRoot, "docs", "screenshots") : Path.Combine(RepositoryRoot, "TestResults", "browser")).FullName;
         return Path.Combine(folder, name + ".png");
     }
 

@@ -33,10 +33,17 @@ public sealed class PartnerPageTests(Chromium chromium) : IDisposable
         await Expect(details).ToContainTextAsync($"STI testing; prefers a woman doctor {_marker}");
         await Expect(details).ToContainTextAsync("the person directly");
         await Expect(page.Locator("#status")).ToHaveTextAsync("delivered");
+        // Consent ends a month after the fake clock's start; the details go then unless accepted.
+        await Expect(page.Locator("#keep-notice")).ToHaveTextAsync("Save these details in your own records now: this page stops working on December 23, 2026.");
+        // Opening the link, as an email scanner would, changed nothing.
+        Assert.Equal("delivered", (await OrganisationViewAsync(submitted.ReferralId)).GetProperty("status").GetString());
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true }).ClickAsync();
         await Expect(page.Locator("#message")).ToHaveTextAsync("Saved: the referral is now accepted.");
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Mark in progress" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Could not contact" })).ToBeVisibleAsync();
+        // The lifecycle goes accepted → in progress → completed: "completed" is not offered yet.
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Mark completed" })).ToBeHiddenAsync();
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true })).ToBeHiddenAsync();
         Assert.Equal("accepted", (await OrganisationViewAsync(submitted.ReferralId)).GetProperty("status").GetString());
 
@@ -47,8 +54,8 @@ public sealed class PartnerPageTests(Chromium chromium) : IDisposable
             api.Select(r => $"{r.Method} {r.PathAndQuery}"));
         Assert.All(api, r => Assert.Equal(link.Capability, r.Headers["x-referral-capability"]));
 
-        // S was in the address bar, and in no path, query, header or body that left the browser...
-        Assert.Equal(link.Secret, new Uri(page.Url).Fragment.TrimStart('#'));
+        // S was taken out of the address bar, and was in no path, query, header or body that left the browser...
+        Assert.Equal("", new Uri(page.Url).Fragment);
         Assert.Single(tab.Requests, r => r.PathAndQuery == $"/partner/{link.ReferralId}");
         Assert.All(tab.Requests, r =>
         {
@@ -108,12 +115,16 @@ public sealed class PartnerPageTests(Chromium chromium) : IDisposable
         await Expect(page.Locator("#details")).ToContainTextAsync($"Mai{_marker}");
 
         await _app.StatusAsync(submitted.StatusToken, "/api/status/withdraw");
-        await page.ReloadAsync();
+        // A reload would find no secret: the page took it out of the address bar. The email's link is the way back.
+        await page.GotoAsync(Pages.EmailedLink(_app, submitted.ReferralId));
 
         await Expect(page.Locator("#status")).ToHaveTextAsync("withdrawn");
         await Expect(page.Locator("#sealed-gone")).ToBeVisibleAsync();
         await Expect(page.Locator("#details")).ToBeEmptyAsync();
         await Expect(page.Locator("#decide")).ToBeHiddenAsync();
+        await Expect(page.Locator("#progress")).ToBeHiddenAsync();
+        await Expect(page.Locator("#state")).ToHaveTextAsync("The person withdrew this referral. It has ended: do not contact them about it.");
+        await Expect(page.Locator("#keep-notice")).ToBeHiddenAsync();
         Assert.DoesNotContain(_marker, await page.ContentAsync(), StringComparison.Ordinal);
     }
 

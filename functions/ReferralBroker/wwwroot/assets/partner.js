@@ -78,7 +78,8 @@ async function render(view, secret) {
   $('referral').hidden = false;
 }
 
-async function act(path, body, secret) {
+let secret;
+async function act(path, body) {
   const result = await call(path, body);
   if (result.ok) {
     $('message').textContent = `Saved: the referral is now ${result.body.status}.`;
@@ -97,6 +98,8 @@ const unopenable = 'This referral could not be opened with this link. Check that
   + 'exactly as it was sent. If you did, the referral has ended and its details are gone.';
 
 async function main() {
+  $('referral').hidden = true;
+  $('details').replaceChildren();
   const fragment = location.hash.slice(1);
   // Out of the address bar at once: it would otherwise stay on screen, in a shared screenshot or a copied address.
   history.replaceState(null, '', location.pathname + location.search);
@@ -108,7 +111,7 @@ async function main() {
     $('message').textContent = incomplete;
     return;
   }
-  const secret = fromBase64Url(fragment);
+  secret = fromBase64Url(fragment);
   capability = toBase64Url(await hkdf(secret, 'referral-broker/v1/capability'));
   const result = await call('');
   if (!result.ok) {
@@ -117,11 +120,14 @@ async function main() {
   }
   $('message').textContent = '';
   await render(result.body, secret);
-  $('accept').addEventListener('click', () => act('/accept', {}, secret));
-  $('decline').addEventListener('click', () => act('/decline', { reason: $('reason').value }, secret));
-  for (const button of $('progress').querySelectorAll('button')) {
-    button.addEventListener('click', () => act('/progress', { status: button.dataset.status }, secret));
-  }
 }
 
-main().catch(() => { $('message').textContent = unopenable; });
+$('accept').addEventListener('click', () => act('/accept', {}));
+$('decline').addEventListener('click', () => act('/decline', { reason: $('reason').value }));
+for (const button of $('progress').querySelectorAll('button')) {
+  button.addEventListener('click', () => act('/progress', { status: button.dataset.status }));
+}
+const openLink = () => main().catch(() => { $('message').textContent = unopenable; });
+// The emailed link opened again in this tab changes only the fragment, which reloads nothing: open it afresh.
+window.addEventListener('hashchange', openLink);
+openLink();
