@@ -77,7 +77,7 @@ public sealed class JourneyTests(Chromium chromium, ITestOutputHelper output) : 
         await Expect(details).ToContainTextAsync($"Mai{_marker}");
         await Expect(details).ToContainTextAsync($"STI testing; prefers a woman doctor {_marker}");
         await Expect(details).Not.ToContainTextAsync("Language");
-        Assert.Equal("delivered", await OrganisationStatusAsync(referralId));
+        Assert.Equal("delivered", await _app.OrganisationStatusAsync(referralId));
         await partner.Page.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true }).ClickAsync();
         await Expect(partner.Page.Locator("#message")).ToHaveTextAsync("Saved: the referral is now accepted.");
 
@@ -99,12 +99,12 @@ public sealed class JourneyTests(Chromium chromium, ITestOutputHelper output) : 
 
         await status.GetByRole(AriaRole.Button, new() { Name = "ยกเลิกการส่งต่อของฉัน" }).ClickAsync();
         await Expect(status.GetByRole(AriaRole.Heading, new() { Name = "ยกเลิกการส่งต่อนี้หรือไม่" })).ToBeVisibleAsync();
-        Assert.Equal("accepted", await OrganisationStatusAsync(referralId));
+        Assert.Equal("accepted", await _app.OrganisationStatusAsync(referralId));
         await status.GetByRole(AriaRole.Button, new() { Name = "ใช่ ยกเลิกการส่งต่อของฉัน" }).ClickAsync();
         await Expect(status.Locator("#status")).ToHaveTextAsync("คุณยกเลิกแล้ว");
         await Expect(status.GetByRole(AriaRole.Status)).ToHaveTextAsync("การส่งต่อของคุณถูกยกเลิกแล้ว");
         await AssertFitsAsync(status, 360);
-        Assert.Equal("withdrawn", await OrganisationStatusAsync(referralId));
+        Assert.Equal("withdrawn", await _app.OrganisationStatusAsync(referralId));
 
         // 4. The partner's link now shows the referral withdrawn, and nothing of the client.
         await partner.Page.GotoAsync(link);
@@ -167,7 +167,4 @@ public sealed class JourneyTests(Chromium chromium, ITestOutputHelper output) : 
 
     private static string Squeezed(string text) =>
         text.Replace("-", "", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal).Replace("+", "", StringComparison.Ordinal);
-
-    private async Task<string?> OrganisationStatusAsync(string referralId) =>
-        (await _app.Organisation().GetFromJsonAsync<JsonElement>($"/api/referrals/{referralId}")).GetProperty("status").GetString();
 }

@@ -159,6 +159,10 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
         return (submitted, LinkFor(submitted.ReferralId));
     }
 
+    /// <summary>The status as the owning organisation sees it: the broker's own record, not any page's wording.</summary>
+    public async Task<string?> OrganisationStatusAsync(string referralId) =>
+        (await Organisation().GetFromJsonAsync<JsonElement>($"/api/referrals/{referralId}")).GetProperty("status").GetString();
+
     public async Task<JsonElement> StatusAsync(string token, string path = "/api/status")
     {
         var response = await CreateClient().PostAsJsonAsync(path, new { token });

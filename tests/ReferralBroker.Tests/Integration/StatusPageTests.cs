@@ -47,7 +47,7 @@ public sealed partial class StatusPageTests : IDisposable
         Assert.Contains("your details are destroyed straight away", confirmation, StringComparison.Ordinal);
         // The next step carries the code in the form body; the address only says which step and which language.
         Assert.Contains($"""<form method="post" action="/status/withdraw/confirm?lang=en"><input type="hidden" name="token" value="{submitted.StatusToken}">""", confirmation, StringComparison.Ordinal);
-        Assert.Equal("delivered", await OrganisationStatusAsync(submitted.ReferralId));
+        Assert.Equal("delivered", await _app.OrganisationStatusAsync(submitted.ReferralId));
 
         var done = await PostAsync("/status/withdraw/confirm?lang=en", submitted.StatusToken);
         var result = await done.Content.ReadAsStringAsync();
@@ -56,7 +56,7 @@ public sealed partial class StatusPageTests : IDisposable
         Assert.Contains("<dd id=\"status\">Stopped by you.</dd>", result, StringComparison.Ordinal);
         Assert.DoesNotContain("Stop my referral", result, StringComparison.Ordinal);
         Assert.DoesNotContain("Your referral details, locked", result, StringComparison.Ordinal);
-        Assert.Equal("withdrawn", await OrganisationStatusAsync(submitted.ReferralId));
+        Assert.Equal("withdrawn", await _app.OrganisationStatusAsync(submitted.ReferralId));
         var partnerView = await _app.Partner(link).GetFromJsonAsync<JsonElement>($"/api/partner/referrals/{link.ReferralId}");
         Assert.False(partnerView.TryGetProperty("sealed", out _));
 
@@ -189,9 +189,6 @@ public sealed partial class StatusPageTests : IDisposable
 
     private Task<HttpResponseMessage> PostAsync(string path, string token) =>
         _app.CreateClient().PostAsync(path, new FormUrlEncodedContent([new("token", token)]));
-
-    private async Task<string?> OrganisationStatusAsync(string referralId) =>
-        (await _app.Organisation().GetFromJsonAsync<JsonElement>($"/api/referrals/{referralId}")).GetProperty("status").GetString();
 
     private static string LongDate(DateTimeOffset at) =>
         $"{at.UtcDateTime.Day} {System.Globalization.CultureInfo.InvariantCulture.DateTimeFormat.GetMonthName(at.UtcDateTime.Month)} {at.UtcDateTime.Year}";
