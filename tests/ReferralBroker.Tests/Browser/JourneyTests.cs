@@ -56,6 +56,12 @@ public sealed class JourneyTests(Chromium chromium, ITestOutputHelper output) : 
         await Expect(refer.Locator("#card")).ToContainTextAsync("รหัสการส่งต่อของคุณ");
         await Expect(refer.Locator("#card")).ToContainTextAsync(token);
         await Expect(refer.Locator("#card")).ToContainTextAsync("https://broker.test/status?lang=th");
+        // Printed, the page is only the card.
+        await refer.EmulateMediaAsync(new() { Media = Media.Print });
+        await Expect(refer.Locator("#card")).ToBeVisibleAsync();
+        await Expect(refer.GetByRole(AriaRole.Heading, new() { Name = "New referral" })).ToBeHiddenAsync();
+        await Expect(refer.Locator("#type-back")).ToBeHiddenAsync();
+        await refer.EmulateMediaAsync(new() { Media = Media.Screen });
         await refer.GetByLabel("Check: ask the person to read the code back").FillAsync(token.ToLowerInvariant().Replace('-', ' '));
         await Expect(refer.Locator("#type-back-result")).ToHaveTextAsync("It matches: the code is safe on the card.");
 

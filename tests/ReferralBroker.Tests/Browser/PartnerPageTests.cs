@@ -152,6 +152,30 @@ public sealed class PartnerPageTests(Chromium chromium) : IDisposable
         tab.AssertNoErrors();
     }
 
+    [Fact]
+    public async Task Progress_follows_the_lifecycle_to_completed_and_then_shows_the_state_instead_of_buttons()
+    {
+        var (submitted, _) = await _app.SubmitAndDispatchAsync(BrokerApp.Referral(_marker));
+        await using var tab = await chromium.OpenAsync();
+        var page = tab.Page;
+        await page.GotoAsync(Pages.EmailedLink(_app, submitted.ReferralId));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true }).ClickAsync();
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Mark in progress" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Saved: the referral is now in-progress.");
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Mark in progress" })).ToBeHiddenAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Mark completed" }).ClickAsync();
+
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Saved: the referral is now completed.");
+        await Expect(page.Locator("#state")).ToHaveTextAsync("You marked this referral completed. It has ended.");
+        await Expect(page.Locator("#progress")).ToBeHiddenAsync();
+        await Expect(page.Locator("#decide")).ToBeHiddenAsync();
+        Assert.Equal("completed", await _app.OrganisationStatusAsync(submitted.ReferralId));
+        // Completed is not a decline: the details stay readable until their deletion date, which the page gives.
+        await Expect(page.Locator("#keep-notice")).ToContainTextAsync("this page stops working on December 7, 2026");
+        tab.AssertNoErrors();
+    }
+
     private Task<JsonElement> OrganisationViewAsync(string referralId) =>
         _app.Organisation().GetFromJsonAsync<JsonElement>($"/api/referrals/{referralId}");
 }
