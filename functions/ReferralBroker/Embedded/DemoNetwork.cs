@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using ReferralBroker.Hosting;
-using ReferralBroker.Partners;
+using ReferralBroker.Referrals;
 
 namespace ReferralBroker.Embedded;
 
@@ -19,7 +19,7 @@ internal static class DemoNetwork
         {
             Id = OrganisationId,
             Name = "Demo outreach organisation",
-            ApiKeySha256 = ConfiguredNetworkDirectory.HashApiKey(demo.OrgApiKey ?? generated!),
+            ApiKeySha256 = ApiKeys.Hash(demo.OrgApiKey ?? generated!),
         };
         PartnerOptions[] partners =
         [

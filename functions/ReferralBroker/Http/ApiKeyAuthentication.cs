@@ -2,7 +2,6 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
-using ReferralBroker.Partners;
 using ReferralBroker.Referrals;
 
 namespace ReferralBroker.Http;
@@ -28,7 +27,7 @@ internal sealed class ApiKeyAuthenticationHandler(
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        var organisation = directory.FindOrganisationByKeyHash(ConfiguredNetworkDirectory.HashApiKey(header["Bearer ".Length..].Trim()));
+        var organisation = directory.FindOrganisationByKeyHash(ApiKeys.Hash(header["Bearer ".Length..].Trim()));
         if (organisation is null)
         {
             return Task.FromResult(AuthenticateResult.Fail("Unknown API key."));
@@ -56,5 +55,5 @@ internal sealed class ApiKeyAuthenticationHandler(
     }
 
     public static Organisation OrganisationOf(ClaimsPrincipal user) =>
-        new(user.FindFirstValue(OrganisationIdClaim)!, user.FindFirstValue(OrganisationNameClaim)!);
+        new(user.FindFirstValue(OrganisationIdClaim)!, user.FindFirstValue(OrganisationNameClaim)!, new OrganisationNotifications(null, null, null));
 }
