@@ -23,9 +23,12 @@ internal static class DemoNetwork
         };
         PartnerOptions[] partners =
         [
-            new() { Id = "demo-health", Name = "Demo community clinic", Email = "intake@health.example.org", Categories = ["health"], Languages = ["en", "th", "es", "ro"] },
-            new() { Id = "demo-legal", Name = "Demo migrant legal aid", Email = "intake@legal.example.org", Categories = ["legal"], Languages = ["en", "es", "pt"] },
-            new() { Id = "demo-employment", Name = "Demo jobs and language programme", Email = "intake@employment.example.org", Categories = ["employment"], Languages = ["en", "th", "tl"] },
+            new() { Id = "demo-health", Name = "Demo community clinic", Email = "intake@health.example.org", Categories = ["health"], Languages = ["en", "th", "es", "ro"],
+                Attributes = [SafetyAttributes.NoIdRequired, SafetyAttributes.SexWorkerFriendly, SafetyAttributes.AcceptingReferrals] },
+            new() { Id = "demo-legal", Name = "Demo migrant legal aid", Email = "intake@legal.example.org", Categories = ["legal"], Languages = ["en", "es", "pt"],
+                Attributes = [SafetyAttributes.NoSharingWithPoliceOrImmigration, SafetyAttributes.AcceptingReferrals] },
+            new() { Id = "demo-employment", Name = "Demo jobs and language programme", Email = "intake@employment.example.org", Categories = ["employment"], Languages = ["en", "th", "tl"],
+                Attributes = [SafetyAttributes.SexWorkerLed, SafetyAttributes.NoIdRequired, SafetyAttributes.AcceptingReferrals] },
         ];
         return (partners, organisation, generated);
     }

@@ -101,4 +101,6 @@ public sealed class PartnerOptions
     public string Email { get; set; } = "";
     public List<string> Categories { get; set; } = [];
     public List<string> Languages { get; set; } = [];
+    /// <summary>Safety attributes (Referrals.SafetyAttributes), e.g. no-id-required.</summary>
+    public List<string> Attributes { get; set; } = [];
 }

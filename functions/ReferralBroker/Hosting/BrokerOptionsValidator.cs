@@ -59,9 +59,11 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
         foreach (var partner in options.Partners)
         {
             if (string.IsNullOrWhiteSpace(partner.Id) || !partner.Email.Contains('@', StringComparison.Ordinal)
-                || partner.Categories.Count == 0 || !partner.Categories.All(c => WireNames.TryParse(c, out ServiceCategory _)))
+                || partner.Categories.Count == 0 || !partner.Categories.All(c => WireNames.TryParse(c, out ServiceCategory _))
+                || !partner.Attributes.All(SafetyAttributes.All.Contains))
             {
-                failures.Add($"Broker:Partners entry '{partner.Id}' needs an Id, an Email and categories (lower-case words such as health, legal, employment).");
+                failures.Add($"Broker:Partners entry '{partner.Id}' needs an Id, an Email, categories (lower-case words such as health, legal, " +
+                    $"employment) and only attributes from {string.Join(", ", SafetyAttributes.All)}.");
             }
         }
 

@@ -22,7 +22,7 @@ internal sealed record NetworkSeed(DirectoryContents Contents, IReadOnlySet<stri
                     p.Name,
                     p.Email,
                     [.. p.Categories.Select(c => WireNames.TryParse(c, out ServiceCategory category) ? category : throw new ArgumentException(c))],
-                    [.. p.Languages]))]),
+                    [.. p.Languages]) { Attributes = [.. p.Attributes] })]),
             keysFromConfiguration ?? new HashSet<string>());
 }
 
