@@ -28,13 +28,12 @@ internal sealed class CoordinatorKeyAuthenticationHandler(
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var header = Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        if (ApiKeyAuthenticationHandler.BearerKey(Request) is not { } key)
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        var hash = ApiKeys.Hash(header["Bearer ".Length..].Trim());
+        var hash = ApiKeys.Hash(key);
         if (broker.Value.Admin.CoordinatorKeySha256 is { } expected
             && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(hash), Encoding.ASCII.GetBytes(expected)))
         {
@@ -47,27 +46,14 @@ internal sealed class CoordinatorKeyAuthenticationHandler(
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        WriteProblemAsync(StatusCodes.Status401Unauthorized, "Unauthorized", "Send the network coordinator's key as 'Authorization: Bearer <key>'.");
+        ApiKeyAuthenticationHandler.WriteProblemAsync(Context, problems, StatusCodes.Status401Unauthorized, "Unauthorized",
+            "Send the network coordinator's key as 'Authorization: Bearer <key>'.");
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        WriteProblemAsync(StatusCodes.Status403Forbidden, "Forbidden", "Only the network coordinator may use the admin API.");
+        ApiKeyAuthenticationHandler.WriteProblemAsync(Context, problems, StatusCodes.Status403Forbidden, "Forbidden",
+            "Only the network coordinator may use the admin API.");
 
     private static Task<AuthenticateResult> Success(Claim claim) =>
         Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(
             new ClaimsPrincipal(new ClaimsIdentity([claim], SchemeName)), SchemeName)));
-
-    private async Task WriteProblemAsync(int status, string title, string detail)
-    {
-        Response.StatusCode = status;
-        if (status == StatusCodes.Status401Unauthorized)
-        {
-            Response.Headers.WWWAuthenticate = "Bearer";
-        }
-
-        await problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails = { Status = status, Title = title, Detail = detail },
-        });
-    }
 }
