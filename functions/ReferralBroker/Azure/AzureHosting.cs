@@ -57,7 +57,8 @@ internal static class AzureHosting
         services.AddSingleton<IDirectoryStore>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<TableStorageOptions>>().Value;
-            return new TableDirectoryStore(options, CredentialFor(sp, !options.UsesSharedKey));
+            return new SealedSecretsDirectoryStore(
+                new TableDirectoryStore(options, CredentialFor(sp, !options.UsesSharedKey)), sp.GetRequiredService<Pepper>());
         });
         services.AddSingleton<IIdempotencyStore>(sp =>
         {

@@ -81,7 +81,8 @@ internal static class BrokerServices
         services.AddSingleton<SqliteReferralStore>();
         services.AddSingleton<IReferralStore>(sp => sp.GetRequiredService<SqliteReferralStore>());
         services.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<SqliteReferralStore>());
-        services.AddSingleton<IDirectoryStore, SqliteDirectoryStore>();
+        services.AddSingleton<IDirectoryStore>(sp => new SealedSecretsDirectoryStore(
+            new SqliteDirectoryStore(sp.GetRequiredService<SqliteDatabase>()), sp.GetRequiredService<Pepper>()));
         services.AddSingleton<SqliteReferralQueue>();
         services.AddSingleton<IReferralQueue>(sp => sp.GetRequiredService<SqliteReferralQueue>());
         services.AddSingleton<IMailSender>(sp =>

@@ -102,7 +102,7 @@ public sealed class AdminApiTests : IDisposable
     }
 
     [Fact]
-    public async Task A_webhook_secret_is_stored_but_never_shown_and_kept_when_an_update_leaves_it_out()
+    public async Task A_webhook_secret_is_stored_sealed_never_shown_and_kept_when_an_update_leaves_it_out()
     {
         const string Secret = "whsec-0123456789abcdef-SECRET";
         var client = Coordinator.Client(_app);
@@ -135,6 +135,7 @@ public sealed class AdminApiTests : IDisposable
         var listed = await client.GetStringAsync("/api/admin/organisations");
         Assert.DoesNotContain(Secret, listed, StringComparison.Ordinal);
         Assert.DoesNotContain(_app.Logs, line => line.Contains(Secret, StringComparison.Ordinal));
+        Assert.False(Contains(await File.ReadAllBytesAsync(_app.DatabasePath), Secret), "The webhook secret is in the database in clear.");
     }
 
     [Theory]
