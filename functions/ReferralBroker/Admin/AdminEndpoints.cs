@@ -51,7 +51,7 @@ internal static partial class AdminEndpoints
     {
         if (!HsdsMapping.IsId(organisationId))
         {
-            return Problems.NotFound();
+            return Rejected(new Dictionary<string, string[]> { ["id"] = ["1 to 64 characters of a-z, 0-9 and '-'."] });
         }
 
         if (await RequestBody.ReadAsync(request, ct) is not { } body)

@@ -144,9 +144,10 @@ public sealed class AdminApiTests : IDisposable
     [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://hooks.example/x"}}""", "notifications.webhookSecret")]
     [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://hooks.example/x","webhookSecret":"short"}}""", "notifications.webhookSecret")]
     [InlineData("""{"name":""}""", "name")]
-    public async Task Invalid_organisation_settings_are_refused_with_422_naming_the_field(string body, string field)
+    [InlineData("""{"name":"Org"}""", "id", "Some_Org")]
+    public async Task Invalid_organisation_settings_are_refused_with_422_naming_the_field(string body, string field, string id = "some-org")
     {
-        var response = await Coordinator.Client(_app).PutAsync("/api/admin/organisations/some-org", new StringContent(body, Encoding.UTF8, "application/json"));
+        var response = await Coordinator.Client(_app).PutAsync($"/api/admin/organisations/{id}", new StringContent(body, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         Assert.Contains(field, Coordinator.ErrorKeys(await response.Content.ReadFromJsonAsync<JsonElement>()));
         Assert.Equal(HttpStatusCode.NotFound, (await Coordinator.Client(_app).PostAsync("/api/admin/organisations/some-org/key", null)).StatusCode);
