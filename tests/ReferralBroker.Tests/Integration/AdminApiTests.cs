@@ -297,3 +297,35 @@ public sealed class AdminApiTests : IDisposable
     private static bool Contains(byte[] haystack, string needle) =>
         haystack.AsSpan().IndexOf(Encoding.UTF8.GetBytes(needle)) >= 0;
 }
+
+/// <summary>Several instances over one store (Azure): each rereads the directory on its own clock.</summary>
+public sealed class DirectoryRefreshTests : IDisposable
+{
+    private readonly BrokerApp _first = Coordinator.App();
+    private readonly BrokerApp _second;
+
+    public DirectoryRefreshTests() => _second = Coordinator.App(dataPath: _first.DataPath);
+
+    public void Dispose()
+    {
+        _second.Dispose();
+        _first.Dispose();
+    }
+
+    [Fact]
+    public async Task Another_instances_pause_reaches_this_one_at_its_next_refresh()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await _second.Organisation().PostAsJsonAsync("/api/referrals", BrokerApp.Referral())).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Coordinator.Client(_first).PostAsync("/api/admin/partners/demo-health/pause", null)).StatusCode);
+
+        _second.Time.Advance(TimeSpan.FromSeconds(31));
+        var status = HttpStatusCode.Created;
+        for (var attempt = 0; attempt < 100 && status != HttpStatusCode.UnprocessableEntity; attempt++)
+        {
+            await Task.Delay(50);
+            status = (await _second.Organisation().PostAsJsonAsync("/api/referrals", BrokerApp.Referral())).StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+    }
+}
