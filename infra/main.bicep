@@ -44,11 +44,14 @@ param brokerPepper string = ''
 @description('SendGrid API key (Mail Send permission only). Empty: set secret sendgrid-api-key in the vault yourself.')
 param sendGridApiKey string = ''
 
-@description('The referral network: organisations (API keys as lower-case hex SHA-256, never the keys) and partners.')
+@description('Seeds the directory on first start (ids it does not hold yet): organisations (API keys as lower-case hex SHA-256, never the keys) and partners. The admin API owns the directory afterwards.')
 param network networkType = {
   organisations: []
   partners: []
 }
+
+@description('Lower-case hex SHA-256 of the network coordinator\'s admin API key (never the key). Empty: no admin API.')
+param coordinatorKeySha256 string = ''
 
 @minValue(40)
 @maxValue(1000)
@@ -71,7 +74,8 @@ type partnerType = {
   @minLength(3)
   email: string
   @minLength(1)
-  categories: ('health' | 'legal' | 'employment')[]
+  @description('Categories of service: health, legal, employment or any other lower-case word.')
+  categories: string[]
   languages: string[]
 }
 
@@ -105,6 +109,7 @@ module broker './modules/broker.bicep' = {
     brokerPepper: brokerPepper
     sendGridApiKey: sendGridApiKey
     network: network
+    coordinatorKeySha256: coordinatorKeySha256
     maximumInstanceCount: maximumInstanceCount
   }
 }

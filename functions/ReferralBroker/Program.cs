@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.HttpOverrides;
+using ReferralBroker.Admin;
 using ReferralBroker.Azure;
 using ReferralBroker.Hosting;
 using ReferralBroker.Pages;
@@ -38,6 +39,7 @@ app.MapPages();
 app.MapReferrals();
 app.MapPartners();
 app.MapStatus();
+app.MapAdmin();
 if (azure)
 {
     app.MapFunctionInvocations();

@@ -22,6 +22,7 @@ param brokerPepper string
 @secure()
 param sendGridApiKey string
 param network object
+param coordinatorKeySha256 string
 param maximumInstanceCount int
 
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
@@ -116,7 +117,7 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-0
   name: 'default'
 }
 
-// The Table adapter's prefix is 'broker' (TableStorageOptions.TablePrefix) + 'referrals' / 'idempotency'.
+// The Table adapter's prefix is 'broker' (TableStorageOptions.TablePrefix) + 'referrals' / 'idempotency' / 'directory'.
 resource referralsTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
   parent: tableService
   name: 'brokerreferrals'
@@ -125,6 +126,11 @@ resource referralsTable 'Microsoft.Storage/storageAccounts/tableServices/tables@
 resource idempotencyTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
   parent: tableService
   name: 'brokeridempotency'
+}
+
+resource directoryTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: 'brokerdirectory'
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -222,6 +228,30 @@ resource employmentSubscription 'Microsoft.ServiceBus/namespaces/topics/subscrip
       filterType: 'SqlFilter'
       sqlFilter: {
         sqlExpression: 'category = \'employment\''
+      }
+    }
+  }
+}
+
+// Every category without a subscription of its own: the coordinator may add categories at any time.
+resource otherCategoriesSubscription 'Microsoft.ServiceBus/namespaces/topics/subscriptions@2022-10-01-preview' = {
+  parent: referralsTopic
+  name: 'other'
+  properties: {
+    lockDuration: 'PT1M'
+    maxDeliveryCount: 10
+    defaultMessageTimeToLive: 'P1D'
+    deadLetteringOnMessageExpiration: true
+    deadLetteringOnFilterEvaluationExceptions: true
+    requiresSession: false
+  }
+
+  resource rule 'rules' = {
+    name: '$Default'
+    properties: {
+      filterType: 'SqlFilter'
+      sqlFilter: {
+        sqlExpression: 'category NOT IN (\'employment\', \'health\', \'legal\')'
       }
     }
   }
@@ -430,6 +460,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     Broker__PublicBaseUrl: empty(publicBaseUrl) ? 'https://${app.properties.defaultHostName}' : publicBaseUrl
     Broker__Pepper: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/broker-pepper/)'
     Broker__NetworkJson: string(network)
+    Broker__Admin__CoordinatorKeySha256: coordinatorKeySha256
     Broker__Azure__Tables__Endpoint: storage.properties.primaryEndpoints.table
     Broker__Azure__ServiceBus__FullyQualifiedNamespace: '${serviceBus.name}.servicebus.windows.net'
     Broker__Azure__ServiceBus__TopicName: referralsTopic.name

@@ -56,7 +56,7 @@ public sealed partial class ServiceBusDeadLetterPurger
     {
         var purged = new List<string>();
         Exception? firstFailure = null;
-        foreach (var subscription in _options.Subscriptions.Values.Distinct(StringComparer.Ordinal))
+        foreach (var subscription in _options.AllSubscriptions)
         {
             try
             {

@@ -43,6 +43,19 @@ public sealed class ServiceBusOptions
         ["employment"] = "employment",
     };
 
+    /// <summary>
+    /// Takes every category without a subscription of its own (the coordinator may add categories at any time), so
+    /// that no referral is left in a topic nobody reads.
+    /// </summary>
+    public string OtherCategoriesSubscription { get; set; } = "other";
+
+    /// <summary>The SQL filter of <see cref="OtherCategoriesSubscription"/>: the complement of the per-category ones.</summary>
+    public string OtherCategoriesFilter =>
+        $"category NOT IN ({string.Join(", ", Subscriptions.Keys.Order(StringComparer.Ordinal).Select(c => $"'{c}'"))})";
+
+    /// <summary>Every subscription the broker's messages can land in.</summary>
+    public IEnumerable<string> AllSubscriptions => Subscriptions.Values.Append(OtherCategoriesSubscription).Distinct(StringComparer.Ordinal);
+
     internal bool UsesSas => !string.IsNullOrEmpty(SasKey);
 
     /// <summary>

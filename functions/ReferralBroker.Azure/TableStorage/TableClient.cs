@@ -130,6 +130,18 @@ internal sealed class TableClient
         return ConditionalOutcome(await SendAsync(message, ct).ConfigureAwait(false));
     }
 
+    /// <summary>Inserts the entity, or replaces whatever is stored under its keys.</summary>
+    public async Task UpsertAsync(TableEntity entity, CancellationToken ct)
+    {
+        using var message = CreateMessage(RequestMethod.Put, TableKeys.EntityPath(TableName, entity.Key), TableHeaders.NoMetadata);
+        SetJsonContent(message, entity.ToJson());
+        var response = await SendAsync(message, ct).ConfigureAwait(false);
+        if (response.Status != 204)
+        {
+            throw Failure(response);
+        }
+    }
+
     /// <summary>Deletes the entity only while it is still at <paramref name="etag"/>; "*" deletes whatever is there.</summary>
     public async Task<WriteOutcome> DeleteAsync(EntityKey key, string etag, CancellationToken ct)
     {

@@ -39,6 +39,24 @@ internal static partial class TableKeys
 
     public static string IdempotencyTable(string prefix) => prefix + "idempotency";
 
+    public static string DirectoryTable(string prefix) => prefix + "directory";
+
+    public const string OrganisationsPartition = "organisation";
+    public const string PartnersPartition = "partner";
+
+    /// <summary>One partition per flagged partner, one row per flagging organisation: a repeat flag replaces the last.</summary>
+    public static EntityKey Organisation(string organisationId) =>
+        new(OrganisationsPartition, RequireKey(organisationId, nameof(organisationId)));
+
+    public static EntityKey Partner(string partnerId) => new(PartnersPartition, RequireKey(partnerId, nameof(partnerId)));
+
+    public static EntityKey Flag(string partnerId, string organisationId) =>
+        new(FlagsPartition(partnerId), RequireKey(organisationId, nameof(organisationId)));
+
+    public static string FlagsPartition(string partnerId) => "flag." + RequireKey(partnerId, nameof(partnerId));
+
+    public static string InPartition(string partitionKey) => $"PartitionKey eq '{partitionKey.Replace("'", "''", StringComparison.Ordinal)}'";
+
     public static EntityKey Record(string referralId) => new(RequireKey(referralId, nameof(referralId)), RecordRow);
 
     public static EntityKey TokenIndex(string tokenHash) => new(RequireKey(tokenHash, nameof(tokenHash)), TokenIndexRow);

@@ -54,13 +54,17 @@ public static class ConsentRules
 
         if (submission.Category is null && !errors.ContainsKey("category"))
         {
-            errors["category"] = [$"Required: one of {string.Join(", ", WireNames.AllCategories)}."];
+            errors["category"] = [$"Required: a category the partner provides, such as {string.Join(", ", WireNames.AllCategories)}."];
         }
 
         var partner = submission.PartnerId is null ? null : directory.FindPartner(submission.PartnerId);
         if (partner is null)
         {
             errors["partnerId"] = ["No partner with this id is in the network (see GET /api/partners)."];
+        }
+        else if (partner.Paused)
+        {
+            errors["partnerId"] = [$"Partner '{partner.Id}' is paused until the network coordinator has reviewed it: choose another partner."];
         }
         else if (submission.Category is { } category && !partner.Categories.Contains(category))
         {

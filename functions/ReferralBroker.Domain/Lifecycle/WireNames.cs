@@ -19,13 +19,6 @@ public static class WireNames
         [ReferralStatus.Expired] = "expired",
     };
 
-    private static readonly Dictionary<ServiceCategory, string> Categories = new()
-    {
-        [ServiceCategory.Health] = "health",
-        [ServiceCategory.Legal] = "legal",
-        [ServiceCategory.Employment] = "employment",
-    };
-
     private static readonly Dictionary<ConsentMethod, string> ConsentMethods = new()
     {
         [ConsentMethod.Verbal] = "verbal",
@@ -42,16 +35,18 @@ public static class WireNames
     };
 
     public static string Of(ReferralStatus value) => Statuses[value];
-    public static string Of(ServiceCategory value) => Categories[value];
+    public static string Of(ServiceCategory value) => value.Name;
     public static string Of(ConsentMethod value) => ConsentMethods[value];
     public static string Of(DeclineReason value) => DeclineReasons[value];
 
     public static bool TryParse(string? text, out ReferralStatus value) => TryParse(Statuses, text, out value);
-    public static bool TryParse(string? text, out ServiceCategory value) => TryParse(Categories, text, out value);
+    /// <summary>Any well-formed category: which ones a partner serves is the directory's business.</summary>
+    public static bool TryParse(string? text, out ServiceCategory value) => ServiceCategory.TryCreate(text, out value);
     public static bool TryParse(string? text, out ConsentMethod value) => TryParse(ConsentMethods, text, out value);
     public static bool TryParse(string? text, out DeclineReason value) => TryParse(DeclineReasons, text, out value);
 
-    public static IEnumerable<string> AllCategories => Categories.Values;
+    /// <summary>The built-in categories; the directory may hold more (GET /api/partners lists them).</summary>
+    public static IEnumerable<string> AllCategories => ServiceCategory.BuiltIn.Select(c => c.Name);
     public static IEnumerable<string> AllConsentMethods => ConsentMethods.Values;
     public static IEnumerable<string> AllDeclineReasons => DeclineReasons.Values;
 

@@ -74,3 +74,26 @@ public interface IMailSender
 
 /// <summary>A transient failure of an external service: the message should be retried later.</summary>
 public sealed class TransientDeliveryException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The network's directory: organisations (with their key hashes and notification settings), partners, and
+/// organisations' flags on partners. Implementations: SQLite (embedded), Table Storage (Azure). Small and rarely
+/// written, so the broker reads it whole into memory and serves lookups from there.
+/// </summary>
+public interface IDirectoryStore
+{
+    Task<DirectoryContents> LoadAsync(CancellationToken cancellationToken);
+
+    /// <summary>Inserts or replaces the organisation by id.</summary>
+    Task SaveOrganisationAsync(OrganisationAccount account, CancellationToken cancellationToken);
+
+    /// <summary>Inserts or replaces the partner by id.</summary>
+    Task SavePartnerAsync(Partner partner, CancellationToken cancellationToken);
+
+    /// <summary>Records the organisation's flag (one per organisation and partner; a new one replaces the old).</summary>
+    Task AddFlagAsync(PartnerFlag flag, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<PartnerFlag>> FlagsAsync(string partnerId, CancellationToken cancellationToken);
+
+    Task ClearFlagsAsync(string partnerId, CancellationToken cancellationToken);
+}

@@ -2,14 +2,47 @@ using ReferralBroker.Lifecycle;
 
 namespace ReferralBroker.Referrals;
 
+/// <summary>
+/// A partner service as the directory lists it (shaped after Open Referral HSDS: a service of a provider
+/// organisation, with languages, areas, hours, accessibility and attributes). <see cref="Email"/> is where
+/// referral links go: the broker's business only, never published.
+/// </summary>
 public sealed record Partner(
     string Id,
     string Name,
     string Email,
     IReadOnlyList<ServiceCategory> Categories,
-    IReadOnlyList<string> Languages);
+    IReadOnlyList<string> Languages)
+{
+    /// <summary>The organisation that provides the service (HSDS organization); defaults to the service itself.</summary>
+    public PartnerProvider? Provider { get; init; }
+    public string? Description { get; init; }
+    public IReadOnlyList<string> ServiceAreas { get; init; } = [];
+    /// <summary>Opening hours as people write them (HSDS schedule description), e.g. "Mon-Fri 10:00-18:00".</summary>
+    public string? Hours { get; init; }
+    public string? Accessibility { get; init; }
+    /// <summary>Safety attributes from <see cref="SafetyAttributes"/>.</summary>
+    public IReadOnlyList<string> Attributes { get; init; } = [];
+    /// <summary>Set while referrals to the partner are refused: by the coordinator, or by organisations' flags.</summary>
+    public PartnerPause? Pause { get; init; }
 
-public sealed record Organisation(string Id, string Name);
+    public bool Paused => Pause is not null;
+}
+
+public sealed record PartnerProvider(string Id, string Name);
+
+public enum PauseCause
+{
+    Coordinator,
+    Flags,
+}
+
+public sealed record PartnerPause(PauseCause Cause, DateTimeOffset Since);
+
+/// <summary>Where the organisation hears about its referrals' status changes. The webhook secret is never shown back.</summary>
+public sealed record OrganisationNotifications(string? Email, Uri? WebhookUrl, string? WebhookSecret);
+
+public sealed record Organisation(string Id, string Name, OrganisationNotifications Notifications);
 
 /// <summary>Who is in the network. Organisations are found by the hash of their API key, never the key.</summary>
 public interface INetworkDirectory
@@ -19,6 +52,8 @@ public interface INetworkDirectory
     Partner? FindPartner(string partnerId);
 
     Organisation? FindOrganisationByKeyHash(string apiKeyHash);
+
+    Organisation? FindOrganisation(string organisationId);
 }
 
 /// <summary>How long each kind of data lives. Every deadline the broker keeps is computed here.</summary>

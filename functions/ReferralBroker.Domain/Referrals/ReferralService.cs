@@ -202,16 +202,7 @@ public sealed class ReferralService(
     private static string NewReferralId() =>
         "ref_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
 
-    private static string SealToken(byte[] key, string token)
-    {
-        var nonce = RandomNumberGenerator.GetBytes(ReferralSeal.NonceBytes);
-        var output = ReferralSeal.Encrypt(key, nonce, Encoding.ASCII.GetBytes(token), []);
-        return $"{Base64Url.Encode(nonce)}.{Base64Url.Encode(output)}";
-    }
+    private static string SealToken(byte[] key, string token) => ReferralSeal.SealText(key, token, "");
 
-    private static string OpenToken(byte[] key, string sealedToken)
-    {
-        var parts = sealedToken.Split('.');
-        return Encoding.ASCII.GetString(ReferralSeal.Decrypt(key, Base64Url.TryDecode(parts[0])!, Base64Url.TryDecode(parts[1])!, []));
-    }
+    private static string OpenToken(byte[] key, string sealedToken) => ReferralSeal.OpenText(key, sealedToken, "");
 }

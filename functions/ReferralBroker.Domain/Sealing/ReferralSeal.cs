@@ -64,6 +64,25 @@ public static class ReferralSeal
         return output;
     }
 
+    /// <summary>Short text sealed under a server-side key, as "base64url(nonce).base64url(ciphertext)".</summary>
+    internal static string SealText(byte[] key, string text, string associatedData)
+    {
+        var nonce = RandomNumberGenerator.GetBytes(NonceBytes);
+        var output = Encrypt(key, nonce, Encoding.UTF8.GetBytes(text), Encoding.UTF8.GetBytes(associatedData));
+        return $"{Base64Url.Encode(nonce)}.{Base64Url.Encode(output)}";
+    }
+
+    internal static string OpenText(byte[] key, string sealedText, string associatedData)
+    {
+        var parts = sealedText.Split('.');
+        if (parts.Length != 2 || Base64Url.TryDecode(parts[0]) is not { } nonce || Base64Url.TryDecode(parts[1]) is not { } input)
+        {
+            throw new CryptographicException("The sealed text is malformed.");
+        }
+
+        return Encoding.UTF8.GetString(Decrypt(key, nonce, input, Encoding.UTF8.GetBytes(associatedData)));
+    }
+
     internal static byte[] Decrypt(byte[] key, byte[] nonce, byte[] input, ReadOnlySpan<byte> associatedData)
     {
         if (nonce.Length != NonceBytes || input.Length < TagBytes)

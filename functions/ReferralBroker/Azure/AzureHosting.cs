@@ -41,11 +41,11 @@ internal static class AzureHosting
         services.AddSingleton<Lazy<TokenCredential>>(sp => new(() => new DefaultAzureCredential(
             new DefaultAzureCredentialOptions { ManagedIdentityClientId = configuration[AzureSettings.ManagedIdentityClientId] })));
 
-        services.AddSingleton<INetworkDirectory>(sp =>
+        services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
             var network = NetworkDocument.Parse(configuration["Broker:NetworkJson"]);
-            return new ConfiguredNetworkDirectory([.. options.Partners, .. network.Partners], [.. options.Organisations, .. network.Organisations]);
+            return NetworkSeed.From([.. options.Organisations, .. network.Organisations], [.. options.Partners, .. network.Partners]);
         });
         services.AddSingleton(sp => new Pepper(Convert.FromBase64String(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Pepper!)));
         services.AddSingleton(sp =>
@@ -54,6 +54,12 @@ internal static class AzureHosting
             return new TableReferralStore(options, CredentialFor(sp, !options.UsesSharedKey), null, sp.GetRequiredService<ILogger<TableReferralStore>>());
         });
         services.AddSingleton<IReferralStore>(sp => sp.GetRequiredService<TableReferralStore>());
+        services.AddSingleton<IDirectoryStore>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<TableStorageOptions>>().Value;
+            return new SealedSecretsDirectoryStore(
+                new TableDirectoryStore(options, CredentialFor(sp, !options.UsesSharedKey)), sp.GetRequiredService<Pepper>());
+        });
         services.AddSingleton<IIdempotencyStore>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<TableStorageOptions>>().Value;

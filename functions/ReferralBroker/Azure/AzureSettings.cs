@@ -9,6 +9,8 @@ public static class AzureSettings
     public const string PublicBaseUrl = "Broker__PublicBaseUrl";
     public const string Pepper = "Broker__Pepper";
     public const string NetworkJson = "Broker__NetworkJson";
+    /// <summary>A hash, not a secret: the coordinator's key itself is never configured.</summary>
+    public const string CoordinatorKeySha256 = "Broker__Admin__CoordinatorKeySha256";
     public const string TablesEndpoint = "Broker__Azure__Tables__Endpoint";
     public const string ServiceBusNamespace = "Broker__Azure__ServiceBus__FullyQualifiedNamespace";
     public const string ServiceBusTopic = "Broker__Azure__ServiceBus__TopicName";
@@ -20,7 +22,7 @@ public static class AzureSettings
     /// <summary>Read by the broker itself.</summary>
     public static readonly IReadOnlyList<string> AppReads =
     [
-        PublicBaseUrl, Pepper, NetworkJson, TablesEndpoint, ServiceBusNamespace, ServiceBusTopic,
+        PublicBaseUrl, Pepper, NetworkJson, CoordinatorKeySha256, TablesEndpoint, ServiceBusNamespace, ServiceBusTopic,
         SendGridApiKey, SendGridFromEmail, ManagedIdentityClientId,
     ];
 

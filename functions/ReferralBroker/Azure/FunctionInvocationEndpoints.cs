@@ -18,7 +18,7 @@ public sealed record InvocationResponse(Dictionary<string, object?> Outputs, IRe
 /// </summary>
 internal static partial class FunctionInvocationEndpoints
 {
-    public static readonly IReadOnlyList<string> DispatchFunctions = ["DispatchHealth", "DispatchLegal", "DispatchEmployment"];
+    public static readonly IReadOnlyList<string> DispatchFunctions = ["DispatchHealth", "DispatchLegal", "DispatchEmployment", "DispatchOther"];
     public const string SweepFunction = "Sweep";
 
     public static IEndpointRouteBuilder MapFunctionInvocations(this IEndpointRouteBuilder routes)

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using ReferralBroker.Hosting;
-using ReferralBroker.Partners;
+using ReferralBroker.Referrals;
 
 namespace ReferralBroker.Embedded;
 
@@ -19,13 +19,16 @@ internal static class DemoNetwork
         {
             Id = OrganisationId,
             Name = "Demo outreach organisation",
-            ApiKeySha256 = ConfiguredNetworkDirectory.HashApiKey(demo.OrgApiKey ?? generated!),
+            ApiKeySha256 = ApiKeys.Hash(demo.OrgApiKey ?? generated!),
         };
         PartnerOptions[] partners =
         [
-            new() { Id = "demo-health", Name = "Demo community clinic", Email = "intake@health.example.org", Categories = ["health"], Languages = ["en", "th", "es", "ro"] },
-            new() { Id = "demo-legal", Name = "Demo migrant legal aid", Email = "intake@legal.example.org", Categories = ["legal"], Languages = ["en", "es", "pt"] },
-            new() { Id = "demo-employment", Name = "Demo jobs and language programme", Email = "intake@employment.example.org", Categories = ["employment"], Languages = ["en", "th", "tl"] },
+            new() { Id = "demo-health", Name = "Demo community clinic", Email = "intake@health.example.org", Categories = ["health"], Languages = ["en", "th", "es", "ro"],
+                Attributes = [SafetyAttributes.NoIdRequired, SafetyAttributes.SexWorkerFriendly, SafetyAttributes.AcceptingReferrals] },
+            new() { Id = "demo-legal", Name = "Demo migrant legal aid", Email = "intake@legal.example.org", Categories = ["legal"], Languages = ["en", "es", "pt"],
+                Attributes = [SafetyAttributes.NoSharingWithPoliceOrImmigration, SafetyAttributes.AcceptingReferrals] },
+            new() { Id = "demo-employment", Name = "Demo jobs and language programme", Email = "intake@employment.example.org", Categories = ["employment"], Languages = ["en", "th", "tl"],
+                Attributes = [SafetyAttributes.SexWorkerLed, SafetyAttributes.NoIdRequired, SafetyAttributes.AcceptingReferrals] },
         ];
         return (partners, organisation, generated);
     }

@@ -36,6 +36,21 @@ internal sealed class SqliteDatabase
             delivery_count INTEGER NOT NULL,
             body           TEXT NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS directory_organisations (
+            organisation_id TEXT PRIMARY KEY,
+            record          TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS directory_partners (
+            partner_id TEXT PRIMARY KEY,
+            record     TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS directory_flags (
+            partner_id      TEXT NOT NULL,
+            organisation_id TEXT NOT NULL,
+            reason          TEXT NOT NULL,
+            flagged_at      INTEGER NOT NULL,
+            PRIMARY KEY (partner_id, organisation_id)
+        );
         """;
 
     private readonly string _connectionString;

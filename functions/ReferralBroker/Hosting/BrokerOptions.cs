@@ -29,6 +29,9 @@ public sealed class BrokerOptions
     public RetentionPolicy Retention { get; set; } = new();
     public DemoOptions Demo { get; set; } = new();
     public RateLimitOptions RateLimits { get; set; } = new();
+    public DirectoryOptions Directory { get; set; } = new();
+    public AdminOptions Admin { get; set; } = new();
+    /// <summary>Seed the directory at start (ids it does not hold yet); the admin API owns it afterwards.</summary>
     public List<OrganisationOptions> Organisations { get; set; } = [];
     public List<PartnerOptions> Partners { get; set; } = [];
 
@@ -74,6 +77,21 @@ public sealed class RateLimitOptions
     public int PartnerPerMinute { get; set; } = 120;
 }
 
+public sealed class DirectoryOptions
+{
+    /// <summary>Flags from this many distinct organisations pause a partner until the coordinator resumes it.</summary>
+    public int FlagsToPause { get; set; } = 2;
+
+    /// <summary>How often an instance rereads the directory, to see other instances' admin writes (Azure).</summary>
+    public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+public sealed class AdminOptions
+{
+    /// <summary>Lower-case hex SHA-256 of the network coordinator's key; without it (or empty) the admin API answers 401.</summary>
+    public string? CoordinatorKeySha256 { get; set; }
+}
+
 public sealed class OrganisationOptions
 {
     public string Id { get; set; } = "";
@@ -89,4 +107,6 @@ public sealed class PartnerOptions
     public string Email { get; set; } = "";
     public List<string> Categories { get; set; } = [];
     public List<string> Languages { get; set; } = [];
+    /// <summary>Safety attributes (Referrals.SafetyAttributes), e.g. no-id-required.</summary>
+    public List<string> Attributes { get; set; } = [];
 }

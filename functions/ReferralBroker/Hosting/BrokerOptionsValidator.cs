@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using ReferralBroker.Lifecycle;
+using ReferralBroker.Referrals;
 
 namespace ReferralBroker.Hosting;
 
@@ -45,9 +46,19 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             failures.Add("Broker:Queue:MaxDeliveryCount must be at least 1 and MessageTimeToLive positive.");
         }
 
+        if (options.Directory.FlagsToPause < 1 || options.Directory.RefreshInterval <= TimeSpan.Zero)
+        {
+            failures.Add("Broker:Directory:FlagsToPause must be at least 1 and RefreshInterval positive.");
+        }
+
+        if (options.Admin.CoordinatorKeySha256 is { Length: > 0 } coordinator && !ApiKeys.IsHash(coordinator))
+        {
+            failures.Add("Broker:Admin:CoordinatorKeySha256 must be the lower-case hex SHA-256 of the coordinator's key.");
+        }
+
         foreach (var org in options.Organisations)
         {
-            if (string.IsNullOrWhiteSpace(org.Id) || org.ApiKeySha256.Length != 64 || !org.ApiKeySha256.All(char.IsAsciiHexDigitLower))
+            if (string.IsNullOrWhiteSpace(org.Id) || !ApiKeys.IsHash(org.ApiKeySha256))
             {
                 failures.Add($"Broker:Organisations entry '{org.Id}' needs an Id and a lower-case hex ApiKeySha256.");
             }
@@ -56,9 +67,11 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
         foreach (var partner in options.Partners)
         {
             if (string.IsNullOrWhiteSpace(partner.Id) || !partner.Email.Contains('@', StringComparison.Ordinal)
-                || partner.Categories.Count == 0 || !partner.Categories.All(c => WireNames.TryParse(c, out ServiceCategory _)))
+                || partner.Categories.Count == 0 || !partner.Categories.All(c => WireNames.TryParse(c, out ServiceCategory _))
+                || !partner.Attributes.All(SafetyAttributes.All.Contains))
             {
-                failures.Add($"Broker:Partners entry '{partner.Id}' needs an Id, an Email and categories from health, legal, employment.");
+                failures.Add($"Broker:Partners entry '{partner.Id}' needs an Id, an Email, categories (lower-case words such as health, legal, " +
+                    $"employment) and only attributes from {string.Join(", ", SafetyAttributes.All)}.");
             }
         }
 

@@ -27,6 +27,11 @@ internal static class BrokerServices
         services.AddSingleton<ReferralService>();
         services.AddSingleton<ReferralDispatcher>();
         services.AddSingleton<ReferralSweeper>();
+        services.AddSingleton(sp => new FlagPolicy(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Directory.FlagsToPause));
+        services.AddSingleton<StoredNetworkDirectory>();
+        services.AddSingleton<INetworkDirectory>(sp => sp.GetRequiredService<StoredNetworkDirectory>());
+        services.AddSingleton<NetworkAdministration>();
+        services.AddHostedService<DirectoryRefreshService>();
 
         services.AddLocalization();
         services.AddProblemDetails();
@@ -36,9 +41,13 @@ internal static class BrokerServices
             o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
         });
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
+            .AddScheme<AuthenticationSchemeOptions, CoordinatorKeyAuthenticationHandler>(CoordinatorKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorizationBuilder()
-            .AddPolicy(BrokerPolicies.Organisation, p => p.RequireClaim(ApiKeyAuthenticationHandler.OrganisationIdClaim));
+            .AddPolicy(BrokerPolicies.Organisation, p => p.RequireClaim(ApiKeyAuthenticationHandler.OrganisationIdClaim))
+            .AddPolicy(BrokerPolicies.Coordinator, p => p
+                .AddAuthenticationSchemes(CoordinatorKeyAuthenticationHandler.SchemeName)
+                .RequireClaim(CoordinatorKeyAuthenticationHandler.CoordinatorClaim));
         services.AddBrokerRateLimits();
         return AzureHosting.IsAzure(configuration) ? services.AddAzureAdapters(configuration) : services.AddEmbeddedAdapters();
     }
@@ -58,11 +67,12 @@ internal static class BrokerServices
 
             return new DemoKeyPrinted(generatedKey is not null, partners, organisation);
         });
-        services.AddSingleton<INetworkDirectory>(sp =>
+        services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
             var demo = sp.GetRequiredService<DemoKeyPrinted>();
-            return new ConfiguredNetworkDirectory([.. options.Partners, .. demo.Partners], [.. options.Organisations, demo.Organisation]);
+            return NetworkSeed.From([.. options.Organisations, demo.Organisation], [.. options.Partners, .. demo.Partners],
+                new HashSet<string> { DemoNetwork.OrganisationId });
         });
         services.AddSingleton(sp =>
         {
@@ -73,6 +83,8 @@ internal static class BrokerServices
         services.AddSingleton<SqliteReferralStore>();
         services.AddSingleton<IReferralStore>(sp => sp.GetRequiredService<SqliteReferralStore>());
         services.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<SqliteReferralStore>());
+        services.AddSingleton<IDirectoryStore>(sp => new SealedSecretsDirectoryStore(
+            new SqliteDirectoryStore(sp.GetRequiredService<SqliteDatabase>()), sp.GetRequiredService<Pepper>()));
         services.AddSingleton<SqliteReferralQueue>();
         services.AddSingleton<IReferralQueue>(sp => sp.GetRequiredService<SqliteReferralQueue>());
         services.AddSingleton<IMailSender>(sp =>

@@ -20,7 +20,32 @@ public sealed record OrganisationReferralView(
         r.DeliveryFailed ? true : null);
 }
 
-public sealed record PartnerDirectoryEntry(string Id, string Name, IReadOnlyList<string> Categories, IReadOnlyList<string> Languages);
+/// <summary>A partner as anyone may see it: never its referral email address.</summary>
+public sealed record PartnerDirectoryEntry(string Id, string Name, IReadOnlyList<string> Categories, IReadOnlyList<string> Languages)
+{
+    public string? OrganisationName { get; init; }
+    public string? Description { get; init; }
+    public IReadOnlyList<string> ServiceAreas { get; init; } = [];
+    public string? Hours { get; init; }
+    public string? Accessibility { get; init; }
+    public IReadOnlyList<string> Attributes { get; init; } = [];
+    /// <summary>True while referrals to the partner are refused (paused by the coordinator or by flags).</summary>
+    public bool Paused { get; init; }
+
+    public static PartnerDirectoryEntry Of(Partner p) =>
+        new(p.Id, p.Name, [.. p.Categories.Select(WireNames.Of)], p.Languages)
+        {
+            OrganisationName = p.Provider?.Name,
+            Description = p.Description,
+            ServiceAreas = p.ServiceAreas,
+            Hours = p.Hours,
+            Accessibility = p.Accessibility,
+            Attributes = p.Attributes,
+            Paused = p.Paused,
+        };
+}
+
+public sealed record FlagReceipt(string PartnerId, string Reason);
 
 public sealed record SealedView(int V, string Nonce, string Ciphertext);
 
@@ -42,6 +67,7 @@ public sealed record ClientStatusView(string Status, string Category, DateTimeOf
 [JsonSerializable(typeof(SubmitResponse))]
 [JsonSerializable(typeof(OrganisationReferralView))]
 [JsonSerializable(typeof(IReadOnlyList<PartnerDirectoryEntry>))]
+[JsonSerializable(typeof(FlagReceipt))]
 [JsonSerializable(typeof(PartnerReferralView))]
 [JsonSerializable(typeof(ClientStatusView))]
 [JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]

@@ -2,7 +2,6 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
-using ReferralBroker.Partners;
 using ReferralBroker.Referrals;
 
 namespace ReferralBroker.Http;
@@ -22,13 +21,12 @@ internal sealed class ApiKeyAuthenticationHandler(
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var header = Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        if (BearerKey(Request) is not { } key)
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        var organisation = directory.FindOrganisationByKeyHash(ConfiguredNetworkDirectory.HashApiKey(header["Bearer ".Length..].Trim()));
+        var organisation = directory.FindOrganisationByKeyHash(ApiKeys.Hash(key));
         if (organisation is null)
         {
             return Task.FromResult(AuthenticateResult.Fail("Unknown API key."));
@@ -39,22 +37,33 @@ internal sealed class ApiKeyAuthenticationHandler(
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 
-    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        WriteProblemAsync(Context, problems, StatusCodes.Status401Unauthorized, "Unauthorized",
+            "Send your organisation's API key as 'Authorization: Bearer <key>'.");
+
+    /// <summary>The key in "Authorization: Bearer &lt;key&gt;", or null when there is none.</summary>
+    public static string? BearerKey(HttpRequest request)
     {
-        Response.StatusCode = StatusCodes.Status401Unauthorized;
-        Response.Headers.WWWAuthenticate = "Bearer";
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+    }
+
+    /// <summary>An authentication failure as problem+json, like every other client error.</summary>
+    public static async Task WriteProblemAsync(HttpContext context, IProblemDetailsService problems, int status, string title, string detail)
+    {
+        context.Response.StatusCode = status;
+        if (status == StatusCodes.Status401Unauthorized)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+        }
+
         await problems.WriteAsync(new ProblemDetailsContext
         {
-            HttpContext = Context,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status401Unauthorized,
-                Title = "Unauthorized",
-                Detail = "Send your organisation's API key as 'Authorization: Bearer <key>'.",
-            },
+            HttpContext = context,
+            ProblemDetails = { Status = status, Title = title, Detail = detail },
         });
     }
 
     public static Organisation OrganisationOf(ClaimsPrincipal user) =>
-        new(user.FindFirstValue(OrganisationIdClaim)!, user.FindFirstValue(OrganisationNameClaim)!);
+        new(user.FindFirstValue(OrganisationIdClaim)!, user.FindFirstValue(OrganisationNameClaim)!, new OrganisationNotifications(null, null, null));
 }

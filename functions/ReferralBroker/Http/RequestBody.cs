@@ -11,10 +11,10 @@ internal static class RequestBody
 {
     public const int MaxBytes = 16 * 1024;
 
-    /// <summary>The whole body, or null when it is larger than <see cref="MaxBytes"/>.</summary>
-    public static async Task<byte[]?> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>The whole body, or null when it is larger than <paramref name="maxBytes"/> (<see cref="MaxBytes"/> unless given).</summary>
+    public static async Task<byte[]?> ReadAsync(HttpRequest request, CancellationToken cancellationToken, int maxBytes = MaxBytes)
     {
-        if (request.ContentLength > MaxBytes)
+        if (request.ContentLength > maxBytes)
         {
             return null;
         }
@@ -24,7 +24,7 @@ internal static class RequestBody
         int read;
         while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
         {
-            if (buffer.Length + read > MaxBytes)
+            if (buffer.Length + read > maxBytes)
             {
                 return null;
             }

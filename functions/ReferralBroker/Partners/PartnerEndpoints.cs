@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using ReferralBroker.Http;
@@ -10,13 +11,15 @@ namespace ReferralBroker.Partners;
 /// The directory, and the partner's side of a referral. Partner calls carry no account: the capability derived
 /// from the link secret in the partner's email is the only authority, sent in <see cref="CapabilityHeader"/>.
 /// </summary>
-internal static class PartnerEndpoints
+internal static partial class PartnerEndpoints
 {
     public const string CapabilityHeader = "X-Referral-Capability";
 
     public static IEndpointRouteBuilder MapPartners(this IEndpointRouteBuilder routes)
     {
         routes.MapGet("/api/partners", ListPartners).WithName("ListPartners").WithTags("Partners");
+        routes.MapPost("/api/partners/{partnerId}/flags", Flag).WithName("FlagPartner").WithTags("Partners")
+            .RequireAuthorization(BrokerPolicies.Organisation);
 
         var partner = routes.MapGroup("/api/partner/referrals/{referralId}")
             .RequireRateLimiting(BrokerPolicies.PartnerRateLimit)
@@ -28,9 +31,57 @@ internal static class PartnerEndpoints
         return routes;
     }
 
-    public static Ok<IReadOnlyList<PartnerDirectoryEntry>> ListPartners(INetworkDirectory directory) =>
-        TypedResults.Ok<IReadOnlyList<PartnerDirectoryEntry>>([.. directory.Partners.Select(p =>
-            new PartnerDirectoryEntry(p.Id, p.Name, [.. p.Categories.Select(WireNames.Of)], p.Languages))]);
+    /// <summary>
+    /// The directory, filtered: a category, a language (a primary tag such as "pt" also finds "pt-BR") and any
+    /// number of safety attributes, all of which must hold.
+    /// </summary>
+    public static Results<Ok<IReadOnlyList<PartnerDirectoryEntry>>, ProblemHttpResult> ListPartners(
+        INetworkDirectory directory, string? category, string? language, [FromQuery] string[]? attribute)
+    {
+        var unknown = (attribute ?? []).Where(a => !SafetyAttributes.All.Contains(a)).ToList();
+        if (unknown.Count > 0)
+        {
+            return Problems.Malformed(new Dictionary<string, string[]>
+            {
+                ["attribute"] = [$"Unknown attribute '{unknown[0]}': one of {string.Join(", ", SafetyAttributes.All)}."],
+            });
+        }
+
+        return TypedResults.Ok<IReadOnlyList<PartnerDirectoryEntry>>([.. directory.Partners
+            .Where(p => category is null || p.Categories.Any(c => WireNames.Of(c) == category))
+            .Where(p => language is null || p.Languages.Any(l => SpeaksLanguage(l, language)))
+            .Where(p => (attribute ?? []).All(p.Attributes.Contains))
+            .Select(PartnerDirectoryEntry.Of)]);
+    }
+
+    /// <summary>
+    /// An organisation flags a partner that breached a client's confidentiality: a reason from a short list and
+    /// nothing else. Each organisation counts once; enough of them pause the partner for the coordinator's review.
+    /// </summary>
+    public static async Task<Results<Ok<FlagReceipt>, ProblemHttpResult>> Flag(
+        string partnerId, HttpRequest request, ClaimsPrincipal user, NetworkAdministration administration,
+        ILogger<NetworkAdministration> logger, CancellationToken ct)
+    {
+        var (reason, problem) = await ReadChoiceAsync(request, "reason", FlagReasons.All, ct);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var organisationId = ApiKeyAuthenticationHandler.OrganisationOf(user).Id;
+        switch (await administration.FlagAsync(organisationId, partnerId, reason!, ct))
+        {
+            case FlagOutcome.Recorded { PartnerPaused: var paused }:
+                LogFlagged(logger, partnerId, organisationId, reason!, paused);
+                return TypedResults.Ok(new FlagReceipt(partnerId, reason!));
+            default:
+                return Problems.NotFound();
+        }
+    }
+
+    private static bool SpeaksLanguage(string spoken, string wanted) =>
+        spoken.Equals(wanted, StringComparison.OrdinalIgnoreCase)
+        || (spoken.Length > wanted.Length && spoken[wanted.Length] == '-' && spoken.StartsWith(wanted, StringComparison.OrdinalIgnoreCase));
 
     public static async Task<Results<Ok<PartnerReferralView>, ProblemHttpResult>> Get(
         string referralId, [FromHeader(Name = CapabilityHeader)] string? capability, ReferralService referrals, CancellationToken ct) =>
@@ -102,4 +153,7 @@ internal static class PartnerEndpoints
         ReferralEvent.Complete => "marked completed",
         _ => "marked could-not-contact",
     };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partner {PartnerId} flagged by {OrganisationId} ({Reason}); paused: {Paused}")]
+    private static partial void LogFlagged(ILogger logger, string partnerId, string organisationId, string reason, bool paused);
 }

@@ -39,7 +39,7 @@ internal static class SubmissionReader
             }
             else
             {
-                valueErrors["category"] = [$"One of {string.Join(", ", WireNames.AllCategories)}."];
+                valueErrors["category"] = [$"A category the partner provides, such as {string.Join(", ", WireNames.AllCategories)} (see GET /api/partners)."];
             }
         }
 

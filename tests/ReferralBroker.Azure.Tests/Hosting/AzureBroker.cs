@@ -7,7 +7,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Time.Testing;
 using ReferralBroker.Azure.Tests.ServiceBus;
 using ReferralBroker.Azure.Tests.TableStorage;
-using ReferralBroker.Partners;
+using ReferralBroker.Referrals;
 using ReferralBroker.Tests.Integration;
 
 namespace ReferralBroker.Azure.Tests.Hosting;
@@ -37,7 +37,7 @@ internal sealed partial class AzureBroker : IDisposable
         {
             ["organisations"] = new JsonArray(new JsonObject
             {
-                ["id"] = "demo-org", ["name"] = "Org", ["apiKeySha256"] = ConfiguredNetworkDirectory.HashApiKey(BrokerApp.OrgKey),
+                ["id"] = "demo-org", ["name"] = "Org", ["apiKeySha256"] = ApiKeys.Hash(BrokerApp.OrgKey),
             }),
             ["partners"] = new JsonArray(new JsonObject
             {
@@ -50,6 +50,7 @@ internal sealed partial class AzureBroker : IDisposable
             ["Broker:Hosting"] = "Azure",
             ["Broker:Pepper"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             ["Broker:NetworkJson"] = network.ToJsonString(),
+            ["Broker:Admin:CoordinatorKeySha256"] = ApiKeys.Hash(Coordinator.Key),
             ["Broker:Azure:Tables:Endpoint"] = tables.Endpoint!.ToString(),
             ["Broker:Azure:Tables:AccountName"] = tables.AccountName,
             ["Broker:Azure:Tables:AccountKey"] = tables.AccountKey,

@@ -70,6 +70,26 @@ public sealed class CustomHandlerTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task A_partner_the_coordinator_adds_in_a_new_category_is_kept_in_Table_Storage_and_reached_through_the_other_categories_function()
+    {
+        var created = await Coordinator.PutPartnerAsync(_broker.App, Coordinator.Service("shelter", categories: ["housing"]));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var submitted = await _broker.App.SubmitAsync(BrokerApp.Referral(partnerId: "shelter", category: "housing"));
+
+        var send = Assert.Single(_broker.ServiceBus.Requests, r => r.Method == "POST");
+        Assert.Equal("\"housing\"", send.Header("category"));
+        var (status, _) = await _broker.InvokeAsync("DispatchOther", AzureBroker.ServiceBusInvocation(Assert.Single(_broker.SentMessages), 1, submitted.ReferralId));
+        Assert.Equal(200, status);
+        Assert.Contains("intake@shelter.example.org", Assert.Single(_broker.Mails).BodyText, StringComparison.Ordinal);
+
+        var flagged = await _broker.App.Organisation().PostAsJsonAsync("/api/partners/shelter/flags", new { reason = "exposed-client-identity" });
+        Assert.Equal(HttpStatusCode.OK, flagged.StatusCode);
+        var directory = (await azurite.DumpAllTablesAsync()).Where(t => t.Table == _broker.TablePrefix + "directory").ToList();
+        Assert.Contains(directory, t => t.Json.Contains("\"RowKey\":\"shelter\"", StringComparison.Ordinal));
+        Assert.Contains(directory, t => t.Json.Contains("\"PartitionKey\":\"flag.shelter\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_SendGrid_outage_makes_the_handler_fail_so_the_host_redelivers()
     {
         var submitted = await _broker.App.SubmitAsync();

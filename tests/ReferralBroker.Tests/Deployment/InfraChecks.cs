@@ -258,7 +258,7 @@ internal static partial class InfraChecks
             .Where(b => InfraFunction.StringProperty(b, "type") == "serviceBusTrigger")
             .Select(b => InfraFunction.StringProperty(b, "subscriptionName"))
             .OfType<string>();
-        var wanted = fromTriggers.Concat(options.Subscriptions.Values).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+        var wanted = fromTriggers.Concat(options.AllSubscriptions).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
         foreach (var name in wanted)
         {
             var matches = infra.Resources.Where(r => r.Type == SubscriptionType && r.Name == name).ToList();
@@ -290,8 +290,9 @@ internal static partial class InfraChecks
 
             var category = options.Subscriptions.Where(p => p.Value == name).Select(p => p.Key).FirstOrDefault();
             var rules = infra.Resources.Where(r => r.Type == RuleType && r.ParentSymbol == subscription.Symbol).ToList();
-            var expected = $"category = '{category}'";
-            if (category is null)
+            var expected = category is not null ? $"category = '{category}'"
+                : name == options.OtherCategoriesSubscription ? options.OtherCategoriesFilter : null;
+            if (expected is null)
             {
                 problems.Add($"subscription '{name}' is used by a trigger but no category maps to it in ServiceBusOptions.Subscriptions");
             }
@@ -401,10 +402,10 @@ internal static partial class InfraChecks
 
     public static List<string> TablesTheAdapterUsesExist(InfraSnapshot infra)
     {
-        // TableKeys (internal to ReferralBroker.Azure) names the tables prefix + "referrals" / "idempotency".
+        // TableKeys (internal to ReferralBroker.Azure) names the tables prefix + "referrals" / "idempotency" / "directory".
         var prefix = new TableStorageOptions().TablePrefix;
         var declared = infra.Resources.Where(r => r.Type == TableType).Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
-        return [.. new[] { prefix + "referrals", prefix + "idempotency" }
+        return [.. new[] { prefix + "referrals", prefix + "idempotency", prefix + "directory" }
             .Where(name => !declared.Contains(name))
             .Select(name => $"table {name} (TableStorageOptions.TablePrefix + suffix) is not declared")];
     }

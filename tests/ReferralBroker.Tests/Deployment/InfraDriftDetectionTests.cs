@@ -59,6 +59,13 @@ public sealed class InfraDriftDetectionTests
         ["a subscription filters on another category"] = new(Module,
             "sqlExpression: 'category = \\'legal\\''", "sqlExpression: 'category = \\'health\\''",
             InfraChecks.SubscriptionsMatchTriggers, "expected the $Default rule as SqlFilter \"category = 'legal'\""),
+        ["the other-categories subscription misses a category"] = new(Module,
+            "sqlExpression: 'category NOT IN (\\'employment\\', \\'health\\', \\'legal\\')'",
+            "sqlExpression: 'category NOT IN (\\'health\\', \\'legal\\')'",
+            InfraChecks.SubscriptionsMatchTriggers, "expected the $Default rule as SqlFilter \"category NOT IN ('employment', 'health', 'legal')\""),
+        ["the directory table is dropped"] = new(Module,
+            "  name: 'brokerdirectory'", "  name: 'brokerpartners'",
+            InfraChecks.TablesTheAdapterUsesExist, "table brokerdirectory"),
         ["a subscription a trigger uses is renamed"] = new(Module,
             "name: 'employment'", "name: 'jobs'",
             InfraChecks.SubscriptionsMatchTriggers, "no subscription 'employment'"),
@@ -134,6 +141,8 @@ public sealed class InfraDriftDetectionTests
     [InlineData("a subscription loses its delivery limit")]
     [InlineData("subscriptions stop dead-lettering expired messages")]
     [InlineData("a subscription filters on another category")]
+    [InlineData("the other-categories subscription misses a category")]
+    [InlineData("the directory table is dropped")]
     [InlineData("a subscription a trigger uses is renamed")]
     [InlineData("the topic stops detecting duplicates")]
     [InlineData("the topic keeps messages longer than the adapter assumes")]

@@ -11,7 +11,11 @@ public sealed class ConsentRulesTests
     private static readonly RetentionPolicy Retention = new();
     private static readonly FakeDirectory Directory = new(
         new Partner("clinic", "Clinic", "intake@clinic.example", [ServiceCategory.Health], ["en", "th"]),
-        new Partner("law-centre", "Law centre", "intake@law.example", [ServiceCategory.Legal, ServiceCategory.Employment], ["en"]));
+        new Partner("law-centre", "Law centre", "intake@law.example", [ServiceCategory.Legal, ServiceCategory.Employment], ["en"]),
+        new Partner("paused-clinic", "Paused clinic", "intake@paused.example", [ServiceCategory.Health], ["en"])
+        {
+            Pause = new PartnerPause(PauseCause.Flags, new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero)),
+        });
 
     [Fact]
     public void A_valid_submission_has_no_errors_and_consent_lasts_30_days_by_default()
@@ -142,14 +146,26 @@ public sealed class ConsentRulesTests
     }
 
     [Theory]
-    [InlineData("clinic", ServiceCategory.Legal)]
-    [InlineData("clinic", ServiceCategory.Employment)]
-    [InlineData("law-centre", ServiceCategory.Health)]
-    public void A_partner_not_serving_the_category_is_an_error_on_category(string partnerId, ServiceCategory category)
+    [InlineData("clinic", "legal")]
+    [InlineData("clinic", "employment")]
+    [InlineData("law-centre", "health")]
+    [InlineData("clinic", "housing")]
+    public void A_partner_not_serving_the_category_is_an_error_on_category(string partnerId, string category)
     {
-        var errors = Check(Valid() with { PartnerId = partnerId, Category = category }, out _);
+        Assert.True(WireNames.TryParse(category, out ServiceCategory parsed));
+
+        var errors = Check(Valid() with { PartnerId = partnerId, Category = parsed }, out _);
 
         Assert.Equal("category", Assert.Single(errors).Key);
+    }
+
+    [Fact]
+    public void A_paused_partner_is_an_error_on_partnerId_that_says_it_is_paused()
+    {
+        var errors = Check(Valid() with { PartnerId = "paused-clinic" }, out _);
+
+        Assert.Contains("paused", Assert.Single(errors["partnerId"]), StringComparison.Ordinal);
+        Assert.Single(errors);
     }
 
     [Fact]
@@ -281,5 +297,7 @@ public sealed class ConsentRulesTests
         public Partner? FindPartner(string partnerId) => Partners.FirstOrDefault(p => p.Id == partnerId);
 
         public Organisation? FindOrganisationByKeyHash(string apiKeyHash) => null;
+
+        public Organisation? FindOrganisation(string organisationId) => null;
     }
 }

@@ -137,15 +137,36 @@ public sealed class ReferralLifecycleTests
     }
 
     [Theory]
-    [InlineData(ServiceCategory.Health, "health")]
-    [InlineData(ServiceCategory.Legal, "legal")]
-    [InlineData(ServiceCategory.Employment, "employment")]
-    public void WireNames_print_and_parse_each_category(ServiceCategory category, string wire)
+    [InlineData("health")]
+    [InlineData("legal")]
+    [InlineData("employment")]
+    [InlineData("housing")]
+    [InlineData("mental-health")]
+    [InlineData("hiv2")]
+    public void WireNames_print_and_parse_built_in_and_new_categories(string wire)
     {
-        Assert.Equal(wire, WireNames.Of(category));
         Assert.True(WireNames.TryParse(wire, out ServiceCategory parsed));
-        Assert.Equal(category, parsed);
+        Assert.Equal(wire, WireNames.Of(parsed));
     }
+
+    [Fact]
+    public void The_built_in_categories_are_health_legal_and_employment()
+    {
+        Assert.Equal(["health", "legal", "employment"], ServiceCategory.BuiltIn.Select(WireNames.Of));
+        Assert.Equal(ServiceCategory.Health, WireNames.TryParse("health", out ServiceCategory health) ? health : default);
+    }
+
+    [Theory]
+    [InlineData("h")]
+    [InlineData("Health")]
+    [InlineData("1health")]
+    [InlineData("-health")]
+    [InlineData("health-")]
+    [InlineData("health care")]
+    [InlineData("health_care")]
+    [InlineData("abcdefghijabcdefghijabcdefghijabc")]
+    public void A_category_is_a_short_lower_case_word_with_dashes(string text) =>
+        Assert.False(WireNames.TryParse(text, out ServiceCategory _));
 
     [Theory]
     [InlineData(ConsentMethod.Verbal, "verbal")]
@@ -162,7 +183,6 @@ public sealed class ReferralLifecycleTests
     public void WireNames_round_trip_every_value_of_every_enum_through_distinct_kebab_case_names()
     {
         RoundTrips(Enum.GetValues<S>(), WireNames.Of, (string t, out S v) => WireNames.TryParse(t, out v));
-        RoundTrips(Enum.GetValues<ServiceCategory>(), WireNames.Of, (string t, out ServiceCategory v) => WireNames.TryParse(t, out v));
         RoundTrips(Enum.GetValues<ConsentMethod>(), WireNames.Of, (string t, out ConsentMethod v) => WireNames.TryParse(t, out v));
         RoundTrips(Enum.GetValues<DeclineReason>(), WireNames.Of, (string t, out DeclineReason v) => WireNames.TryParse(t, out v));
     }
@@ -170,7 +190,7 @@ public sealed class ReferralLifecycleTests
     [Fact]
     public void WireNames_list_every_category_consent_method_and_decline_reason()
     {
-        Assert.Equal(Enum.GetValues<ServiceCategory>().Select(WireNames.Of).Order(), WireNames.AllCategories.Order());
+        Assert.Equal(ServiceCategory.BuiltIn.Select(WireNames.Of).Order(), WireNames.AllCategories.Order());
         Assert.Equal(Enum.GetValues<ConsentMethod>().Select(WireNames.Of).Order(), WireNames.AllConsentMethods.Order());
         Assert.Equal(Enum.GetValues<DeclineReason>().Select(WireNames.Of).Order(), WireNames.AllDeclineReasons.Order());
     }
@@ -188,7 +208,6 @@ public sealed class ReferralLifecycleTests
     public void WireNames_refuse_anything_but_the_exact_wire_name(string? text)
     {
         Assert.False(WireNames.TryParse(text, out S _));
-        Assert.False(WireNames.TryParse(text, out ServiceCategory _));
         Assert.False(WireNames.TryParse(text, out ConsentMethod _));
         Assert.False(WireNames.TryParse(text, out DeclineReason _));
     }

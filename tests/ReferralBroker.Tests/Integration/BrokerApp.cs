@@ -14,7 +14,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using ReferralBroker.Embedded;
-using ReferralBroker.Partners;
 using ReferralBroker.Referrals;
 
 namespace ReferralBroker.Tests.Integration;
@@ -53,7 +52,7 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
             ["Broker:Queue:RunSweep"] = "false",
             ["Broker:Organisations:0:Id"] = "other-org",
             ["Broker:Organisations:0:Name"] = "Another organisation",
-            ["Broker:Organisations:0:ApiKeySha256"] = ConfiguredNetworkDirectory.HashApiKey(OtherOrgKey),
+            ["Broker:Organisations:0:ApiKeySha256"] = ApiKeys.Hash(OtherOrgKey),
             ["Logging:LogLevel:Default"] = "Trace",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())

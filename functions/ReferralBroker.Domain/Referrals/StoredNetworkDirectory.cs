@@ -1,0 +1,47 @@
+using ReferralBroker.Ports;
+
+namespace ReferralBroker.Referrals;
+
+/// <summary>
+/// <see cref="INetworkDirectory"/> served from memory: the whole directory, read from the store and swapped in
+/// at once, so the hot path (every API key check, every submission) never waits on storage.
+/// </summary>
+public sealed class StoredNetworkDirectory(IDirectoryStore store) : INetworkDirectory
+{
+    private Snapshot _snapshot = new([], new Dictionary<string, Partner>(), [], new Dictionary<string, Organisation>());
+
+    public IReadOnlyList<Partner> Partners => Volatile.Read(ref _snapshot).Partners;
+
+    public IReadOnlyList<OrganisationAccount> Organisations => Volatile.Read(ref _snapshot).Organisations;
+
+    public Partner? FindPartner(string partnerId) => Volatile.Read(ref _snapshot).PartnersById.GetValueOrDefault(partnerId);
+
+    public Organisation? FindOrganisationByKeyHash(string apiKeyHash) =>
+        Volatile.Read(ref _snapshot).ByKeyHash.GetValueOrDefault(apiKeyHash);
+
+    public Organisation? FindOrganisation(string organisationId) =>
+        Volatile.Read(ref _snapshot).Organisations.FirstOrDefault(o => o.Organisation.Id == organisationId)?.Organisation;
+
+    public async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        var contents = await store.LoadAsync(cancellationToken);
+        var organisations = contents.Organisations.OrderBy(o => o.Organisation.Id, StringComparer.Ordinal).ToList();
+        var byKeyHash = new Dictionary<string, Organisation>(StringComparer.Ordinal);
+        foreach (var account in organisations.Where(o => o.ApiKeySha256 is not null))
+        {
+            byKeyHash[account.ApiKeySha256!] = account.Organisation;
+        }
+
+        Volatile.Write(ref _snapshot, new Snapshot(
+            [.. contents.Partners.OrderBy(p => p.Id, StringComparer.Ordinal)],
+            contents.Partners.ToDictionary(p => p.Id, StringComparer.Ordinal),
+            organisations,
+            byKeyHash));
+    }
+
+    private sealed record Snapshot(
+        IReadOnlyList<Partner> Partners,
+        IReadOnlyDictionary<string, Partner> PartnersById,
+        IReadOnlyList<OrganisationAccount> Organisations,
+        IReadOnlyDictionary<string, Organisation> ByKeyHash);
+}

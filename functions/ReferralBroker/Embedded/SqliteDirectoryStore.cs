@@ -1,0 +1,82 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using ReferralBroker.Ports;
+using ReferralBroker.Referrals;
+using static ReferralBroker.Embedded.SqliteDatabase;
+
+namespace ReferralBroker.Embedded;
+
+/// <summary>The directory in the embedded default's SQLite file: one JSON record per organisation and partner.</summary>
+internal sealed class SqliteDirectoryStore(SqliteDatabase database) : IDirectoryStore
+{
+    public async Task<DirectoryContents> LoadAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = database.Open();
+        var organisations = await ReadAllAsync(connection, "SELECT record FROM directory_organisations",
+            DirectoryRecordJson.Default.OrganisationAccount, cancellationToken);
+        var partners = await ReadAllAsync(connection, "SELECT record FROM directory_partners",
+            DirectoryRecordJson.Default.Partner, cancellationToken);
+        return new DirectoryContents(organisations, partners);
+    }
+
+    public Task SaveOrganisationAsync(OrganisationAccount account, CancellationToken cancellationToken) =>
+        ExecuteAsync("""
+            INSERT INTO directory_organisations (organisation_id, record) VALUES ($id, $record)
+            ON CONFLICT (organisation_id) DO UPDATE SET record = excluded.record
+            """, cancellationToken,
+            ("$id", account.Organisation.Id), ("$record", JsonSerializer.Serialize(account, DirectoryRecordJson.Default.OrganisationAccount)));
+
+    public Task SavePartnerAsync(Partner partner, CancellationToken cancellationToken) =>
+        ExecuteAsync("""
+            INSERT INTO directory_partners (partner_id, record) VALUES ($id, $record)
+            ON CONFLICT (partner_id) DO UPDATE SET record = excluded.record
+            """, cancellationToken,
+            ("$id", partner.Id), ("$record", JsonSerializer.Serialize(partner, DirectoryRecordJson.Default.Partner)));
+
+    public Task AddFlagAsync(PartnerFlag flag, CancellationToken cancellationToken) =>
+        ExecuteAsync("""
+            INSERT INTO directory_flags (partner_id, organisation_id, reason, flagged_at) VALUES ($partner, $organisation, $reason, $at)
+            ON CONFLICT (partner_id, organisation_id) DO UPDATE SET reason = excluded.reason, flagged_at = excluded.flagged_at
+            """, cancellationToken,
+            ("$partner", flag.PartnerId), ("$organisation", flag.OrganisationId), ("$reason", flag.Reason), ("$at", Millis(flag.FlaggedAt)));
+
+    public async Task<IReadOnlyList<PartnerFlag>> FlagsAsync(string partnerId, CancellationToken cancellationToken)
+    {
+        await using var connection = database.Open();
+        await using var command = Command(connection,
+            "SELECT organisation_id, reason, flagged_at FROM directory_flags WHERE partner_id = $partner ORDER BY organisation_id",
+            ("$partner", partnerId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var flags = new List<PartnerFlag>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            flags.Add(new PartnerFlag(partnerId, reader.GetString(0), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
+        }
+
+        return flags;
+    }
+
+    public Task ClearFlagsAsync(string partnerId, CancellationToken cancellationToken) =>
+        ExecuteAsync("DELETE FROM directory_flags WHERE partner_id = $partner", cancellationToken, ("$partner", partnerId));
+
+    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var connection = database.Open();
+        await using var command = Command(connection, sql, parameters);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<List<T>> ReadAllAsync<T>(
+        SqliteConnection connection, string sql, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, sql);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var records = new List<T>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            records.Add(JsonSerializer.Deserialize(reader.GetString(0), type)!);
+        }
+
+        return records;
+    }
+}

@@ -1,0 +1,96 @@
+using ReferralBroker.Azure.TableStorage;
+using ReferralBroker.Lifecycle;
+using ReferralBroker.Referrals;
+
+namespace ReferralBroker.Azure.Tests.TableStorage;
+
+[Collection(AzuriteCollection.Name)]
+public sealed class TableDirectoryStoreTests(AzuriteFixture azurite)
+{
+    private static CancellationToken Ct => CancellationToken.None;
+
+    private static readonly ServiceCategory Housing = WireNames.TryParse("housing", out ServiceCategory housing) ? housing : default;
+
+    private static Partner RichPartner(string id) => new(id, "Clinic", $"intake@{id}.example", [ServiceCategory.Health, Housing], ["en", "pt-BR"])
+    {
+        Provider = new PartnerProvider($"{id}-org", "Provider"),
+        Description = "Walk-in; a woman doctor on Tuesdays",
+        ServiceAreas = ["Bangkok", "Pattaya, Chonburi"],
+        Hours = "Mon-Fri 10:00-18:00",
+        Accessibility = "Step-free",
+        Attributes = [SafetyAttributes.NoIdRequired, SafetyAttributes.SexWorkerLed],
+        Pause = new PartnerPause(PauseCause.Flags, Records.Now),
+    };
+
+    private static OrganisationAccount Account(string id, string? keyHash) => new(
+        new Organisation(id, $"Org {id}", new OrganisationNotifications("staff@org.example", new Uri("https://hooks.org.example/x"), "whsec-0123456789abcdef")),
+        keyHash, keyHash is null ? null : Records.Now);
+
+    [Fact]
+    public async Task An_empty_store_loads_as_an_empty_directory()
+    {
+        var contents = await new TableDirectoryStore(azurite.CreateOptions(), credential: null).LoadAsync(Ct);
+        Assert.Empty(contents.Organisations);
+        Assert.Empty(contents.Partners);
+    }
+
+    [Fact]
+    public async Task Organisations_and_partners_come_back_as_saved_and_a_save_replaces_by_id()
+    {
+        var store = new TableDirectoryStore(azurite.CreateOptions(), credential: null);
+        var partner = RichPartner("clinic-a");
+        await store.SavePartnerAsync(partner, Ct);
+        await store.SavePartnerAsync(RichPartner("clinic-b") with { Name = "First name" }, Ct);
+        await store.SavePartnerAsync(RichPartner("clinic-b") with { Name = "Second name", Pause = null }, Ct);
+        await store.SaveOrganisationAsync(Account("org-a", null), Ct);
+        await store.SaveOrganisationAsync(Account("org-a", ApiKeys.Hash("k1")), Ct);
+
+        var contents = await store.LoadAsync(Ct);
+
+        var loaded = contents.Partners.Single(p => p.Id == "clinic-a");
+        Assert.Equal(partner.Categories, loaded.Categories);
+        Assert.Equal(partner.Languages, loaded.Languages);
+        Assert.Equal(partner.ServiceAreas, loaded.ServiceAreas);
+        Assert.Equal(partner.Attributes, loaded.Attributes);
+        Assert.Equal(partner with { Categories = loaded.Categories, Languages = loaded.Languages, ServiceAreas = loaded.ServiceAreas, Attributes = loaded.Attributes }, loaded);
+        var replaced = contents.Partners.Single(p => p.Id == "clinic-b");
+        Assert.Equal("Second name", replaced.Name);
+        Assert.False(replaced.Paused);
+        var account = Assert.Single(contents.Organisations);
+        Assert.Equal(Account("org-a", ApiKeys.Hash("k1")), account);
+    }
+
+    [Fact]
+    public async Task One_flag_per_organisation_and_partner_and_clearing_removes_only_that_partners_flags()
+    {
+        var store = new TableDirectoryStore(azurite.CreateOptions(), credential: null);
+        await store.AddFlagAsync(new PartnerFlag("clinic-a", "org-1", "exposed-client-identity", Records.Now), Ct);
+        await store.AddFlagAsync(new PartnerFlag("clinic-a", "org-1", "demanded-identity-documents", Records.Now.AddHours(1)), Ct);
+        await store.AddFlagAsync(new PartnerFlag("clinic-a", "org-2", "exposed-client-identity", Records.Now), Ct);
+        await store.AddFlagAsync(new PartnerFlag("clinic-b", "org-1", "exposed-client-identity", Records.Now), Ct);
+
+        var flags = await store.FlagsAsync("clinic-a", Ct);
+        Assert.Equal(
+            [new PartnerFlag("clinic-a", "org-1", "demanded-identity-documents", Records.Now.AddHours(1)), new PartnerFlag("clinic-a", "org-2", "exposed-client-identity", Records.Now)],
+            flags.OrderBy(f => f.OrganisationId));
+
+        await store.ClearFlagsAsync("clinic-a", Ct);
+        Assert.Empty(await store.FlagsAsync("clinic-a", Ct));
+        Assert.Single(await store.FlagsAsync("clinic-b", Ct));
+    }
+
+    [Fact]
+    public async Task The_directory_lives_in_the_directory_table_and_flags_hold_only_ids_a_reason_and_a_date()
+    {
+        var options = azurite.CreateOptions();
+        var store = new TableDirectoryStore(options, credential: null);
+        await store.AddFlagAsync(new PartnerFlag("clinic-a", "org-1", "exposed-client-identity", Records.Now), Ct);
+
+        var stored = (await azurite.DumpAllTablesAsync(Ct)).Where(e => e.Table.StartsWith(options.TablePrefix, StringComparison.Ordinal)).ToList();
+        var flag = Assert.Single(stored);
+        Assert.Equal(options.TablePrefix + "directory", flag.Table);
+        var properties = System.Text.Json.JsonDocument.Parse(flag.Json).RootElement.EnumerateObject()
+            .Select(p => p.Name).Where(n => !n.StartsWith("odata.", StringComparison.Ordinal) && !n.EndsWith("@odata.type", StringComparison.Ordinal));
+        Assert.Equal(["FlaggedAt", "PartitionKey", "Reason", "RowKey", "Timestamp"], properties.Order(StringComparer.Ordinal));
+    }
+}
