@@ -41,6 +41,11 @@ internal static class ReferralEntities
             .Set("PurgeAt", record.PurgeAt)
             .Set("DeclineReason", record.DeclineReason is { } reason ? WireNames.Of(reason) : null)
             .Set("DeliveryFailed", record.DeliveryFailed ? 1 : 0)
+            .Set("Notifications", record.Notifications.Count == 0 ? null : JsonSerializer.Serialize(
+                [.. record.Notifications.Select(n => new StoredNotification(n.EventId, n.Event, n.At, n.EmailSent, n.WebhookSent, n.Attempts, n.NextAttemptAt))],
+                TableStorageJsonContext.Default.ListStoredNotification))
+            .Set("DuressTokenHash", record.DuressTokenHash)
+            .Set("DuressUsedAt", record.DuressUsedAt)
             .Set(TableKeys.DueAtProperty, TableKeys.DueAt(record));
 
         if (record.Sealed is { } sealedReferral)
@@ -91,6 +96,9 @@ internal static class ReferralEntities
                 ? null
                 : Parse<DeclineReason>(entity, "DeclineReason", WireNames.TryParse),
             DeliveryFailed = entity.GetInt32("DeliveryFailed") == 1,
+            Notifications = ReadNotifications(entity),
+            DuressTokenHash = entity.GetString("DuressTokenHash"),
+            DuressUsedAt = entity.GetDateTime("DuressUsedAt"),
         };
     }
 
@@ -121,6 +129,12 @@ internal static class ReferralEntities
 
         return new SealedReferral(version, entity.RequireString("SealedNonce"), ciphertext);
     }
+
+    private static List<PendingNotification> ReadNotifications(TableEntity entity) =>
+        entity.GetString("Notifications") is { } json
+            ? [.. (JsonSerializer.Deserialize(json, TableStorageJsonContext.Default.ListStoredNotification) ?? [])
+                .Select(n => new PendingNotification(n.EventId, n.Event, n.At, n.EmailSent, n.WebhookSent, n.Attempts, n.NextAttemptAt))]
+            : [];
 
     private static List<StatusChange> ReadHistory(TableEntity entity)
     {

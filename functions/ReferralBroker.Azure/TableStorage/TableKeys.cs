@@ -85,9 +85,10 @@ internal static partial class TableKeys
         $"{property} le datetime'{FormatDateTime(value)}'";
 
     /// <summary>
-    /// The earliest moment at which <see cref="Transitions.DueAction"/> stops answering None for this record:
-    /// <c>DueAction(record, now) != None</c> exactly when <c>DueAt(record) &lt;= now</c>. Storing it lets the sweep
-    /// ask the service for due records only instead of reading every record it holds.
+    /// The earliest moment at which <see cref="Transitions.DueAction"/> stops answering None for this record, or a
+    /// notification falls due: <c>DueAction(record, now) != None || NotifyAt &lt;= now</c> exactly when
+    /// <c>DueAt(record) &lt;= now</c>. Storing it lets the sweep ask the service for due records only instead of
+    /// reading every record it holds.
     /// </summary>
     public static DateTimeOffset DueAt(ReferralRecord record)
     {
@@ -100,6 +101,11 @@ internal static partial class TableKeys
         if (record is { Sealed: not null, SealedDeleteAt: { } sealedDeleteAt } && sealedDeleteAt < due)
         {
             due = sealedDeleteAt;
+        }
+
+        if (record.NotifyAt is { } notifyAt && notifyAt < due)
+        {
+            due = notifyAt;
         }
 
         return due;

@@ -169,6 +169,21 @@ public sealed partial class TableReferralStore : IReferralStore
         }
     }
 
+    public async IAsyncEnumerable<Versioned<ReferralRecord>> FindNotificationsDueAsync(
+        DateTimeOffset now, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var filter = $"{TableKeys.OnOrBefore(TableKeys.DueAtProperty, now)} and RowKey eq '{TableKeys.RecordRow}'";
+        await foreach (var entity in _table.QueryAsync(filter, ct: cancellationToken).ConfigureAwait(false))
+        {
+            var record = ReferralEntities.ToRecord(entity);
+            if (record.NotifyAt <= now)
+            {
+                yield return new Versioned<ReferralRecord>(record, entity.ETag!);
+            }
+        }
+    }
+
     /// <summary>Writes the token index; its ETag when this call wrote it, null when it was already there for this referral.</summary>
     private async Task<string?> InsertTokenIndexAsync(TableEntity index, string referralId, string writeId, CancellationToken ct)
     {

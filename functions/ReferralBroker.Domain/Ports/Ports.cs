@@ -31,6 +31,9 @@ public interface IReferralStore
     /// for deletion, and ones due to be purged.
     /// </summary>
     IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Records with a pending notification whose next attempt is due at <paramref name="now"/>.</summary>
+    IAsyncEnumerable<Versioned<ReferralRecord>> FindNotificationsDueAsync(DateTimeOffset now, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -70,6 +73,15 @@ public sealed record OutgoingMail(string To, string Subject, string TextBody, st
 public interface IMailSender
 {
     Task SendAsync(OutgoingMail mail, CancellationToken cancellationToken);
+}
+
+/// <summary>A signed webhook request: the exact body bytes that were signed, and the signature header's value.</summary>
+public sealed record WebhookDelivery(Uri Url, byte[] Body, string Signature, string EventId);
+
+public interface IWebhookSender
+{
+    /// <exception cref="TransientDeliveryException">Not accepted now (no 2xx, a redirect, a timeout): retry later.</exception>
+    Task SendAsync(WebhookDelivery delivery, CancellationToken cancellationToken);
 }
 
 /// <summary>A transient failure of an external service: the message should be retried later.</summary>

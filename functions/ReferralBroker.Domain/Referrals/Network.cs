@@ -9,7 +9,14 @@ public sealed record Partner(
     IReadOnlyList<ServiceCategory> Categories,
     IReadOnlyList<string> Languages);
 
-public sealed record Organisation(string Id, string Name);
+/// <summary>Where the broker tells an organisation that one of its referrals changed. All optional.</summary>
+/// <param name="WebhookSecret">Signs webhook events; a secret, never logged and never returned by an API.</param>
+public sealed record OrganisationNotifications(string? Email, Uri? WebhookUrl, string? WebhookSecret)
+{
+    public static readonly OrganisationNotifications None = new(null, null, null);
+}
+
+public sealed record Organisation(string Id, string Name, OrganisationNotifications Notifications);
 
 /// <summary>Who is in the network. Organisations are found by the hash of their API key, never the key.</summary>
 public interface INetworkDirectory
@@ -19,6 +26,8 @@ public interface INetworkDirectory
     Partner? FindPartner(string partnerId);
 
     Organisation? FindOrganisationByKeyHash(string apiKeyHash);
+
+    Organisation? FindOrganisation(string organisationId);
 }
 
 /// <summary>How long each kind of data lives. Every deadline the broker keeps is computed here.</summary>

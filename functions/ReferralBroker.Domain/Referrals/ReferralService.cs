@@ -147,12 +147,14 @@ public sealed class ReferralService(
                 return false;
             }
 
+            var now = time.GetUtcNow();
             var failed = current.Value with
             {
                 DeliveryFailed = true,
                 Sealed = null,
                 SealedDeleteAt = null,
-                UpdatedAt = time.GetUtcNow(),
+                UpdatedAt = now,
+                Notifications = [.. current.Value.Notifications, ClosedLoop.For(referralId, ClosedLoop.DeliveryFailedEvent, now)],
             };
             if (await store.TryReplaceAsync(failed, current.Version, ct) != WriteOutcome.Conflict)
             {

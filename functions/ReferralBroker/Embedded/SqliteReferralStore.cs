@@ -16,8 +16,10 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
     {
         await using var connection = database.Open();
         await using var command = Command(connection, """
-            INSERT INTO referrals (referral_id, token_hash, version, expires_at, sealed_delete_at, purge_at, status, record)
-            VALUES ($id, $token, 1, $expires, $sealedDelete, $purge, $status, $record)
+            INSERT INTO referrals (referral_id, token_hash, version, expires_at, sealed_delete_at, purge_at, status, record,
+                notify_at, organisation_id, created_at, category, duress_token_hash)
+            VALUES ($id, $token, 1, $expires, $sealedDelete, $purge, $status, $record,
+                $notifyAt, $organisation, $createdAt, $category, $duressToken)
             ON CONFLICT (referral_id) DO NOTHING
             """, Parameters(record));
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
@@ -34,7 +36,7 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
         await using var connection = database.Open();
         await using var command = Command(connection, """
             UPDATE referrals SET version = version + 1, expires_at = $expires, sealed_delete_at = $sealedDelete,
-                purge_at = $purge, status = $status, record = $record
+                purge_at = $purge, status = $status, record = $record, notify_at = $notifyAt, duress_token_hash = $duressToken
             WHERE referral_id = $id AND version = $version
             """, [.. Parameters(record), ("$version", long.Parse(expectedVersion, CultureInfo.InvariantCulture))]);
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1
@@ -52,26 +54,32 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
             : await ExistsAsync(connection, referralId, cancellationToken) ? WriteOutcome.Conflict : WriteOutcome.NotFound;
     }
 
-    public async IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(
-        DateTimeOffset now, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var due = new List<Versioned<ReferralRecord>>();
-        await using (var connection = database.Open())
-        await using (var command = Command(connection, $"""
+    public IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        ReadAllFirstAsync($"""
             SELECT {Columns} FROM referrals
             WHERE purge_at <= $now OR sealed_delete_at <= $now
                OR (expires_at <= $now AND status IN ('Submitted', 'Delivered'))
-            """, ("$now", Millis(now))))
+            """, cancellationToken, ("$now", Millis(now)));
+
+    public IAsyncEnumerable<Versioned<ReferralRecord>> FindNotificationsDueAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        ReadAllFirstAsync($"SELECT {Columns} FROM referrals WHERE notify_at <= $now ORDER BY notify_at", cancellationToken, ("$now", Millis(now)));
+
+    private async IAsyncEnumerable<Versioned<ReferralRecord>> ReadAllFirstAsync(
+        string sql, [EnumeratorCancellation] CancellationToken cancellationToken, params (string, object?)[] parameters)
+    {
+        var found = new List<Versioned<ReferralRecord>>();
+        await using (var connection = database.Open())
+        await using (var command = Command(connection, sql, parameters))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                due.Add(Read(reader));
+                found.Add(Read(reader));
             }
         }
 
-        // Read everything first: the sweep writes to these rows, and SQLite would otherwise hold the read open.
-        foreach (var record in due)
+        // Read everything first: the caller writes to these rows, and SQLite would otherwise hold the read open.
+        foreach (var record in found)
         {
             yield return record;
         }
@@ -129,5 +137,10 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
         ("$purge", Millis(record.PurgeAt)),
         ("$status", record.Status.ToString()),
         ("$record", JsonSerializer.Serialize(record, StorageJsonContext.Default.ReferralRecord)),
+        ("$notifyAt", record.NotifyAt is { } notifyAt ? Millis(notifyAt) : null),
+        ("$organisation", record.OrganisationId),
+        ("$createdAt", Millis(record.CreatedAt)),
+        ("$category", record.Category.ToString()),
+        ("$duressToken", record.DuressTokenHash),
     ];
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using ReferralBroker.Azure;
 using ReferralBroker.Embedded;
 using ReferralBroker.Http;
+using ReferralBroker.Notifications;
 using ReferralBroker.Partners;
 using ReferralBroker.Ports;
 using ReferralBroker.Referrals;
@@ -26,6 +27,7 @@ internal static class BrokerServices
         services.AddSingleton<ReferralService>();
         services.AddSingleton<ReferralDispatcher>();
         services.AddSingleton<ReferralSweeper>();
+        services.AddClosedLoopNotifications();
 
         services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(o =>
@@ -82,6 +84,8 @@ internal static class BrokerServices
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedDispatchPump>());
         services.AddSingleton<EmbeddedSweepService>();
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedSweepService>());
+        services.AddSingleton<EmbeddedNotificationPump>();
+        services.AddHostedService(sp => sp.GetRequiredService<EmbeddedNotificationPump>());
         return services;
     }
 

@@ -56,5 +56,5 @@ internal sealed class ApiKeyAuthenticationHandler(
     }
 
     public static Organisation OrganisationOf(ClaimsPrincipal user) =>
-        new(user.FindFirstValue(OrganisationIdClaim)!, user.FindFirstValue(OrganisationNameClaim)!);
+        new(user.FindFirstValue(OrganisationIdClaim)!, user.FindFirstValue(OrganisationNameClaim)!, OrganisationNotifications.None);
 }

@@ -11,6 +11,7 @@ internal sealed class ConfiguredNetworkDirectory : INetworkDirectory
 {
     private readonly Dictionary<string, Partner> _partners;
     private readonly Dictionary<string, Organisation> _organisationsByKeyHash;
+    private readonly Dictionary<string, Organisation> _organisationsById;
 
     public ConfiguredNetworkDirectory(IEnumerable<PartnerOptions> partners, IEnumerable<OrganisationOptions> organisations)
     {
@@ -21,8 +22,9 @@ internal sealed class ConfiguredNetworkDirectory : INetworkDirectory
             [.. p.Categories.Select(c => WireNames.TryParse(c, out ServiceCategory category) ? category : throw new ArgumentException(c))],
             [.. p.Languages]))];
         _partners = Partners.ToDictionary(p => p.Id, StringComparer.Ordinal);
-        _organisationsByKeyHash = organisations.ToDictionary(
-            o => o.ApiKeySha256, o => new Organisation(o.Id, o.Name), StringComparer.Ordinal);
+        var configured = organisations.Select(o => (o.ApiKeySha256, Organisation: new Organisation(o.Id, o.Name, o.ToNotifications()))).ToList();
+        _organisationsByKeyHash = configured.ToDictionary(o => o.ApiKeySha256, o => o.Organisation, StringComparer.Ordinal);
+        _organisationsById = configured.DistinctBy(o => o.Organisation.Id).ToDictionary(o => o.Organisation.Id, o => o.Organisation, StringComparer.Ordinal);
     }
 
     public IReadOnlyList<Partner> Partners { get; }
@@ -30,6 +32,8 @@ internal sealed class ConfiguredNetworkDirectory : INetworkDirectory
     public Partner? FindPartner(string partnerId) => _partners.GetValueOrDefault(partnerId);
 
     public Organisation? FindOrganisationByKeyHash(string apiKeyHash) => _organisationsByKeyHash.GetValueOrDefault(apiKeyHash);
+
+    public Organisation? FindOrganisation(string organisationId) => _organisationsById.GetValueOrDefault(organisationId);
 
     public static string HashApiKey(string apiKey) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(apiKey)));

@@ -75,7 +75,7 @@ public sealed class TableKeysTests
         Assert.Equal("DueAt le datetime'2026-03-14T15:09:26.5358979Z'", TableKeys.OnOrBefore("DueAt", local));
     }
 
-    public static TheoryData<string> RecordShapes => ["submitted", "delivered", "accepted", "accepted-no-seal", "declined", "expired-sealed"];
+    public static TheoryData<string> RecordShapes => ["submitted", "delivered", "accepted", "accepted-no-seal", "notification-retry", "declined", "expired-sealed"];
 
     [Theory]
     [MemberData(nameof(RecordShapes))]
@@ -84,12 +84,12 @@ public sealed class TableKeysTests
         var record = Shape(shape);
         var dueAt = TableKeys.DueAt(record);
 
-        Assert.Equal(SweepAction.None, Transitions.DueAction(record, dueAt.AddTicks(-1)));
-        Assert.NotEqual(SweepAction.None, Transitions.DueAction(record, dueAt));
+        Assert.False(HasWork(record, dueAt.AddTicks(-1)));
+        Assert.True(HasWork(record, dueAt));
         // And it stays due from then on, so a sweep that runs late still finds it.
         foreach (var later in new[] { dueAt.AddDays(1), dueAt.AddDays(400) })
         {
-            Assert.NotEqual(SweepAction.None, Transitions.DueAction(record, later));
+            Assert.True(HasWork(record, later));
         }
     }
 
@@ -101,10 +101,14 @@ public sealed class TableKeysTests
             var record = Shape(shape!);
             for (var now = Records.Now.AddDays(-1); now < Records.Now.AddDays(400); now = now.AddHours(7))
             {
-                Assert.Equal(Transitions.DueAction(record, now) != SweepAction.None, TableKeys.DueAt(record) <= now);
+                Assert.Equal(HasWork(record, now), TableKeys.DueAt(record) <= now);
             }
         }
     }
+
+    /// <summary>The sweep has something to do, or a notification to the organisation is due.</summary>
+    private static bool HasWork(ReferralRecord record, DateTimeOffset now) =>
+        Transitions.DueAction(record, now) != SweepAction.None || record.NotifyAt <= now;
 
     private static ReferralRecord Shape(string shape)
     {
@@ -116,6 +120,10 @@ public sealed class TableKeysTests
             "delivered" => Transitions.Apply(submitted, ReferralEvent.Deliver, Records.Now.AddMinutes(1), retention)!,
             "accepted" => Records.Accepted(),
             "accepted-no-seal" => Records.Accepted() with { Sealed = null, SealedDeleteAt = null },
+            "notification-retry" => Records.Accepted() with
+            {
+                Notifications = [ClosedLoop.For("ref_x", ReferralStatus.Accepted, Records.Now) with { Attempts = 2, NextAttemptAt = Records.Now.AddMinutes(3) }],
+            },
             "declined" => Records.Declined(),
             // Not a state the domain produces, but DueAt must still agree with the rule if one is ever stored.
             "expired-sealed" => submitted with { Status = ReferralStatus.Expired, SealedDeleteAt = Records.Now.AddDays(2) },

@@ -219,6 +219,36 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task FindNotificationsDue_returns_records_whose_next_attempt_has_come_and_keeps_their_delivery_state()
+    {
+        var (store, _, _) = NewStore();
+        var now = Records.Now.AddDays(1);
+        var accepted = Records.Accepted();
+        var retrying = accepted with
+        {
+            Notifications = [.. accepted.Notifications.Select(n => n with { EmailSent = true, Attempts = 3, NextAttemptAt = now.AddMinutes(-1) })],
+        };
+        var later = Records.Accepted() with
+        {
+            Notifications = [ClosedLoop.For("ref_later", ReferralStatus.Accepted, now) with { Attempts = 1, NextAttemptAt = now.AddMinutes(5) }],
+        };
+        var none = Records.Accepted() with { Notifications = [] };
+        foreach (var record in new[] { retrying, later, none })
+        {
+            Assert.True(await store.TryCreateAsync(record, Ct));
+        }
+
+        var due = await store.FindNotificationsDueAsync(now, Ct).ToListAsync(Ct);
+
+        var found = Assert.Single(due);
+        Records.AssertSame(retrying, found.Value);
+        Assert.All(found.Value.Notifications, n => Assert.True(n.EmailSent));
+        Assert.Equal(WriteOutcome.Written, await store.TryReplaceAsync(found.Value with { Notifications = [] }, found.Version, Ct));
+        Assert.Empty(await store.FindNotificationsDueAsync(now, Ct).ToListAsync(Ct));
+        Assert.Equal([later.ReferralId], (await store.FindNotificationsDueAsync(now.AddMinutes(5), Ct).ToListAsync(Ct)).Select(d => d.Value.ReferralId));
+    }
+
+    [Fact]
     public async Task Versions_from_FindDue_are_good_for_the_sweep_to_write_and_delete_with()
     {
         var (store, _, _) = NewStore();

@@ -281,5 +281,7 @@ public sealed class ConsentRulesTests
         public Partner? FindPartner(string partnerId) => Partners.FirstOrDefault(p => p.Id == partnerId);
 
         public Organisation? FindOrganisationByKeyHash(string apiKeyHash) => null;
+
+        public Organisation? FindOrganisation(string organisationId) => null;
     }
 }
