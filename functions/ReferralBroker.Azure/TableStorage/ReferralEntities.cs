@@ -111,6 +111,17 @@ internal static class ReferralEntities
             .Set("ReferralId", referralId)
             .Set(TableKeys.DueAtProperty, checkAt);
 
+    /// <summary>
+    /// The organisation index: the referral id, its creation time and category (which never change), and when the
+    /// sweep should check that the record still exists.
+    /// </summary>
+    public static TableEntity ToOrganisationIndex(ReferralRecord record) =>
+        new TableEntity(TableKeys.OrganisationIndex(record.OrganisationId, record.CreatedAt, record.ReferralId))
+            .Set("ReferralId", record.ReferralId)
+            .Set("CreatedAt", record.CreatedAt)
+            .Set("Category", WireNames.Of(record.Category))
+            .Set(TableKeys.DueAtProperty, record.PurgeAt);
+
     private static string CiphertextPart(int index) => "SealedCiphertext" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static SealedReferral? ReadSealed(TableEntity entity)

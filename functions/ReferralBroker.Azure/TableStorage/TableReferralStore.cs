@@ -15,6 +15,7 @@ namespace ReferralBroker.Azure.TableStorage;
 public sealed partial class TableReferralStore : IReferralStore
 {
     private const int MaxIndexAttempts = 3;
+    private const int MaxScannedPerItem = 5;
     private const string WriteIdProperty = "WriteId";
     private readonly TableClient _table;
     private readonly ILogger _logger;
@@ -47,6 +48,8 @@ public sealed partial class TableReferralStore : IReferralStore
         var index = ReferralEntities.ToTokenIndex(record.TokenHash, record.ReferralId, record.PurgeAt).Set(WriteIdProperty, writeId);
         var entity = ReferralEntities.ToEntity(record).Set(WriteIdProperty, writeId);
         var indexETag = await InsertTokenIndexAsync(index, record.ReferralId, writeId, cancellationToken).ConfigureAwait(false);
+        // Already there means an earlier attempt of this same create wrote it: its key holds the id and creation time.
+        await _table.InsertAsync(ReferralEntities.ToOrganisationIndex(record), cancellationToken).ConfigureAwait(false);
 
         if (await _table.InsertAsync(entity, cancellationToken).ConfigureAwait(false) is not null)
         {
@@ -133,6 +136,13 @@ public sealed partial class TableReferralStore : IReferralStore
             await _table.DeleteAsync(TableKeys.TokenIndex(tokenHash), "*", cancellationToken).ConfigureAwait(false);
         }
 
+        if (outcome == WriteOutcome.Written)
+        {
+            var record = ReferralEntities.ToRecord(current);
+            await _table.DeleteAsync(TableKeys.OrganisationIndex(record.OrganisationId, record.CreatedAt, record.ReferralId), "*", cancellationToken)
+                .ConfigureAwait(false);
+        }
+
         return outcome;
     }
 
@@ -160,6 +170,9 @@ public sealed partial class TableReferralStore : IReferralStore
                     // removes indexes whose record is gone: retention applies to the token hash too.
                     orphansRemoved += await ReconcileTokenIndexAsync(entity, now, cancellationToken).ConfigureAwait(false) ? 1 : 0;
                     break;
+                case var _ when TableKeys.IsOrganisationIndex(entity.Key):
+                    orphansRemoved += await ReconcileOrganisationIndexAsync(entity, now, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+                    break;
             }
         }
 
@@ -182,6 +195,42 @@ public sealed partial class TableReferralStore : IReferralStore
                 yield return new Versioned<ReferralRecord>(record, entity.ETag!);
             }
         }
+    }
+
+    /// <summary>
+    /// Reads the organisation index newest first and each referral from its record, which alone holds the current
+    /// status. At most <see cref="MaxScannedPerItem"/> index rows per requested item are read for one page, so a rare
+    /// status cannot make one request read everything: the page then ends early with a continuation.
+    /// </summary>
+    public async Task<ReferralPage> ListAsync(ReferralQuery query, CancellationToken cancellationToken)
+    {
+        if (!TableKeys.IsValidKey(TableKeys.OrganisationPartitionPrefix + query.OrganisationId))
+        {
+            return new ReferralPage([], null);
+        }
+
+        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var items = new List<ReferralRecord>();
+        var scanned = 0;
+        var maxScanned = query.Limit * MaxScannedPerItem;
+        await foreach (var index in _table.QueryAsync(TableKeys.OrganisationFilter(query), Math.Min(1000, maxScanned), cancellationToken)
+            .ConfigureAwait(false))
+        {
+            var position = new ReferralCursor(ReferralCursor.ToMillisecond(index.RequireDateTime("CreatedAt")), index.RequireString("ReferralId"));
+            if (await FindAsync(position.ReferralId, cancellationToken).ConfigureAwait(false) is { } found
+                && query.Matches(found.Value)
+                && ReferralCursor.Of(found.Value) == position)
+            {
+                items.Add(found.Value);
+            }
+
+            if (items.Count == query.Limit || ++scanned == maxScanned)
+            {
+                return new ReferralPage(items, position);
+            }
+        }
+
+        return new ReferralPage(items, null);
     }
 
     /// <summary>Writes the token index; its ETag when this call wrote it, null when it was already there for this referral.</summary>
@@ -241,7 +290,28 @@ public sealed partial class TableReferralStore : IReferralStore
         return await _table.DeleteAsync(index.Key, index.ETag!, ct).ConfigureAwait(false) == WriteOutcome.Written;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} token index entries whose referral record was gone")]
+    /// <summary>Deletes an organisation index row whose record is gone or is another; otherwise looks again at its purge.</summary>
+    private async Task<bool> ReconcileOrganisationIndexAsync(TableEntity index, DateTimeOffset now, CancellationToken ct)
+    {
+        var referralId = index.GetString("ReferralId");
+        var record = referralId is not null && TableKeys.IsValidKey(referralId)
+            ? await _table.GetAsync(TableKeys.Record(referralId), ct).ConfigureAwait(false)
+            : null;
+        if (record is not null && ReferralEntities.ToRecord(record) is var current
+            && TableKeys.OrganisationIndex(current.OrganisationId, current.CreatedAt, current.ReferralId) == index.Key)
+        {
+            if (current.PurgeAt > now)
+            {
+                await _table.ReplaceAsync(ReferralEntities.ToOrganisationIndex(current), index.ETag!, ct).ConfigureAwait(false);
+            }
+
+            return false;
+        }
+
+        return await _table.DeleteAsync(index.Key, index.ETag!, ct).ConfigureAwait(false) == WriteOutcome.Written;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} index entries whose referral record was gone")]
     private static partial void LogOrphansRemoved(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A status token hash is already indexed for another referral; the new referral was not stored")]

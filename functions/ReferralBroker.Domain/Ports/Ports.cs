@@ -34,6 +34,9 @@ public interface IReferralStore
 
     /// <summary>Records with a pending notification whose next attempt is due at <paramref name="now"/>.</summary>
     IAsyncEnumerable<Versioned<ReferralRecord>> FindNotificationsDueAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>One page of one organisation's referrals, newest first; never another organisation's.</summary>
+    Task<ReferralPage> ListAsync(ReferralQuery query, CancellationToken cancellationToken);
 }
 
 /// <summary>

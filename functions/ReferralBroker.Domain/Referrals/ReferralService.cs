@@ -108,6 +108,8 @@ public sealed class ReferralService(
         return found?.Value.OrganisationId == organisationId ? found.Value : null;
     }
 
+    public Task<ReferralPage> ListForOrganisationAsync(ReferralQuery query, CancellationToken ct) => store.ListAsync(query, ct);
+
     public async Task<ReferralRecord?> FindForPartnerAsync(string referralId, string? capability, CancellationToken ct)
     {
         var found = await store.FindAsync(referralId, ct);

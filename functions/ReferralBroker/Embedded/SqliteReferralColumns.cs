@@ -42,7 +42,7 @@ internal static class SqliteReferralColumns
 
         SqliteDatabase.Execute(connection, """
             CREATE INDEX IF NOT EXISTS referrals_notify_at ON referrals (notify_at) WHERE notify_at IS NOT NULL;
-            CREATE INDEX IF NOT EXISTS referrals_organisation ON referrals (organisation_id, created_at DESC, referral_id DESC);
+            CREATE INDEX IF NOT EXISTS referrals_organisation ON referrals (organisation_id, created_at DESC, referral_id);
             CREATE INDEX IF NOT EXISTS referrals_created_at ON referrals (created_at);
             CREATE UNIQUE INDEX IF NOT EXISTS referrals_duress_token_hash ON referrals (duress_token_hash) WHERE duress_token_hash IS NOT NULL;
             """);

@@ -64,6 +64,38 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
     public IAsyncEnumerable<Versioned<ReferralRecord>> FindNotificationsDueAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
         ReadAllFirstAsync($"SELECT {Columns} FROM referrals WHERE notify_at <= $now ORDER BY notify_at", cancellationToken, ("$now", Millis(now)));
 
+    public async Task<ReferralPage> ListAsync(ReferralQuery query, CancellationToken cancellationToken)
+    {
+        var after = query.After;
+        var items = new List<ReferralRecord>();
+        await foreach (var found in ReadAllFirstAsync($"""
+            SELECT {Columns} FROM referrals
+            WHERE organisation_id = $organisation
+              AND ($status IS NULL OR status = $status)
+              AND ($category IS NULL OR category = $category)
+              AND ($from IS NULL OR created_at >= $from)
+              AND ($before IS NULL OR created_at < $before)
+              AND ($afterAt IS NULL OR created_at < $afterAt OR (created_at = $afterAt AND referral_id > $afterId))
+            ORDER BY created_at DESC, referral_id ASC
+            LIMIT $limit
+            """, cancellationToken,
+            ("$organisation", query.OrganisationId),
+            ("$status", query.Status?.ToString()),
+            ("$category", query.Category?.ToString()),
+            ("$from", query.CreatedFrom is { } from ? Millis(from) : null),
+            ("$before", query.CreatedBefore is { } before ? Millis(before) : null),
+            ("$afterAt", after is null ? null : Millis(after.CreatedAt)),
+            ("$afterId", after?.ReferralId),
+            ("$limit", query.Limit + 1)))
+        {
+            items.Add(found.Value);
+        }
+
+        return items.Count > query.Limit
+            ? new ReferralPage(items[..query.Limit], ReferralCursor.Of(items[query.Limit - 1]))
+            : new ReferralPage(items, null);
+    }
+
     private async IAsyncEnumerable<Versioned<ReferralRecord>> ReadAllFirstAsync(
         string sql, [EnumeratorCancellation] CancellationToken cancellationToken, params (string, object?)[] parameters)
     {

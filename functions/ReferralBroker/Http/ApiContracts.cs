@@ -9,16 +9,21 @@ public sealed record SubmitResponse(string ReferralId, string StatusToken, strin
 
 public sealed record HistoryEntry(string Status, DateTimeOffset At);
 
+/// <param name="DuressUsedAt">Someone checked this referral with its duress token then: the client may be under pressure.</param>
 public sealed record OrganisationReferralView(
-    string ReferralId, string Category, string PartnerId, string Status, DateTimeOffset ExpiresAt,
-    IReadOnlyList<HistoryEntry> History, string? DeclineReason, bool? DeliveryFailed)
+    string ReferralId, string Category, string PartnerId, string Status, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt,
+    IReadOnlyList<HistoryEntry> History, string? DeclineReason, bool? DeliveryFailed, DateTimeOffset? DuressUsedAt)
 {
     public static OrganisationReferralView Of(ReferralRecord r) => new(
-        r.ReferralId, WireNames.Of(r.Category), r.PartnerId, WireNames.Of(r.Status), r.ExpiresAt,
+        r.ReferralId, WireNames.Of(r.Category), r.PartnerId, WireNames.Of(r.Status), r.CreatedAt, r.ExpiresAt,
         [.. r.History.Select(h => new HistoryEntry(WireNames.Of(h.Status), h.At))],
         r.DeclineReason is { } reason ? WireNames.Of(reason) : null,
-        r.DeliveryFailed ? true : null);
+        r.DeliveryFailed ? true : null,
+        r.DuressUsedAt);
 }
+
+/// <param name="Continuation">Pass back as ?continuation= for the next page; absent on the last page.</param>
+public sealed record ReferralListView(IReadOnlyList<OrganisationReferralView> Items, string? Continuation);
 
 public sealed record PartnerDirectoryEntry(string Id, string Name, IReadOnlyList<string> Categories, IReadOnlyList<string> Languages);
 
@@ -38,6 +43,7 @@ public sealed record ClientStatusView(string Status, string Category, DateTimeOf
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SubmitResponse))]
 [JsonSerializable(typeof(OrganisationReferralView))]
+[JsonSerializable(typeof(ReferralListView))]
 [JsonSerializable(typeof(IReadOnlyList<PartnerDirectoryEntry>))]
 [JsonSerializable(typeof(PartnerReferralView))]
 [JsonSerializable(typeof(ClientStatusView))]

@@ -15,6 +15,39 @@ public sealed class TableKeysTests
     }
 
     [Fact]
+    public void An_organisations_index_rows_sort_newest_first_then_by_referral_id()
+    {
+        var at = new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+        string[] rows =
+        [
+            TableKeys.OrganisationRow(at.AddMilliseconds(1), "ref_b"),
+            TableKeys.OrganisationRow(at.AddTicks(9_999), "ref_a"),
+            TableKeys.OrganisationRow(at, "ref_b"),
+            TableKeys.OrganisationRow(at.AddYears(-30), "ref_a"),
+        ];
+        Assert.Equal(rows, rows.Order(StringComparer.Ordinal));
+        // 253402300799999 (the last millisecond DateTimeOffset holds) - 1795435200000 (the creation time).
+        Assert.Equal(new EntityKey("org:drop-in", "251606865599999_ref_b"), TableKeys.OrganisationIndex("drop-in", at, "ref_b"));
+        Assert.True(TableKeys.IsOrganisationIndex(TableKeys.OrganisationIndex("drop-in", at, "ref_b")));
+        Assert.False(TableKeys.IsOrganisationIndex(TableKeys.Record("ref_b")));
+    }
+
+    [Fact]
+    public void The_organisation_filter_bounds_rows_by_creation_range_cursor_and_category()
+    {
+        var from = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+        var query = new ReferralQuery("o'neil", Category: ServiceCategory.Legal, CreatedFrom: from, CreatedBefore: from.AddDays(30),
+            After: new ReferralCursor(from.AddDays(3), "ref_c"));
+        Assert.Equal(
+            "PartitionKey eq 'org:o''neil' and RowKey ge '" + TableKeys.OrganisationRow(from.AddDays(30).AddMilliseconds(-1), "")[..15] +
+            "' and RowKey lt '" + TableKeys.OrganisationRow(from.AddMilliseconds(-1), "")[..15] +
+            "' and RowKey gt '" + TableKeys.OrganisationRow(from.AddDays(3), "ref_c").Replace("'", "''", StringComparison.Ordinal) +
+            "' and Category eq 'legal'",
+            TableKeys.OrganisationFilter(query));
+        Assert.Equal("PartitionKey eq 'org:x'", TableKeys.OrganisationFilter(new ReferralQuery("x")));
+    }
+
+    [Fact]
     public void Table_names_are_the_prefix_and_a_fixed_suffix()
     {
         Assert.Equal("brokerreferrals", TableKeys.ReferralsTable("broker"));

@@ -100,7 +100,7 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
 
         Assert.True(await store.TryCreateAsync(record, Ct));
 
-        Assert.Equal(2, handler.Lost); // the token index's insert and the record's
+        Assert.Equal(3, handler.Lost); // the token index's insert, the organisation index's and the record's
         Records.AssertSame(record, (await store.FindByTokenHashAsync(record.TokenHash, Ct))!.Value);
     }
 
@@ -249,6 +249,69 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task An_organisations_list_pages_newest_first_reads_status_from_the_record_and_holds_no_one_elses()
+    {
+        var (store, table, _) = NewStore();
+        var ours = new List<ReferralRecord>();
+        for (var i = 0; i < 7; i++)
+        {
+            var record = i == 2 ? Records.Accepted(now: Records.Now.AddHours(i)) : Records.Submitted(now: Records.Now.AddHours(i));
+            ours.Add(record with { Category = i % 2 == 0 ? ServiceCategory.Health : ServiceCategory.Legal });
+            Assert.True(await store.TryCreateAsync(ours[^1], Ct));
+        }
+
+        var theirs = Records.Submitted(now: Records.Now.AddHours(3)) with { OrganisationId = "org-other" };
+        Assert.True(await store.TryCreateAsync(theirs, Ct));
+
+        var seen = new List<string>();
+        ReferralCursor? after = null;
+        do
+        {
+            var page = await store.ListAsync(new ReferralQuery("org-casa", Limit: 3, After: after), Ct);
+            Assert.True(page.Items.Count <= 3);
+            seen.AddRange(page.Items.Select(r => r.ReferralId));
+            after = page.Next;
+        }
+        while (after is not null);
+
+        Assert.Equal(Enumerable.Reverse(ours).Select(r => r.ReferralId), seen);
+        Assert.Equal([theirs.ReferralId], (await store.ListAsync(new ReferralQuery("org-other"), Ct)).Items.Select(r => r.ReferralId));
+        Assert.Equal([ours[2].ReferralId], (await store.ListAsync(new ReferralQuery("org-casa", ReferralStatus.Accepted), Ct)).Items.Select(r => r.ReferralId));
+        Assert.Equal([ours[5].ReferralId, ours[3].ReferralId, ours[1].ReferralId],
+            (await store.ListAsync(new ReferralQuery("org-casa", Category: ServiceCategory.Legal), Ct)).Items.Select(r => r.ReferralId));
+        Assert.Equal([ours[4].ReferralId, ours[3].ReferralId],
+            (await store.ListAsync(new ReferralQuery("org-casa", CreatedFrom: ReferralCursor.ToMillisecond(ours[3].CreatedAt),
+                CreatedBefore: ReferralCursor.ToMillisecond(ours[5].CreatedAt)), Ct)).Items.Select(r => r.ReferralId));
+
+        // A status changed after indexing is read from the record, not from the index.
+        var current = (await store.FindAsync(ours[0].ReferralId, Ct))!;
+        var withdrawn = Transitions.Apply(current.Value, ReferralEvent.Withdraw, Records.Now.AddDays(1), new RetentionPolicy())!;
+        Assert.Equal(WriteOutcome.Written, await store.TryReplaceAsync(withdrawn, current.Version, Ct));
+        Assert.Equal([ours[0].ReferralId], (await store.ListAsync(new ReferralQuery("org-casa", ReferralStatus.Withdrawn), Ct)).Items.Select(r => r.ReferralId));
+
+        // Purging a record takes its index row with it.
+        current = (await store.FindAsync(ours[0].ReferralId, Ct))!;
+        Assert.Equal(WriteOutcome.Written, await store.TryDeleteAsync(ours[0].ReferralId, current.Version, Ct));
+        Assert.Null(await table.GetAsync(TableKeys.OrganisationIndex("org-casa", ours[0].CreatedAt, ours[0].ReferralId), Ct));
+        Assert.Equal(6, (await store.ListAsync(new ReferralQuery("org-casa"), Ct)).Items.Count);
+    }
+
+    [Fact]
+    public async Task The_sweep_removes_an_organisation_index_row_whose_record_never_arrived()
+    {
+        var (store, table, _) = NewStore();
+        var lost = Records.Submitted();
+        await store.EnsureTablesAsync(Ct);
+        await table.InsertAsync(new TableEntity(TableKeys.OrganisationIndex(lost.OrganisationId, lost.CreatedAt, lost.ReferralId))
+            .Set("ReferralId", lost.ReferralId).Set("CreatedAt", lost.CreatedAt).Set("Category", "legal")
+            .Set(TableKeys.DueAtProperty, lost.PurgeAt), Ct);
+
+        Assert.Empty((await store.ListAsync(new ReferralQuery(lost.OrganisationId), Ct)).Items);
+        await store.FindDueAsync(lost.PurgeAt, Ct).ToListAsync(Ct);
+        Assert.Null(await table.GetAsync(TableKeys.OrganisationIndex(lost.OrganisationId, lost.CreatedAt, lost.ReferralId), Ct));
+    }
+
+    [Fact]
     public async Task Versions_from_FindDue_are_good_for_the_sweep_to_write_and_delete_with()
     {
         var (store, _, _) = NewStore();
@@ -321,7 +384,7 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
         var dump = await azurite.DumpAllTablesAsync(Ct);
 
         var ours = dump.Where(e => e.Table == TableKeys.ReferralsTable(options.TablePrefix)).ToList();
-        Assert.Equal(2, ours.Count);
+        Assert.Equal(3, ours.Count); // the record, its token index and its organisation index
         Assert.Contains(ours, e => e.Json.Contains(record.ReferralId, StringComparison.Ordinal));
         Assert.DoesNotContain(dump, e => e.Json.Contains(marker, StringComparison.Ordinal));
         // The sealed referral is there and opens with the link secret only the partner has.
