@@ -3,6 +3,7 @@ using ReferralBroker.Azure;
 using ReferralBroker.Hosting;
 using ReferralBroker.Partners;
 using ReferralBroker.Referrals;
+using ReferralBroker.Reports;
 using ReferralBroker.Status;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -36,6 +37,7 @@ app.MapPages();
 app.MapReferrals();
 app.MapPartners();
 app.MapStatus();
+app.MapReports();
 if (azure)
 {
     app.MapFunctionInvocations();

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using ReferralBroker.Ports;
 using ReferralBroker.Referrals;
+using ReferralBroker.Reports;
 
 namespace ReferralBroker.Azure.TableStorage;
 
@@ -12,7 +13,7 @@ namespace ReferralBroker.Azure.TableStorage;
 /// partitions, so they are written in an order that never leaves a record unreachable by its token: index first
 /// on create, record first on delete. The entity's ETag is the record's version.
 /// </summary>
-public sealed partial class TableReferralStore : IReferralStore
+public sealed partial class TableReferralStore : IReferralStore, IReportSource
 {
     private const int MaxIndexAttempts = 3;
     private const int MaxScannedPerItem = 5;
@@ -232,6 +233,24 @@ public sealed partial class TableReferralStore : IReferralStore
 
         return new ReferralPage(items, null);
     }
+
+    /// <summary>
+    /// Report facts from the records created in the range. Unlike the embedded store, nothing is kept of purged
+    /// records yet: a report covers what the table still holds.
+    /// </summary>
+    public async IAsyncEnumerable<ReportFact> FactsAsync(
+        DateOnly fromMonth, DateOnly untilMonth, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var filter = $"RowKey eq '{TableKeys.RecordRow}' and CreatedAt ge datetime'{TableKeys.FormatDateTime(Start(fromMonth))}'"
+            + $" and CreatedAt lt datetime'{TableKeys.FormatDateTime(Start(untilMonth))}'";
+        await foreach (var entity in _table.QueryAsync(filter, ct: cancellationToken).ConfigureAwait(false))
+        {
+            yield return ReportFact.Of(ReferralEntities.ToRecord(entity));
+        }
+    }
+
+    private static DateTimeOffset Start(DateOnly month) => new(month.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
 
     /// <summary>Writes the token index; its ETag when this call wrote it, null when it was already there for this referral.</summary>
     private async Task<string?> InsertTokenIndexAsync(TableEntity index, string referralId, string writeId, CancellationToken ct)

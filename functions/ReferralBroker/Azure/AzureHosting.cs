@@ -54,6 +54,7 @@ internal static class AzureHosting
             return new TableReferralStore(options, CredentialFor(sp, !options.UsesSharedKey), null, sp.GetRequiredService<ILogger<TableReferralStore>>());
         });
         services.AddSingleton<IReferralStore>(sp => sp.GetRequiredService<TableReferralStore>());
+        services.AddSingleton<ReferralBroker.Reports.IReportSource>(sp => sp.GetRequiredService<TableReferralStore>());
         services.AddSingleton<IIdempotencyStore>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<TableStorageOptions>>().Value;

@@ -52,7 +52,7 @@ internal sealed class SqliteDatabase
         }.ToString();
         using var connection = Open();
         Execute(connection, "PRAGMA journal_mode = DELETE;" + Schema);
-        SqliteReferralColumns.Upgrade(connection);
+        SqliteSchemaUpgrade.Upgrade(connection);
     }
 
     public string Path { get; }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using ReferralBroker.Ports;
 using ReferralBroker.Referrals;
+using ReferralBroker.Reports;
 using static ReferralBroker.Embedded.SqliteDatabase;
 
 namespace ReferralBroker.Embedded;
@@ -44,14 +45,30 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
             : await ExistsAsync(connection, record.ReferralId, cancellationToken) ? WriteOutcome.Conflict : WriteOutcome.NotFound;
     }
 
+    /// <summary>Deletes the record and, in the same transaction, adds it to the report counters: counted once, never twice.</summary>
     public async Task<WriteOutcome> TryDeleteAsync(string referralId, string expectedVersion, CancellationToken cancellationToken)
     {
         await using var connection = database.Open();
-        await using var command = Command(connection, "DELETE FROM referrals WHERE referral_id = $id AND version = $version",
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = Command(connection, "DELETE FROM referrals WHERE referral_id = $id AND version = $version RETURNING record",
             ("$id", referralId), ("$version", long.Parse(expectedVersion, CultureInfo.InvariantCulture)));
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1
-            ? WriteOutcome.Written
-            : await ExistsAsync(connection, referralId, cancellationToken) ? WriteOutcome.Conflict : WriteOutcome.NotFound;
+        if (await command.ExecuteScalarAsync(cancellationToken) is not string json)
+        {
+            return await ExistsAsync(connection, referralId, cancellationToken) ? WriteOutcome.Conflict : WriteOutcome.NotFound;
+        }
+
+        var fact = ReportFact.Of(JsonSerializer.Deserialize(json, StorageJsonContext.Default.ReferralRecord)!);
+        await using (var count = Command(connection, """
+            INSERT INTO report_counters (month, organisation_id, category, outcome, hours_to_acceptance, hours_to_completion, count)
+            VALUES ($month, $organisation, $category, $outcome, $accepted, $completed, 1)
+            ON CONFLICT DO UPDATE SET count = count + 1
+            """, SqliteReportSource.Parameters(fact)))
+        {
+            await count.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return WriteOutcome.Written;
     }
 
     public IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(DateTimeOffset now, CancellationToken cancellationToken) =>

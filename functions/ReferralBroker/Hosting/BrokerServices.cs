@@ -72,6 +72,7 @@ internal static class BrokerServices
         services.AddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.SqlitePath));
         services.AddSingleton<SqliteReferralStore>();
         services.AddSingleton<IReferralStore>(sp => sp.GetRequiredService<SqliteReferralStore>());
+        services.AddSingleton<ReferralBroker.Reports.IReportSource, SqliteReportSource>();
         services.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<SqliteReferralStore>());
         services.AddSingleton<SqliteReferralQueue>();
         services.AddSingleton<IReferralQueue>(sp => sp.GetRequiredService<SqliteReferralQueue>());

@@ -7,6 +7,7 @@ internal static class PageEndpoints
     {
         routes.MapGet("/", () => Page("index.html")).ExcludeFromDescription();
         routes.MapGet("/status", () => Page("status.html")).ExcludeFromDescription();
+        routes.MapGet("/reports", () => Page("reports.html")).ExcludeFromDescription();
         // The link secret is in the fragment, which browsers never send: the server only ever sees the id.
         routes.MapGet("/partner/{referralId}", (string referralId) => Page("partner.html")).ExcludeFromDescription();
         return routes;

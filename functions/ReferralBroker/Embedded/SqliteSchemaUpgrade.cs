@@ -5,9 +5,10 @@ namespace ReferralBroker.Embedded;
 /// <summary>
 /// Columns the referral store queries besides the JSON record: when a notification is due, who sent a referral,
 /// when and in which category (the organisation's list and the reports), and the duress token's hash. Added to an
-/// existing file in place, filled from the records it already holds.
+/// existing file in place, filled from the records it already holds. And the report counters: what reports keep
+/// of a purged referral, with no referral id, token hash, partner or exact time (see ReportFact).
 /// </summary>
-internal static class SqliteReferralColumns
+internal static class SqliteSchemaUpgrade
 {
     private static readonly (string Name, string Type, string? FromRecord)[] Added =
     [
@@ -45,6 +46,16 @@ internal static class SqliteReferralColumns
             CREATE INDEX IF NOT EXISTS referrals_organisation ON referrals (organisation_id, created_at DESC, referral_id);
             CREATE INDEX IF NOT EXISTS referrals_created_at ON referrals (created_at);
             CREATE UNIQUE INDEX IF NOT EXISTS referrals_duress_token_hash ON referrals (duress_token_hash) WHERE duress_token_hash IS NOT NULL;
+            CREATE TABLE IF NOT EXISTS report_counters (
+                month               TEXT NOT NULL,
+                organisation_id     TEXT NOT NULL,
+                category            TEXT NOT NULL,
+                outcome             TEXT NOT NULL,
+                hours_to_acceptance INTEGER NOT NULL,
+                hours_to_completion INTEGER NOT NULL,
+                count               INTEGER NOT NULL,
+                PRIMARY KEY (month, organisation_id, category, outcome, hours_to_acceptance, hours_to_completion)
+            );
             """);
         transaction.Commit();
     }
