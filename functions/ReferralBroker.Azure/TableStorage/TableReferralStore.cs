@@ -49,6 +49,12 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         var index = ReferralEntities.ToTokenIndex(record.TokenHash, record.ReferralId, record.PurgeAt).Set(WriteIdProperty, writeId);
         var entity = ReferralEntities.ToEntity(record).Set(WriteIdProperty, writeId);
         var indexETag = await InsertTokenIndexAsync(index, record.ReferralId, writeId, cancellationToken).ConfigureAwait(false);
+        if (record.DuressTokenHash is { } duressHash)
+        {
+            var duressIndex = ReferralEntities.ToTokenIndex(duressHash, record.ReferralId, record.PurgeAt).Set(WriteIdProperty, writeId);
+            await InsertTokenIndexAsync(duressIndex, record.ReferralId, writeId, cancellationToken).ConfigureAwait(false);
+        }
+
         // Already there means an earlier attempt of this same create wrote it: its key holds the id and creation time.
         await _table.InsertAsync(ReferralEntities.ToOrganisationIndex(record), cancellationToken).ConfigureAwait(false);
 
@@ -100,7 +106,7 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
 
         var found = await FindAsync(referralId, cancellationToken).ConfigureAwait(false);
         // An index left behind by an interrupted write must not lead to a record with another token.
-        return found is not null && string.Equals(found.Value.TokenHash, tokenHash, StringComparison.Ordinal) ? found : null;
+        return found is not null && Carries(found.Value.TokenHash, found.Value.DuressTokenHash, tokenHash) ? found : null;
     }
 
     public async Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken cancellationToken)
@@ -135,6 +141,11 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         {
             // Unconditional: a token hash is indexed for one referral only (TryCreateAsync refuses a second).
             await _table.DeleteAsync(TableKeys.TokenIndex(tokenHash), "*", cancellationToken).ConfigureAwait(false);
+        }
+
+        if (outcome == WriteOutcome.Written && current.GetString("DuressTokenHash") is { } duressHash && TableKeys.IsValidKey(duressHash))
+        {
+            await _table.DeleteAsync(TableKeys.TokenIndex(duressHash), "*", cancellationToken).ConfigureAwait(false);
         }
 
         if (outcome == WriteOutcome.Written)
@@ -293,7 +304,7 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         var record = referralId is not null && TableKeys.IsValidKey(referralId)
             ? await _table.GetAsync(TableKeys.Record(referralId), ct).ConfigureAwait(false)
             : null;
-        if (record is not null && string.Equals(record.GetString("TokenHash"), index.PartitionKey, StringComparison.Ordinal))
+        if (record is not null && Carries(record.GetString("TokenHash"), record.GetString("DuressTokenHash"), index.PartitionKey))
         {
             // A record already due for purge takes its index with it in this same sweep; otherwise wait for it.
             var purgeAt = record.RequireDateTime("PurgeAt");
@@ -308,6 +319,10 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
 
         return await _table.DeleteAsync(index.Key, index.ETag!, ct).ConfigureAwait(false) == WriteOutcome.Written;
     }
+
+    /// <summary>Whether a record holds this hash as its client token or its duress token.</summary>
+    private static bool Carries(string? tokenHash, string? duressTokenHash, string hash) =>
+        string.Equals(tokenHash, hash, StringComparison.Ordinal) || string.Equals(duressTokenHash, hash, StringComparison.Ordinal);
 
     /// <summary>Deletes an organisation index row whose record is gone or is another; otherwise looks again at its purge.</summary>
     private async Task<bool> ReconcileOrganisationIndexAsync(TableEntity index, DateTimeOffset now, CancellationToken ct)

@@ -18,6 +18,7 @@ public interface IReferralStore
 
     Task<Versioned<ReferralRecord>?> FindAsync(string referralId, CancellationToken cancellationToken);
 
+    /// <summary>The record whose <see cref="ReferralRecord.TokenHash"/> or <see cref="ReferralRecord.DuressTokenHash"/> this is.</summary>
     Task<Versioned<ReferralRecord>?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken);
 
     /// <summary>Replaces the record only if it is still at <paramref name="expectedVersion"/>.</summary>

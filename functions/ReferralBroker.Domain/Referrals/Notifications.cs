@@ -40,6 +40,9 @@ public static class ClosedLoop
     /// <summary>Not a status: the partner could never be emailed (see <see cref="ReferralRecord.DeliveryFailed"/>).</summary>
     public const string DeliveryFailedEvent = "delivery-failed";
 
+    /// <summary>Not a status: the client's duress token was used (see <see cref="ReferralRecord.DuressUsedAt"/>).</summary>
+    public const string DuressEvent = "duress-token-used";
+
     public const string SignatureHeader = "ReferralBroker-Signature";
     public const string EventIdHeader = "ReferralBroker-Event-Id";
     public const string EmailSubject = "A referral you sent has changed status";

@@ -30,7 +30,7 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
         FindOneAsync($"SELECT {Columns} FROM referrals WHERE referral_id = $key", referralId, cancellationToken);
 
     public Task<Versioned<ReferralRecord>?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
-        FindOneAsync($"SELECT {Columns} FROM referrals WHERE token_hash = $key", tokenHash, cancellationToken);
+        FindOneAsync($"SELECT {Columns} FROM referrals WHERE token_hash = $key OR duress_token_hash = $key", tokenHash, cancellationToken);
 
     public async Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken cancellationToken)
     {

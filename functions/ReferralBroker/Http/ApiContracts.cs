@@ -5,7 +5,8 @@ using ReferralBroker.Referrals;
 
 namespace ReferralBroker.Http;
 
-public sealed record SubmitResponse(string ReferralId, string StatusToken, string Status, DateTimeOffset ExpiresAt);
+/// <param name="DuressToken">Only when asked for: a second token that looks unknown wherever it is used, and flags the referral.</param>
+public sealed record SubmitResponse(string ReferralId, string StatusToken, string Status, DateTimeOffset ExpiresAt, string? DuressToken);
 
 public sealed record HistoryEntry(string Status, DateTimeOffset At);
 

@@ -52,7 +52,7 @@ internal static class ReferralEndpoints
         {
             SubmitOutcome.Created { Referral: var r } => TypedResults.Created(
                 $"/api/referrals/{r.ReferralId}",
-                new SubmitResponse(r.ReferralId, r.StatusToken, WireNames.Of(r.Status), r.ExpiresAt)),
+                new SubmitResponse(r.ReferralId, r.StatusToken, WireNames.Of(r.Status), r.ExpiresAt, r.DuressToken)),
             SubmitOutcome.Invalid { Errors: var errors } => Problems.Invalid(errors),
             _ => Problems.Conflict("This Idempotency-Key was already used with a different request body."),
         };

@@ -297,6 +297,22 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_duress_token_hash_finds_its_referral_and_its_index_goes_with_the_record()
+    {
+        var (store, table, _) = NewStore();
+        var record = Records.Submitted() with { DuressTokenHash = Records.NewTokenHash() };
+        Assert.True(await store.TryCreateAsync(record, Ct));
+
+        var found = await store.FindByTokenHashAsync(record.DuressTokenHash!, Ct);
+        Records.AssertSame(record, found!.Value);
+        Assert.Equal(found.Version, (await store.FindByTokenHashAsync(record.TokenHash, Ct))!.Version);
+
+        Assert.Equal(WriteOutcome.Written, await store.TryDeleteAsync(record.ReferralId, found.Version, Ct));
+        Assert.Null(await table.GetAsync(TableKeys.TokenIndex(record.DuressTokenHash!), Ct));
+        Assert.Null(await store.FindByTokenHashAsync(record.DuressTokenHash!, Ct));
+    }
+
+    [Fact]
     public async Task The_sweep_removes_an_organisation_index_row_whose_record_never_arrived()
     {
         var (store, table, _) = NewStore();
