@@ -122,6 +122,25 @@ internal static class ReferralEntities
             .Set("Category", WireNames.Of(record.Category))
             .Set(TableKeys.DueAtProperty, record.PurgeAt);
 
+    public static TableEntity ToReportCounter(EntityKey key, Reports.ReportFact fact) =>
+        new TableEntity(key)
+            .Set("Month", fact.Month.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture))
+            .Set("OrganisationId", fact.OrganisationId)
+            .Set("Category", WireNames.Of(fact.Category))
+            .Set("Outcome", WireNames.Of(fact.Outcome))
+            .Set("HoursToAcceptance", fact.HoursToAcceptance is { } accepted ? accepted : -1)
+            .Set("HoursToCompletion", fact.HoursToCompletion is { } completed ? completed : -1)
+            .Set("Count", fact.Count);
+
+    public static Reports.ReportFact ToReportFact(TableEntity counter) => new(
+        DateOnly.ParseExact(counter.RequireString("Month") + "-01", "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+        counter.RequireString("OrganisationId"),
+        Parse<ServiceCategory>(counter, "Category", WireNames.TryParse),
+        Parse<Reports.ReportOutcome>(counter, "Outcome", WireNames.TryParse),
+        counter.RequireInt32("HoursToAcceptance") is var accepted and >= 0 ? accepted : null,
+        counter.RequireInt32("HoursToCompletion") is var completed and >= 0 ? completed : null,
+        counter.RequireInt32("Count"));
+
     private static string CiphertextPart(int index) => "SealedCiphertext" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static SealedReferral? ReadSealed(TableEntity entity)

@@ -20,8 +20,10 @@ namespace ReferralBroker.Azure.TableStorage;
 /// <item>organisation index: PartitionKey = <see cref="OrganisationPartition"/>, RowKey = <see cref="OrganisationRow"/>,
 /// holding the referral id and its category. One partition per organisation whose row keys sort newest first, so an
 /// organisation's list is one range query; the status is read from the record, which alone is kept current.</item>
+/// <item>report counters: PartitionKey = <see cref="ReportCounterPartition"/> (one per month), RowKey =
+/// <see cref="ReportCounterRow"/>: what reports keep of purged referrals, with no referral id, token or partner.</item>
 /// </list>
-/// Every kind carries <see cref="DueAtProperty"/>, so the sweep finds everything it must look at with one filter.
+/// Every kind but the counters carries <see cref="DueAtProperty"/>, so the sweep finds everything it must look at with one filter.
 /// The idempotency table holds one entity per key hash.
 /// </remarks>
 internal static partial class TableKeys
@@ -47,6 +49,23 @@ internal static partial class TableKeys
     public static EntityKey TokenIndex(string tokenHash) => new(RequireKey(tokenHash, nameof(tokenHash)), TokenIndexRow);
 
     public const string OrganisationPartitionPrefix = "org:";
+    public const string ReportCounterPartitionPrefix = "report:";
+
+    /// <summary>One partition per month: a report over a range of months is one PartitionKey range query.</summary>
+    public static string ReportCounterPartition(DateOnly month) =>
+        ReportCounterPartitionPrefix + month.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+
+    /// <summary>The counter of one kind of fact; null when the organisation id cannot be part of a key.</summary>
+    public static EntityKey? ReportCounter(Reports.ReportFact fact)
+    {
+        var row = string.Join('|', fact.OrganisationId, WireNames.Of(fact.Category), WireNames.Of(fact.Outcome),
+            fact.HoursToAcceptance?.ToString(CultureInfo.InvariantCulture) ?? "-", fact.HoursToCompletion?.ToString(CultureInfo.InvariantCulture) ?? "-");
+        return IsValidKey(row) ? new EntityKey(ReportCounterPartition(fact.Month), row) : null;
+    }
+
+    /// <summary>The counters of months in [<paramref name="fromMonth"/>, <paramref name="untilMonth"/>).</summary>
+    public static string ReportCounterFilter(DateOnly fromMonth, DateOnly untilMonth) =>
+        $"PartitionKey ge '{ReportCounterPartition(fromMonth)}' and PartitionKey lt '{ReportCounterPartition(untilMonth)}'";
 
     /// <summary>Milliseconds since the epoch, counted down from the last representable one, fixed width.</summary>
     private static readonly long MaxMillis = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();

@@ -48,6 +48,18 @@ public sealed class TableKeysTests
     }
 
     [Fact]
+    public void Report_counters_live_in_one_partition_per_month_keyed_by_what_they_count()
+    {
+        var fact = new Reports.ReportFact(new DateOnly(2026, 3, 1), "drop-in", ServiceCategory.Legal, Reports.ReportOutcome.Completed, 5, 48);
+        Assert.Equal(new EntityKey("report:2026-03", "drop-in|legal|completed|5|48"), TableKeys.ReportCounter(fact));
+        Assert.Equal(new EntityKey("report:2026-03", "drop-in|legal|declined|-|-"),
+            TableKeys.ReportCounter(fact with { Outcome = Reports.ReportOutcome.Declined, HoursToAcceptance = null, HoursToCompletion = null }));
+        Assert.Null(TableKeys.ReportCounter(fact with { OrganisationId = "a/b" }));
+        Assert.Equal("PartitionKey ge 'report:2026-03' and PartitionKey lt 'report:2026-05'",
+            TableKeys.ReportCounterFilter(new DateOnly(2026, 3, 1), new DateOnly(2026, 5, 1)));
+    }
+
+    [Fact]
     public void Table_names_are_the_prefix_and_a_fixed_suffix()
     {
         Assert.Equal("brokerreferrals", TableKeys.ReferralsTable("broker"));

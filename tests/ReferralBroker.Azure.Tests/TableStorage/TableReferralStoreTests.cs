@@ -4,6 +4,7 @@ using ReferralBroker.Azure.TableStorage;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Ports;
 using ReferralBroker.Referrals;
+using ReferralBroker.Reports;
 using ReferralBroker.Sealing;
 
 namespace ReferralBroker.Azure.Tests.TableStorage;
@@ -158,7 +159,7 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Deleting_removes_the_record_and_its_token_index()
+    public async Task Deleting_removes_the_record_and_its_indexes_and_leaves_only_a_report_counter()
     {
         var (store, table, _) = NewStore();
         var record = Records.Accepted();
@@ -169,7 +170,8 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
 
         Assert.Null(await store.FindAsync(record.ReferralId, Ct));
         Assert.Null(await store.FindByTokenHashAsync(record.TokenHash, Ct));
-        Assert.Empty(await table.QueryAsync(filter: null, ct: Ct).ToListAsync(Ct));
+        var left = Assert.Single(await table.QueryAsync(filter: null, ct: Ct).ToListAsync(Ct));
+        Assert.StartsWith(TableKeys.ReportCounterPartitionPrefix, left.PartitionKey, StringComparison.Ordinal);
         Assert.Equal(WriteOutcome.NotFound, await store.TryDeleteAsync(record.ReferralId, loaded.Version, Ct));
     }
 
@@ -310,6 +312,35 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
         Assert.Equal(WriteOutcome.Written, await store.TryDeleteAsync(record.ReferralId, found.Version, Ct));
         Assert.Null(await table.GetAsync(TableKeys.TokenIndex(record.DuressTokenHash!), Ct));
         Assert.Null(await store.FindByTokenHashAsync(record.DuressTokenHash!, Ct));
+    }
+
+    [Fact]
+    public async Task A_purged_record_is_counted_for_reports_without_its_id_and_reports_see_it_once()
+    {
+        var (store, table, options) = NewStore();
+        var declined = Records.Declined();
+        var accepted = Records.Accepted();
+        Assert.True(await store.TryCreateAsync(declined, Ct));
+        Assert.True(await store.TryCreateAsync(accepted, Ct));
+        var month = ReportFact.MonthOf(Records.Now);
+        var before = await store.FactsAsync(month, month.AddMonths(1), Ct).ToListAsync(Ct);
+
+        Assert.Equal(WriteOutcome.Written, await store.TryDeleteAsync(declined.ReferralId, (await store.FindAsync(declined.ReferralId, Ct))!.Version, Ct));
+
+        var after = await store.FactsAsync(month, month.AddMonths(1), Ct).ToListAsync(Ct);
+        Assert.Equal(before.OrderBy(f => f.Outcome).Select(f => f with { Count = 1 }), after.OrderBy(f => f.Outcome));
+        Assert.Empty(await store.FactsAsync(month.AddMonths(1), month.AddMonths(2), Ct).ToListAsync(Ct));
+        var dump = (await azurite.DumpAllTablesAsync(Ct)).Where(e => e.Table == TableKeys.ReferralsTable(options.TablePrefix)).ToList();
+        var counter = Assert.Single(dump, e => e.Json.Contains("\"report:", StringComparison.Ordinal));
+        Assert.DoesNotContain(declined.ReferralId, counter.Json, StringComparison.Ordinal);
+        Assert.DoesNotContain(declined.TokenHash, counter.Json, StringComparison.Ordinal);
+        Assert.DoesNotContain(declined.PartnerId, counter.Json, StringComparison.Ordinal);
+
+        // A second purge of the same kind adds to the same counter.
+        var another = Records.Declined();
+        Assert.True(await store.TryCreateAsync(another, Ct));
+        Assert.Equal(WriteOutcome.Written, await store.TryDeleteAsync(another.ReferralId, (await store.FindAsync(another.ReferralId, Ct))!.Version, Ct));
+        Assert.Equal(2, (await store.FactsAsync(month, month.AddMonths(1), Ct).ToListAsync(Ct)).Single(f => f.Outcome == ReportOutcome.Declined).Count);
     }
 
     [Fact]
