@@ -12,27 +12,9 @@ internal sealed partial class EmbeddedNotificationPump(
 {
     public Task<int> DeliverDueAsync(CancellationToken cancellationToken) => deliverer.DeliverDueAsync(cancellationToken);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!options.RunNotifications)
-        {
-            return;
-        }
-
-        using var timer = new PeriodicTimer(options.PollInterval, time);
-        do
-        {
-            try
-            {
-                await DeliverDueAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogFailed(logger, e.GetType().Name);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => options.RunNotifications
+        ? PeriodicWork.RunAsync(options.PollInterval, time, DeliverDueAsync, e => LogFailed(logger, e.GetType().Name), stoppingToken)
+        : Task.CompletedTask;
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Notification delivery failed ({Error}); trying again at the next tick")]
     private static partial void LogFailed(ILogger logger, string error);
