@@ -83,6 +83,8 @@ public sealed class NotificationTests : IAsyncLifetime
         }
 
         Assert.Contains(emails, e => e.Contains("is now: accepted", StringComparison.Ordinal));
+        // The webhook's secret and address stay out of the logs (the default HttpClient logging would print the URL).
+        Assert.DoesNotContain(_app.Logs, l => l.Contains(WebhookReceiver.Secret, StringComparison.Ordinal) || l.Contains(_receiver.Url.ToString(), StringComparison.Ordinal));
         Assert.Equal(0, await _app.NotifyAsync());
         _app.Time.Advance(TimeSpan.FromDays(1));
         Assert.Equal(0, await _app.NotifyAsync());
