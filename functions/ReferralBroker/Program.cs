@@ -5,6 +5,7 @@ using ReferralBroker.Hosting;
 using ReferralBroker.Pages;
 using ReferralBroker.Partners;
 using ReferralBroker.Referrals;
+using ReferralBroker.Reports;
 using ReferralBroker.Status;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -40,6 +41,7 @@ app.MapReferrals();
 app.MapPartners();
 app.MapStatus();
 app.MapAdmin();
+app.MapReports();
 if (azure)
 {
     app.MapFunctionInvocations();

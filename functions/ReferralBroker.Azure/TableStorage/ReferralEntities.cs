@@ -41,6 +41,11 @@ internal static class ReferralEntities
             .Set("PurgeAt", record.PurgeAt)
             .Set("DeclineReason", record.DeclineReason is { } reason ? WireNames.Of(reason) : null)
             .Set("DeliveryFailed", record.DeliveryFailed ? 1 : 0)
+            .Set("Notifications", record.Notifications.Count == 0 ? null : JsonSerializer.Serialize(
+                [.. record.Notifications.Select(n => new StoredNotification(n.EventId, n.Event, n.At, n.EmailSent, n.WebhookSent, n.Attempts, n.NextAttemptAt))],
+                TableStorageJsonContext.Default.ListStoredNotification))
+            .Set("DuressTokenHash", record.DuressTokenHash)
+            .Set("DuressUsedAt", record.DuressUsedAt)
             .Set(TableKeys.DueAtProperty, TableKeys.DueAt(record));
 
         if (record.Sealed is { } sealedReferral)
@@ -91,6 +96,9 @@ internal static class ReferralEntities
                 ? null
                 : Parse<DeclineReason>(entity, "DeclineReason", WireNames.TryParse),
             DeliveryFailed = entity.GetInt32("DeliveryFailed") == 1,
+            Notifications = ReadNotifications(entity),
+            DuressTokenHash = entity.GetString("DuressTokenHash"),
+            DuressUsedAt = entity.GetDateTime("DuressUsedAt"),
         };
     }
 
@@ -102,6 +110,36 @@ internal static class ReferralEntities
         new TableEntity(TableKeys.TokenIndex(tokenHash))
             .Set("ReferralId", referralId)
             .Set(TableKeys.DueAtProperty, checkAt);
+
+    /// <summary>
+    /// The organisation index: the referral id, its creation time and category (which never change), and when the
+    /// sweep should check that the record still exists.
+    /// </summary>
+    public static TableEntity ToOrganisationIndex(ReferralRecord record) =>
+        new TableEntity(TableKeys.OrganisationIndex(record.OrganisationId, record.CreatedAt, record.ReferralId))
+            .Set("ReferralId", record.ReferralId)
+            .Set("CreatedAt", record.CreatedAt)
+            .Set("Category", WireNames.Of(record.Category))
+            .Set(TableKeys.DueAtProperty, record.PurgeAt);
+
+    public static TableEntity ToReportCounter(EntityKey key, Reports.ReportFact fact) =>
+        new TableEntity(key)
+            .Set("Month", fact.Month.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture))
+            .Set("OrganisationId", fact.OrganisationId)
+            .Set("Category", WireNames.Of(fact.Category))
+            .Set("Outcome", WireNames.Of(fact.Outcome))
+            .Set("HoursToAcceptance", fact.HoursToAcceptance is { } accepted ? accepted : -1)
+            .Set("HoursToCompletion", fact.HoursToCompletion is { } completed ? completed : -1)
+            .Set("Count", fact.Count);
+
+    public static Reports.ReportFact ToReportFact(TableEntity counter) => new(
+        DateOnly.ParseExact(counter.RequireString("Month") + "-01", "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+        counter.RequireString("OrganisationId"),
+        Parse<ServiceCategory>(counter, "Category", WireNames.TryParse),
+        Parse<Reports.ReportOutcome>(counter, "Outcome", WireNames.TryParse),
+        counter.RequireInt32("HoursToAcceptance") is var accepted and >= 0 ? accepted : null,
+        counter.RequireInt32("HoursToCompletion") is var completed and >= 0 ? completed : null,
+        counter.RequireInt32("Count"));
 
     private static string CiphertextPart(int index) => "SealedCiphertext" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
@@ -121,6 +159,12 @@ internal static class ReferralEntities
 
         return new SealedReferral(version, entity.RequireString("SealedNonce"), ciphertext);
     }
+
+    private static List<PendingNotification> ReadNotifications(TableEntity entity) =>
+        entity.GetString("Notifications") is { } json
+            ? [.. (JsonSerializer.Deserialize(json, TableStorageJsonContext.Default.ListStoredNotification) ?? [])
+                .Select(n => new PendingNotification(n.EventId, n.Event, n.At, n.EmailSent, n.WebhookSent, n.Attempts, n.NextAttemptAt))]
+            : [];
 
     private static List<StatusChange> ReadHistory(TableEntity entity)
     {

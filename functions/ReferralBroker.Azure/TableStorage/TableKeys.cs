@@ -17,8 +17,13 @@ namespace ReferralBroker.Azure.TableStorage;
 /// <item>token index: PartitionKey = the token's keyed hash, RowKey = <see cref="TokenIndexRow"/>, holding the
 /// referral id. A lookup by token needs its own partition key, so it is a second entity; the two cannot share an
 /// entity group transaction.</item>
+/// <item>organisation index: PartitionKey = <see cref="OrganisationPartition"/>, RowKey = <see cref="OrganisationRow"/>,
+/// holding the referral id and its category. One partition per organisation whose row keys sort newest first, so an
+/// organisation's list is one range query; the status is read from the record, which alone is kept current.</item>
+/// <item>report counters: PartitionKey = <see cref="ReportCounterPartition"/> (one per month), RowKey =
+/// <see cref="ReportCounterRow"/>: what reports keep of purged referrals, with no referral id, token or partner.</item>
 /// </list>
-/// Both kinds carry <see cref="DueAtProperty"/>, so the sweep finds everything it must look at with one filter.
+/// Every kind but the counters carries <see cref="DueAtProperty"/>, so the sweep finds everything it must look at with one filter.
 /// The idempotency table holds one entity per key hash.
 /// </remarks>
 internal static partial class TableKeys
@@ -60,6 +65,77 @@ internal static partial class TableKeys
     public static EntityKey Record(string referralId) => new(RequireKey(referralId, nameof(referralId)), RecordRow);
 
     public static EntityKey TokenIndex(string tokenHash) => new(RequireKey(tokenHash, nameof(tokenHash)), TokenIndexRow);
+
+    public const string OrganisationPartitionPrefix = "org:";
+    public const string ReportCounterPartitionPrefix = "report:";
+
+    /// <summary>One partition per month: a report over a range of months is one PartitionKey range query.</summary>
+    public static string ReportCounterPartition(DateOnly month) =>
+        ReportCounterPartitionPrefix + month.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+
+    /// <summary>The counter of one kind of fact; null when the organisation id cannot be part of a key.</summary>
+    public static EntityKey? ReportCounter(Reports.ReportFact fact)
+    {
+        var row = string.Join('|', fact.OrganisationId, WireNames.Of(fact.Category), WireNames.Of(fact.Outcome),
+            fact.HoursToAcceptance?.ToString(CultureInfo.InvariantCulture) ?? "-", fact.HoursToCompletion?.ToString(CultureInfo.InvariantCulture) ?? "-");
+        return IsValidKey(row) ? new EntityKey(ReportCounterPartition(fact.Month), row) : null;
+    }
+
+    /// <summary>The counters of months in [<paramref name="fromMonth"/>, <paramref name="untilMonth"/>).</summary>
+    public static string ReportCounterFilter(DateOnly fromMonth, DateOnly untilMonth) =>
+        $"PartitionKey ge '{ReportCounterPartition(fromMonth)}' and PartitionKey lt '{ReportCounterPartition(untilMonth)}'";
+
+    /// <summary>Milliseconds since the epoch, counted down from the last representable one, fixed width.</summary>
+    private static readonly long MaxMillis = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
+    public static string OrganisationPartition(string organisationId) =>
+        RequireKey(OrganisationPartitionPrefix + organisationId, nameof(organisationId));
+
+    /// <summary>Sorts an organisation's referrals newest first (to the millisecond), then by referral id.</summary>
+    public static string OrganisationRow(DateTimeOffset createdAt, string referralId) =>
+        RequireKey($"{NewestFirst(createdAt)}_{referralId}", nameof(referralId));
+
+    public static EntityKey OrganisationIndex(string organisationId, DateTimeOffset createdAt, string referralId) =>
+        new(OrganisationPartition(organisationId), OrganisationRow(createdAt, referralId));
+
+    public static bool IsOrganisationIndex(EntityKey key) => key.PartitionKey.StartsWith(OrganisationPartitionPrefix, StringComparison.Ordinal);
+
+    /// <summary>
+    /// The filter for one page of <paramref name="query"/> over the organisation index: the partition, the creation
+    /// range and the cursor as row-key bounds, the category as a property. The status is not here: it changes, and
+    /// only the record holds it.
+    /// </summary>
+    public static string OrganisationFilter(ReferralQuery query)
+    {
+        var filter = $"PartitionKey eq '{Quote(OrganisationPartition(query.OrganisationId))}'";
+        // Rows are "<newest-first millis>_<id>": every row created before `before` sorts at or after this prefix.
+        if (query.CreatedBefore is { } before)
+        {
+            filter += $" and RowKey ge '{NewestFirst(before.AddMilliseconds(-1))}'";
+        }
+
+        if (query.CreatedFrom is { } from)
+        {
+            filter += $" and RowKey lt '{NewestFirst(from.AddMilliseconds(-1))}'";
+        }
+
+        if (query.After is { } after)
+        {
+            filter += $" and RowKey gt '{Quote(OrganisationRow(after.CreatedAt, after.ReferralId))}'";
+        }
+
+        if (query.Category is { } category)
+        {
+            filter += $" and Category eq '{WireNames.Of(category)}'";
+        }
+
+        return filter;
+    }
+
+    private static string NewestFirst(DateTimeOffset at) =>
+        (MaxMillis - Math.Clamp(at.ToUnixTimeMilliseconds(), 0, MaxMillis)).ToString("D15", CultureInfo.InvariantCulture);
+
+    private static string Quote(string literal) => literal.Replace("'", "''", StringComparison.Ordinal);
 
     public static EntityKey Idempotency(string keyHash) => new(RequireKey(keyHash, nameof(keyHash)), IdempotencyRow);
 
@@ -103,9 +179,10 @@ internal static partial class TableKeys
         $"{property} le datetime'{FormatDateTime(value)}'";
 
     /// <summary>
-    /// The earliest moment at which <see cref="Transitions.DueAction"/> stops answering None for this record:
-    /// <c>DueAction(record, now) != None</c> exactly when <c>DueAt(record) &lt;= now</c>. Storing it lets the sweep
-    /// ask the service for due records only instead of reading every record it holds.
+    /// The earliest moment at which <see cref="Transitions.DueAction"/> stops answering None for this record, or a
+    /// notification falls due: <c>DueAction(record, now) != None || NotifyAt &lt;= now</c> exactly when
+    /// <c>DueAt(record) &lt;= now</c>. Storing it lets the sweep ask the service for due records only instead of
+    /// reading every record it holds.
     /// </summary>
     public static DateTimeOffset DueAt(ReferralRecord record)
     {
@@ -118,6 +195,11 @@ internal static partial class TableKeys
         if (record is { Sealed: not null, SealedDeleteAt: { } sealedDeleteAt } && sealedDeleteAt < due)
         {
             due = sealedDeleteAt;
+        }
+
+        if (record.NotifyAt is { } notifyAt && notifyAt < due)
+        {
+            due = notifyAt;
         }
 
         return due;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using ReferralBroker.Ports;
 using ReferralBroker.Referrals;
+using ReferralBroker.Reports;
 
 namespace ReferralBroker.Azure.TableStorage;
 
@@ -12,9 +13,11 @@ namespace ReferralBroker.Azure.TableStorage;
 /// partitions, so they are written in an order that never leaves a record unreachable by its token: index first
 /// on create, record first on delete. The entity's ETag is the record's version.
 /// </summary>
-public sealed partial class TableReferralStore : IReferralStore
+public sealed partial class TableReferralStore : IReferralStore, IReportSource
 {
     private const int MaxIndexAttempts = 3;
+    private const int MaxScannedPerItem = 5;
+    private const int MaxCounterAttempts = 10;
     private const string WriteIdProperty = "WriteId";
     private readonly TableClient _table;
     private readonly ILogger _logger;
@@ -47,6 +50,14 @@ public sealed partial class TableReferralStore : IReferralStore
         var index = ReferralEntities.ToTokenIndex(record.TokenHash, record.ReferralId, record.PurgeAt).Set(WriteIdProperty, writeId);
         var entity = ReferralEntities.ToEntity(record).Set(WriteIdProperty, writeId);
         var indexETag = await InsertTokenIndexAsync(index, record.ReferralId, writeId, cancellationToken).ConfigureAwait(false);
+        if (record.DuressTokenHash is { } duressHash)
+        {
+            var duressIndex = ReferralEntities.ToTokenIndex(duressHash, record.ReferralId, record.PurgeAt).Set(WriteIdProperty, writeId);
+            await InsertTokenIndexAsync(duressIndex, record.ReferralId, writeId, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Already there means an earlier attempt of this same create wrote it: its key holds the id and creation time.
+        await _table.InsertAsync(ReferralEntities.ToOrganisationIndex(record), cancellationToken).ConfigureAwait(false);
 
         if (await _table.InsertAsync(entity, cancellationToken).ConfigureAwait(false) is not null)
         {
@@ -96,7 +107,7 @@ public sealed partial class TableReferralStore : IReferralStore
 
         var found = await FindAsync(referralId, cancellationToken).ConfigureAwait(false);
         // An index left behind by an interrupted write must not lead to a record with another token.
-        return found is not null && string.Equals(found.Value.TokenHash, tokenHash, StringComparison.Ordinal) ? found : null;
+        return found is not null && Carries(found.Value.TokenHash, found.Value.DuressTokenHash, tokenHash) ? found : null;
     }
 
     public async Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken cancellationToken)
@@ -133,6 +144,20 @@ public sealed partial class TableReferralStore : IReferralStore
             await _table.DeleteAsync(TableKeys.TokenIndex(tokenHash), "*", cancellationToken).ConfigureAwait(false);
         }
 
+        if (outcome == WriteOutcome.Written && current.GetString("DuressTokenHash") is { } duressHash && TableKeys.IsValidKey(duressHash))
+        {
+            await _table.DeleteAsync(TableKeys.TokenIndex(duressHash), "*", cancellationToken).ConfigureAwait(false);
+        }
+
+        if (outcome == WriteOutcome.Written)
+        {
+            var record = ReferralEntities.ToRecord(current);
+            // After the delete, not with it (two partitions): a crash in between loses one count, never adds one.
+            await CountForReportsAsync(ReportFact.Of(record), cancellationToken).ConfigureAwait(false);
+            await _table.DeleteAsync(TableKeys.OrganisationIndex(record.OrganisationId, record.CreatedAt, record.ReferralId), "*", cancellationToken)
+                .ConfigureAwait(false);
+        }
+
         return outcome;
     }
 
@@ -160,6 +185,9 @@ public sealed partial class TableReferralStore : IReferralStore
                     // removes indexes whose record is gone: retention applies to the token hash too.
                     orphansRemoved += await ReconcileTokenIndexAsync(entity, now, cancellationToken).ConfigureAwait(false) ? 1 : 0;
                     break;
+                case var _ when TableKeys.IsOrganisationIndex(entity.Key):
+                    orphansRemoved += await ReconcileOrganisationIndexAsync(entity, now, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+                    break;
             }
         }
 
@@ -168,6 +196,101 @@ public sealed partial class TableReferralStore : IReferralStore
             LogOrphansRemoved(_logger, orphansRemoved);
         }
     }
+
+    public async IAsyncEnumerable<Versioned<ReferralRecord>> FindNotificationsDueAsync(
+        DateTimeOffset now, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var filter = $"{TableKeys.OnOrBefore(TableKeys.DueAtProperty, now)} and RowKey eq '{TableKeys.RecordRow}'";
+        await foreach (var entity in _table.QueryAsync(filter, ct: cancellationToken).ConfigureAwait(false))
+        {
+            var record = ReferralEntities.ToRecord(entity);
+            if (record.NotifyAt <= now)
+            {
+                yield return new Versioned<ReferralRecord>(record, entity.ETag!);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads the organisation index newest first and each referral from its record, which alone holds the current
+    /// status. At most <see cref="MaxScannedPerItem"/> index rows per requested item are read for one page, so a rare
+    /// status cannot make one request read everything: the page then ends early with a continuation.
+    /// </summary>
+    public async Task<ReferralPage> ListAsync(ReferralQuery query, CancellationToken cancellationToken)
+    {
+        if (!TableKeys.IsValidKey(TableKeys.OrganisationPartitionPrefix + query.OrganisationId))
+        {
+            return new ReferralPage([], null);
+        }
+
+        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var items = new List<ReferralRecord>();
+        var scanned = 0;
+        var maxScanned = query.Limit * MaxScannedPerItem;
+        await foreach (var index in _table.QueryAsync(TableKeys.OrganisationFilter(query), Math.Min(1000, maxScanned), cancellationToken)
+            .ConfigureAwait(false))
+        {
+            var position = new ReferralCursor(ReferralCursor.ToMillisecond(index.RequireDateTime("CreatedAt")), index.RequireString("ReferralId"));
+            if (await FindAsync(position.ReferralId, cancellationToken).ConfigureAwait(false) is { } found
+                && query.Matches(found.Value)
+                && ReferralCursor.Of(found.Value) == position)
+            {
+                items.Add(found.Value);
+            }
+
+            if (items.Count == query.Limit || ++scanned == maxScanned)
+            {
+                return new ReferralPage(items, position);
+            }
+        }
+
+        return new ReferralPage(items, null);
+    }
+
+    /// <summary>Report facts from the records created in the range and from the counters of purged ones.</summary>
+    public async IAsyncEnumerable<ReportFact> FactsAsync(
+        DateOnly fromMonth, DateOnly untilMonth, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var filter = $"RowKey eq '{TableKeys.RecordRow}' and CreatedAt ge datetime'{TableKeys.FormatDateTime(Start(fromMonth))}'"
+            + $" and CreatedAt lt datetime'{TableKeys.FormatDateTime(Start(untilMonth))}'";
+        await foreach (var entity in _table.QueryAsync(filter, ct: cancellationToken).ConfigureAwait(false))
+        {
+            yield return ReportFact.Of(ReferralEntities.ToRecord(entity));
+        }
+
+        await foreach (var counter in _table.QueryAsync(TableKeys.ReportCounterFilter(fromMonth, untilMonth), ct: cancellationToken)
+            .ConfigureAwait(false))
+        {
+            yield return ReferralEntities.ToReportFact(counter);
+        }
+    }
+
+    private async Task CountForReportsAsync(ReportFact fact, CancellationToken ct)
+    {
+        if (TableKeys.ReportCounter(fact) is not { } key)
+        {
+            return;
+        }
+
+        for (var attempt = 0; attempt < MaxCounterAttempts; attempt++)
+        {
+            var current = await _table.GetAsync(key, ct).ConfigureAwait(false);
+            var next = ReferralEntities.ToReportCounter(key, fact with { Count = (current?.GetInt32("Count") ?? 0) + fact.Count });
+            var written = current is null
+                ? await _table.InsertAsync(next, ct).ConfigureAwait(false) is not null
+                : await _table.ReplaceAsync(next, current.ETag!, ct).ConfigureAwait(false) == WriteOutcome.Written;
+            if (written)
+            {
+                return;
+            }
+        }
+
+        LogCounterLost(_logger);
+    }
+
+    private static DateTimeOffset Start(DateOnly month) => new(month.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
 
     /// <summary>Writes the token index; its ETag when this call wrote it, null when it was already there for this referral.</summary>
     private async Task<string?> InsertTokenIndexAsync(TableEntity index, string referralId, string writeId, CancellationToken ct)
@@ -210,7 +333,7 @@ public sealed partial class TableReferralStore : IReferralStore
         var record = referralId is not null && TableKeys.IsValidKey(referralId)
             ? await _table.GetAsync(TableKeys.Record(referralId), ct).ConfigureAwait(false)
             : null;
-        if (record is not null && string.Equals(record.GetString("TokenHash"), index.PartitionKey, StringComparison.Ordinal))
+        if (record is not null && Carries(record.GetString("TokenHash"), record.GetString("DuressTokenHash"), index.PartitionKey))
         {
             // A record already due for purge takes its index with it in this same sweep; otherwise wait for it.
             var purgeAt = record.RequireDateTime("PurgeAt");
@@ -226,8 +349,36 @@ public sealed partial class TableReferralStore : IReferralStore
         return await _table.DeleteAsync(index.Key, index.ETag!, ct).ConfigureAwait(false) == WriteOutcome.Written;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} token index entries whose referral record was gone")]
+    /// <summary>Whether a record holds this hash as its client token or its duress token.</summary>
+    private static bool Carries(string? tokenHash, string? duressTokenHash, string hash) =>
+        string.Equals(tokenHash, hash, StringComparison.Ordinal) || string.Equals(duressTokenHash, hash, StringComparison.Ordinal);
+
+    /// <summary>Deletes an organisation index row whose record is gone or is another; otherwise looks again at its purge.</summary>
+    private async Task<bool> ReconcileOrganisationIndexAsync(TableEntity index, DateTimeOffset now, CancellationToken ct)
+    {
+        var referralId = index.GetString("ReferralId");
+        var record = referralId is not null && TableKeys.IsValidKey(referralId)
+            ? await _table.GetAsync(TableKeys.Record(referralId), ct).ConfigureAwait(false)
+            : null;
+        if (record is not null && ReferralEntities.ToRecord(record) is var current
+            && TableKeys.OrganisationIndex(current.OrganisationId, current.CreatedAt, current.ReferralId) == index.Key)
+        {
+            if (current.PurgeAt > now)
+            {
+                await _table.ReplaceAsync(ReferralEntities.ToOrganisationIndex(current), index.ETag!, ct).ConfigureAwait(false);
+            }
+
+            return false;
+        }
+
+        return await _table.DeleteAsync(index.Key, index.ETag!, ct).ConfigureAwait(false) == WriteOutcome.Written;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} index entries whose referral record was gone")]
     private static partial void LogOrphansRemoved(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A purged referral could not be added to the report counters (they kept changing)")]
+    private static partial void LogCounterLost(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A status token hash is already indexed for another referral; the new referral was not stored")]
     private static partial void LogTokenHashCollision(ILogger logger);

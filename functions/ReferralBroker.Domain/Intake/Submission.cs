@@ -37,7 +37,8 @@ public sealed record ReferralSubmission(
     ConsentStatement? Consent,
     IReadOnlyDictionary<string, string> Client,
     byte[] ClientJson,
-    IReadOnlyDictionary<string, string[]> ValueErrors);
+    IReadOnlyDictionary<string, string[]> ValueErrors,
+    bool WantsDuressToken = false);
 
 /// <summary>
 /// Consent rules: nothing about the client is shared unless consent names it, and consent has an end.

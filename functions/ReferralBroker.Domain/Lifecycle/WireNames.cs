@@ -34,8 +34,22 @@ public static class WireNames
         [DeclineReason.Other] = "other",
     };
 
+    private static readonly Dictionary<Reports.ReportOutcome, string> ReportOutcomes = new()
+    {
+        [Reports.ReportOutcome.Pending] = "pending",
+        [Reports.ReportOutcome.Accepted] = "accepted",
+        [Reports.ReportOutcome.Completed] = "completed",
+        [Reports.ReportOutcome.CouldNotContact] = "could-not-contact",
+        [Reports.ReportOutcome.Declined] = "declined",
+        [Reports.ReportOutcome.Withdrawn] = "withdrawn",
+        [Reports.ReportOutcome.Expired] = "expired",
+        [Reports.ReportOutcome.Undelivered] = "undelivered",
+    };
+
     public static string Of(ReferralStatus value) => Statuses[value];
     public static string Of(ServiceCategory value) => value.Name;
+    public static string Of(Reports.ReportOutcome value) => ReportOutcomes[value];
+    public static bool TryParse(string? text, out Reports.ReportOutcome value) => TryParse(ReportOutcomes, text, out value);
     public static string Of(ConsentMethod value) => ConsentMethods[value];
     public static string Of(DeclineReason value) => DeclineReasons[value];
 

@@ -18,6 +18,7 @@ public interface IReferralStore
 
     Task<Versioned<ReferralRecord>?> FindAsync(string referralId, CancellationToken cancellationToken);
 
+    /// <summary>The record whose <see cref="ReferralRecord.TokenHash"/> or <see cref="ReferralRecord.DuressTokenHash"/> this is.</summary>
     Task<Versioned<ReferralRecord>?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken);
 
     /// <summary>Replaces the record only if it is still at <paramref name="expectedVersion"/>.</summary>
@@ -31,6 +32,12 @@ public interface IReferralStore
     /// for deletion, and ones due to be purged.
     /// </summary>
     IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Records with a pending notification whose next attempt is due at <paramref name="now"/>.</summary>
+    IAsyncEnumerable<Versioned<ReferralRecord>> FindNotificationsDueAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>One page of one organisation's referrals, newest first; never another organisation's.</summary>
+    Task<ReferralPage> ListAsync(ReferralQuery query, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -70,6 +77,15 @@ public sealed record OutgoingMail(string To, string Subject, string TextBody, st
 public interface IMailSender
 {
     Task SendAsync(OutgoingMail mail, CancellationToken cancellationToken);
+}
+
+/// <summary>A signed webhook request: the exact body bytes that were signed, and the signature header's value.</summary>
+public sealed record WebhookDelivery(Uri Url, byte[] Body, string Signature, string EventId);
+
+public interface IWebhookSender
+{
+    /// <exception cref="TransientDeliveryException">Not accepted now (no 2xx, a redirect, a timeout): retry later.</exception>
+    Task SendAsync(WebhookDelivery delivery, CancellationToken cancellationToken);
 }
 
 /// <summary>A transient failure of an external service: the message should be retried later.</summary>

@@ -39,8 +39,12 @@ public enum PauseCause
 
 public sealed record PartnerPause(PauseCause Cause, DateTimeOffset Since);
 
-/// <summary>Where the organisation hears about its referrals' status changes. The webhook secret is never shown back.</summary>
-public sealed record OrganisationNotifications(string? Email, Uri? WebhookUrl, string? WebhookSecret);
+/// <summary>Where the broker tells an organisation that one of its referrals changed. All optional.</summary>
+/// <param name="WebhookSecret">Signs webhook events; a secret, never logged and never returned by an API.</param>
+public sealed record OrganisationNotifications(string? Email, Uri? WebhookUrl, string? WebhookSecret)
+{
+    public static readonly OrganisationNotifications None = new(null, null, null);
+}
 
 public sealed record Organisation(string Id, string Name, OrganisationNotifications Notifications);
 

@@ -36,6 +36,21 @@ public sealed record ReferralRecord
     /// </summary>
     public bool DeliveryFailed { get; init; }
 
+    /// <summary>
+    /// Status changes the referring organisation has not yet been told about. They live in the record so that the
+    /// write that changes the status is the same write that promises the notification: neither can be lost alone.
+    /// </summary>
+    public IReadOnlyList<PendingNotification> Notifications { get; init; } = [];
+
+    /// <summary>Keyed hash of the optional duress token; like <see cref="TokenHash"/>, never the token.</summary>
+    public string? DuressTokenHash { get; init; }
+
+    /// <summary>When the duress token was first used: the client may be under pressure. Shown only to the organisation.</summary>
+    public DateTimeOffset? DuressUsedAt { get; init; }
+
+    /// <summary>When the next notification is due, if one is pending.</summary>
+    public DateTimeOffset? NotifyAt => Notifications.Count == 0 ? null : Notifications.Min(n => n.NextAttemptAt);
+
     public DateTimeOffset? AcceptedAt => History.FirstOrDefault(h => h.Status == ReferralStatus.Accepted)?.At;
 }
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using ReferralBroker.Intake;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Ports;
@@ -8,7 +9,8 @@ using ReferralBroker.Tokens;
 
 namespace ReferralBroker.Referrals;
 
-public sealed record SubmittedReferral(string ReferralId, string StatusToken, ReferralStatus Status, DateTimeOffset ExpiresAt);
+/// <param name="DuressToken">The second, "safe" token when one was asked for: it looks unknown wherever it is used.</param>
+public sealed record SubmittedReferral(string ReferralId, string StatusToken, ReferralStatus Status, DateTimeOffset ExpiresAt, string? DuressToken = null);
 
 public abstract record SubmitOutcome
 {
@@ -25,14 +27,15 @@ public abstract record ActionOutcome
 }
 
 /// <summary>The referral use cases for organisations, partners and clients.</summary>
-public sealed class ReferralService(
+public sealed partial class ReferralService(
     IReferralStore store,
     IIdempotencyStore idempotency,
     IReferralQueue queue,
     INetworkDirectory directory,
     Pepper pepper,
     RetentionPolicy retention,
-    TimeProvider time)
+    TimeProvider time,
+    ILogger<ReferralService> logger)
 {
     private const int MaxConcurrencyRetries = 5;
 
@@ -48,23 +51,26 @@ public sealed class ReferralService(
 
         var referralId = NewReferralId();
         var token = StatusToken.Generate();
+        var duressToken = submission.WantsDuressToken ? StatusToken.Generate() : null;
         if (idempotencyKey is not null)
         {
             var keyHash = pepper.Hash("idempotency-key", $"{organisation.Id}\n{idempotencyKey}");
             var fingerprint = Base64Url.Encode(pepper.DeriveKey("idempotency-body", body));
             var responseKey = pepper.DeriveKey("idempotency-response", Encoding.UTF8.GetBytes(idempotencyKey).Concat(body).ToArray());
             var stored = await idempotency.GetOrAddAsync(
-                new IdempotencyRecord(keyHash, fingerprint, referralId, SealToken(responseKey, token), now + retention.IdempotencyWindow), ct);
+                new IdempotencyRecord(keyHash, fingerprint, referralId, SealToken(responseKey, duressToken is null ? token : $"{token}\n{duressToken}"),
+                    now + retention.IdempotencyWindow), ct);
             if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(stored.BodyFingerprint), Encoding.ASCII.GetBytes(fingerprint)))
             {
                 return new SubmitOutcome.IdempotencyKeyReused();
             }
 
             referralId = stored.ReferralId;
-            token = OpenToken(responseKey, stored.SealedResponse);
+            var tokens = OpenToken(responseKey, stored.SealedResponse).Split('\n');
+            (token, duressToken) = (tokens[0], tokens.Length > 1 ? tokens[1] : null);
             if (await store.FindAsync(referralId, ct) is { } existing)
             {
-                return Created(existing.Value, token);
+                return Created(existing.Value, token, duressToken);
             }
         }
 
@@ -84,6 +90,7 @@ public sealed class ReferralService(
             TokenHash = pepper.HashToken(canonicalToken),
             CapabilityHash = seal.CapabilityHash,
             History = [new StatusChange(ReferralStatus.Submitted, now)],
+            DuressTokenHash = duressToken is null ? null : pepper.HashToken(StatusToken.Normalise(duressToken)!),
             Sealed = seal.Sealed,
             PurgeAt = retention.PurgeAt(ReferralStatus.Submitted, now, expiresAt, now),
         };
@@ -92,14 +99,14 @@ public sealed class ReferralService(
         {
             // A concurrent retry with the same Idempotency-Key created it first and notifies the partner.
             var winner = await store.FindAsync(referralId, ct);
-            return Created(winner?.Value ?? record, token);
+            return Created(winner?.Value ?? record, token, duressToken);
         }
 
         await queue.EnqueueAsync(
             new DispatchMessage(referralId, referralId, record.PartnerId, WireNames.Of(record.Category), Base64Url.Encode(seal.LinkSecret)),
             ct);
         CryptographicOperations.ZeroMemory(seal.LinkSecret);
-        return Created(record, token);
+        return Created(record, token, duressToken);
     }
 
     public async Task<ReferralRecord?> FindForOrganisationAsync(string organisationId, string referralId, CancellationToken ct)
@@ -107,6 +114,8 @@ public sealed class ReferralService(
         var found = await store.FindAsync(referralId, ct);
         return found?.Value.OrganisationId == organisationId ? found.Value : null;
     }
+
+    public Task<ReferralPage> ListForOrganisationAsync(ReferralQuery query, CancellationToken ct) => store.ListAsync(query, ct);
 
     public async Task<ReferralRecord?> FindForPartnerAsync(string referralId, string? capability, CancellationToken ct)
     {
@@ -147,12 +156,14 @@ public sealed class ReferralService(
                 return false;
             }
 
+            var now = time.GetUtcNow();
             var failed = current.Value with
             {
                 DeliveryFailed = true,
                 Sealed = null,
                 SealedDeleteAt = null,
-                UpdatedAt = time.GetUtcNow(),
+                UpdatedAt = now,
+                Notifications = [.. current.Value.Notifications, ClosedLoop.For(referralId, ClosedLoop.DeliveryFailedEvent, now)],
             };
             if (await store.TryReplaceAsync(failed, current.Version, ct) != WriteOutcome.Conflict)
             {
@@ -191,13 +202,68 @@ public sealed class ReferralService(
         throw new InvalidOperationException("The referral kept changing under this update; giving up.");
     }
 
-    private async Task<Versioned<ReferralRecord>?> FindByTokenAsync(string? typedToken, CancellationToken ct) =>
-        StatusToken.Normalise(typedToken) is { } canonical
-            ? await store.FindByTokenHashAsync(pepper.HashToken(canonical), ct)
-            : null;
+    /// <summary>
+    /// The record the client's own token opens. A duress token opens nothing: it answers exactly as an unknown
+    /// token does, and only afterwards, off the request's path so that the answer takes no longer, is the
+    /// organisation's flag set.
+    /// </summary>
+    private async Task<Versioned<ReferralRecord>?> FindByTokenAsync(string? typedToken, CancellationToken ct)
+    {
+        if (StatusToken.Normalise(typedToken) is not { } canonical)
+        {
+            return null;
+        }
 
-    private static SubmitOutcome.Created Created(ReferralRecord record, string token) =>
-        new SubmitOutcome.Created(new SubmittedReferral(record.ReferralId, token, record.Status, record.ExpiresAt));
+        var hash = pepper.HashToken(canonical);
+        var found = await store.FindByTokenHashAsync(hash, ct);
+        if (found is not null && found.Value.DuressTokenHash == hash)
+        {
+            _ = Task.Run(() => RecordDuressAsync(found.Value.ReferralId), CancellationToken.None);
+            return null;
+        }
+
+        return found;
+    }
+
+    /// <summary>Marks the referral once, at the first use, and tells the organisation as it is told of a status change.</summary>
+    internal async Task RecordDuressAsync(string referralId)
+    {
+        try
+        {
+            for (var attempt = 0; attempt < MaxConcurrencyRetries; attempt++)
+            {
+                if (await store.FindAsync(referralId, CancellationToken.None) is not { Value.DuressUsedAt: null } current)
+                {
+                    return;
+                }
+
+                var now = time.GetUtcNow();
+                var flagged = current.Value with
+                {
+                    DuressUsedAt = now,
+                    Notifications = [.. current.Value.Notifications, ClosedLoop.For(referralId, ClosedLoop.DuressEvent, now)],
+                };
+                if (await store.TryReplaceAsync(flagged, current.Version, CancellationToken.None) != WriteOutcome.Conflict)
+                {
+                    LogDuress(logger, referralId);
+                    return;
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            LogDuressNotRecorded(logger, referralId, e.GetType().Name);
+        }
+    }
+
+    private static SubmitOutcome.Created Created(ReferralRecord record, string token, string? duressToken) =>
+        new SubmitOutcome.Created(new SubmittedReferral(record.ReferralId, token, record.Status, record.ExpiresAt, duressToken));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: its duress token was used; the organisation is told")]
+    private static partial void LogDuress(ILogger logger, string referralId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Referral {ReferralId}: the duress token was used but could not be recorded ({Error})")]
+    private static partial void LogDuressNotRecorded(ILogger logger, string referralId, string error);
 
     private static string NewReferralId() =>
         "ref_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));

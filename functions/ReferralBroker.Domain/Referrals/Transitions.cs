@@ -25,6 +25,7 @@ public static class Transitions
                 : record.SealedDeleteAt,
             PurgeAt = retention.PurgeAt(next, record.CreatedAt, record.ExpiresAt, now),
             DeclineReason = next == ReferralStatus.Declined ? reason : record.DeclineReason,
+            Notifications = [.. record.Notifications, ClosedLoop.For(record.ReferralId, next, now)],
         };
     }
 

@@ -60,6 +60,7 @@ internal static class AzureHosting
             return new SealedSecretsDirectoryStore(
                 new TableDirectoryStore(options, CredentialFor(sp, !options.UsesSharedKey)), sp.GetRequiredService<Pepper>());
         });
+        services.AddSingleton<ReferralBroker.Reports.IReportSource>(sp => sp.GetRequiredService<TableReferralStore>());
         services.AddSingleton<IIdempotencyStore>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<TableStorageOptions>>().Value;

@@ -59,7 +59,8 @@ internal static partial class FunctionInvocationEndpoints
     }
 
     public static async Task<JsonHttpResult<InvocationResponse>> Sweep(
-        ReferralSweeper sweeper, ServiceBusDeadLetterPurger deadLetters, ReferralService referrals, CancellationToken ct)
+        ReferralSweeper sweeper, ServiceBusDeadLetterPurger deadLetters, ReferralService referrals,
+        NotificationDeliverer notifications, CancellationToken ct)
     {
         var report = await sweeper.SweepAsync(ct);
         var undeliverable = 0;
@@ -68,9 +69,12 @@ internal static partial class FunctionInvocationEndpoints
             undeliverable += await referrals.MarkUndeliverableAsync(referralId, ct) ? 1 : 0;
         }
 
+        // The status changes of this sweep and of the requests since the last one: notifications ride on the timer.
+        var notified = await notifications.DeliverDueAsync(ct);
+
         return Reply(StatusCodes.Status200OK,
             $"Sweep: {report.Expired} expired, {report.SealedDestroyed} sealed destroyed, {report.Purged} purged, " +
-            $"{report.IdempotencyPurged} idempotency keys forgotten, {undeliverable} dead-lettered referrals marked for re-sending.");
+            $"{report.IdempotencyPurged} idempotency keys forgotten, {undeliverable} dead-lettered referrals marked for re-sending, {notified} notifications attempted.");
     }
 
     private static JsonHttpResult<InvocationResponse> Reply(int status, string log) =>

@@ -17,27 +17,9 @@ internal sealed partial class EmbeddedSweepService(
         return await sweeper.SweepAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!options.RunSweep)
-        {
-            return;
-        }
-
-        using var timer = new PeriodicTimer(options.SweepInterval, time);
-        do
-        {
-            try
-            {
-                await SweepOnceAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogSweepFailed(logger, e.GetType().Name);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => options.RunSweep
+        ? PeriodicWork.RunAsync(options.SweepInterval, time, SweepOnceAsync, e => LogSweepFailed(logger, e.GetType().Name), stoppingToken)
+        : Task.CompletedTask;
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Sweep failed ({Error}); trying again at the next tick")]
     private static partial void LogSweepFailed(ILogger logger, string error);

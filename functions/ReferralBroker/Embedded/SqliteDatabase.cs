@@ -67,6 +67,7 @@ internal sealed class SqliteDatabase
         }.ToString();
         using var connection = Open();
         Execute(connection, "PRAGMA journal_mode = DELETE;" + Schema);
+        SqliteSchemaUpgrade.Upgrade(connection);
     }
 
     public string Path { get; }

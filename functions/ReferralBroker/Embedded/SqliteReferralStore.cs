@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using ReferralBroker.Ports;
 using ReferralBroker.Referrals;
+using ReferralBroker.Reports;
 using static ReferralBroker.Embedded.SqliteDatabase;
 
 namespace ReferralBroker.Embedded;
@@ -16,8 +17,10 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
     {
         await using var connection = database.Open();
         await using var command = Command(connection, """
-            INSERT INTO referrals (referral_id, token_hash, version, expires_at, sealed_delete_at, purge_at, status, record)
-            VALUES ($id, $token, 1, $expires, $sealedDelete, $purge, $status, $record)
+            INSERT INTO referrals (referral_id, token_hash, version, expires_at, sealed_delete_at, purge_at, status, record,
+                notify_at, organisation_id, created_at, category, duress_token_hash)
+            VALUES ($id, $token, 1, $expires, $sealedDelete, $purge, $status, $record,
+                $notifyAt, $organisation, $createdAt, $category, $duressToken)
             ON CONFLICT (referral_id) DO NOTHING
             """, Parameters(record));
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
@@ -27,14 +30,14 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
         FindOneAsync($"SELECT {Columns} FROM referrals WHERE referral_id = $key", referralId, cancellationToken);
 
     public Task<Versioned<ReferralRecord>?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
-        FindOneAsync($"SELECT {Columns} FROM referrals WHERE token_hash = $key", tokenHash, cancellationToken);
+        FindOneAsync($"SELECT {Columns} FROM referrals WHERE token_hash = $key OR duress_token_hash = $key", tokenHash, cancellationToken);
 
     public async Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken cancellationToken)
     {
         await using var connection = database.Open();
         await using var command = Command(connection, """
             UPDATE referrals SET version = version + 1, expires_at = $expires, sealed_delete_at = $sealedDelete,
-                purge_at = $purge, status = $status, record = $record
+                purge_at = $purge, status = $status, record = $record, notify_at = $notifyAt, duress_token_hash = $duressToken
             WHERE referral_id = $id AND version = $version
             """, [.. Parameters(record), ("$version", long.Parse(expectedVersion, CultureInfo.InvariantCulture))]);
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1
@@ -42,36 +45,90 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
             : await ExistsAsync(connection, record.ReferralId, cancellationToken) ? WriteOutcome.Conflict : WriteOutcome.NotFound;
     }
 
+    /// <summary>Deletes the record and, in the same transaction, adds it to the report counters: counted once, never twice.</summary>
     public async Task<WriteOutcome> TryDeleteAsync(string referralId, string expectedVersion, CancellationToken cancellationToken)
     {
         await using var connection = database.Open();
-        await using var command = Command(connection, "DELETE FROM referrals WHERE referral_id = $id AND version = $version",
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = Command(connection, "DELETE FROM referrals WHERE referral_id = $id AND version = $version RETURNING record",
             ("$id", referralId), ("$version", long.Parse(expectedVersion, CultureInfo.InvariantCulture)));
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1
-            ? WriteOutcome.Written
-            : await ExistsAsync(connection, referralId, cancellationToken) ? WriteOutcome.Conflict : WriteOutcome.NotFound;
+        if (await command.ExecuteScalarAsync(cancellationToken) is not string json)
+        {
+            return await ExistsAsync(connection, referralId, cancellationToken) ? WriteOutcome.Conflict : WriteOutcome.NotFound;
+        }
+
+        var fact = ReportFact.Of(JsonSerializer.Deserialize(json, StorageJsonContext.Default.ReferralRecord)!);
+        await using (var count = Command(connection, """
+            INSERT INTO report_counters (month, organisation_id, category, outcome, hours_to_acceptance, hours_to_completion, count)
+            VALUES ($month, $organisation, $category, $outcome, $accepted, $completed, 1)
+            ON CONFLICT DO UPDATE SET count = count + 1
+            """, SqliteReportSource.Parameters(fact)))
+        {
+            await count.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return WriteOutcome.Written;
     }
 
-    public async IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(
-        DateTimeOffset now, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var due = new List<Versioned<ReferralRecord>>();
-        await using (var connection = database.Open())
-        await using (var command = Command(connection, $"""
+    public IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        ReadAllFirstAsync($"""
             SELECT {Columns} FROM referrals
             WHERE purge_at <= $now OR sealed_delete_at <= $now
                OR (expires_at <= $now AND status IN ('Submitted', 'Delivered'))
-            """, ("$now", Millis(now))))
+            """, cancellationToken, ("$now", Millis(now)));
+
+    public IAsyncEnumerable<Versioned<ReferralRecord>> FindNotificationsDueAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        ReadAllFirstAsync($"SELECT {Columns} FROM referrals WHERE notify_at <= $now ORDER BY notify_at", cancellationToken, ("$now", Millis(now)));
+
+    public async Task<ReferralPage> ListAsync(ReferralQuery query, CancellationToken cancellationToken)
+    {
+        var after = query.After;
+        var items = new List<ReferralRecord>();
+        await foreach (var found in ReadAllFirstAsync($"""
+            SELECT {Columns} FROM referrals
+            WHERE organisation_id = $organisation
+              AND ($status IS NULL OR status = $status)
+              AND ($category IS NULL OR category = $category)
+              AND ($from IS NULL OR created_at >= $from)
+              AND ($before IS NULL OR created_at < $before)
+              AND ($afterAt IS NULL OR created_at < $afterAt OR (created_at = $afterAt AND referral_id > $afterId))
+            ORDER BY created_at DESC, referral_id ASC
+            LIMIT $limit
+            """, cancellationToken,
+            ("$organisation", query.OrganisationId),
+            ("$status", query.Status?.ToString()),
+            ("$category", query.Category?.ToString()),
+            ("$from", query.CreatedFrom is { } from ? Millis(from) : null),
+            ("$before", query.CreatedBefore is { } before ? Millis(before) : null),
+            ("$afterAt", after is null ? null : Millis(after.CreatedAt)),
+            ("$afterId", after?.ReferralId),
+            ("$limit", query.Limit + 1)))
+        {
+            items.Add(found.Value);
+        }
+
+        return items.Count > query.Limit
+            ? new ReferralPage(items[..query.Limit], ReferralCursor.Of(items[query.Limit - 1]))
+            : new ReferralPage(items, null);
+    }
+
+    private async IAsyncEnumerable<Versioned<ReferralRecord>> ReadAllFirstAsync(
+        string sql, [EnumeratorCancellation] CancellationToken cancellationToken, params (string, object?)[] parameters)
+    {
+        var found = new List<Versioned<ReferralRecord>>();
+        await using (var connection = database.Open())
+        await using (var command = Command(connection, sql, parameters))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                due.Add(Read(reader));
+                found.Add(Read(reader));
             }
         }
 
-        // Read everything first: the sweep writes to these rows, and SQLite would otherwise hold the read open.
-        foreach (var record in due)
+        // Read everything first: the caller writes to these rows, and SQLite would otherwise hold the read open.
+        foreach (var record in found)
         {
             yield return record;
         }
@@ -129,5 +186,10 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
         ("$purge", Millis(record.PurgeAt)),
         ("$status", record.Status.ToString()),
         ("$record", JsonSerializer.Serialize(record, StorageJsonContext.Default.ReferralRecord)),
+        ("$notifyAt", record.NotifyAt is { } notifyAt ? Millis(notifyAt) : null),
+        ("$organisation", record.OrganisationId),
+        ("$createdAt", Millis(record.CreatedAt)),
+        ("$category", record.Category.ToString()),
+        ("$duressToken", record.DuressTokenHash),
     ];
 }

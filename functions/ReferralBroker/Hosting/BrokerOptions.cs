@@ -27,6 +27,8 @@ public sealed class BrokerOptions
     public QueueOptions Queue { get; set; } = new();
     /// <summary>Bound straight onto the domain's policy, so the deadlines have one definition.</summary>
     public RetentionPolicy Retention { get; set; } = new();
+    /// <summary>Retries of the organisations' status notifications, bound straight onto the domain's policy.</summary>
+    public NotificationPolicy Notifications { get; set; } = new();
     public DemoOptions Demo { get; set; } = new();
     public RateLimitOptions RateLimits { get; set; } = new();
     public DirectoryOptions Directory { get; set; } = new();
@@ -61,6 +63,8 @@ public sealed class QueueOptions
     /// <summary>Short on purpose: a queued message carries the link secret until it is dispatched.</summary>
     public TimeSpan MessageTimeToLive { get; set; } = TimeSpan.FromDays(1);
     public bool RunSweep { get; set; } = true;
+    /// <summary>Tests switch the in-process notification delivery off to drive it by hand.</summary>
+    public bool RunNotifications { get; set; } = true;
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
 }
 
@@ -98,6 +102,17 @@ public sealed class OrganisationOptions
     public string Name { get; set; } = "";
     /// <summary>Lower-case hex SHA-256 of the API key: the key itself is never configured or stored.</summary>
     public string ApiKeySha256 { get; set; } = "";
+    /// <summary>Where status changes of this organisation's referrals are emailed (optional).</summary>
+    public string? NotificationEmail { get; set; }
+    /// <summary>https URL that receives signed status events (optional; needs <see cref="WebhookSecret"/>).</summary>
+    public string? WebhookUrl { get; set; }
+    /// <summary>Signs webhook events. A secret: keep it in a secret store, it is never logged or returned.</summary>
+    public string? WebhookSecret { get; set; }
+
+    public OrganisationNotifications ToNotifications() => new(
+        string.IsNullOrWhiteSpace(NotificationEmail) ? null : NotificationEmail,
+        Uri.TryCreate(WebhookUrl, UriKind.Absolute, out var url) ? url : null,
+        string.IsNullOrEmpty(WebhookSecret) ? null : WebhookSecret);
 }
 
 public sealed class PartnerOptions

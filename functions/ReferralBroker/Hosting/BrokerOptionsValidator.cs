@@ -41,6 +41,12 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             failures.Add("Broker:Retention periods must be positive, and MaxRecordAge longer than MaxConsent.");
         }
 
+        if (options.Notifications.MaxAttempts < 1 || options.Notifications.FirstRetry <= TimeSpan.Zero
+            || options.Notifications.MaxRetry < options.Notifications.FirstRetry)
+        {
+            failures.Add("Broker:Notifications:MaxAttempts must be at least 1, FirstRetry positive and MaxRetry at least FirstRetry.");
+        }
+
         if (options.Queue.MaxDeliveryCount < 1 || options.Queue.MessageTimeToLive <= TimeSpan.Zero)
         {
             failures.Add("Broker:Queue:MaxDeliveryCount must be at least 1 and MessageTimeToLive positive.");
@@ -61,6 +67,18 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             if (string.IsNullOrWhiteSpace(org.Id) || !ApiKeys.IsHash(org.ApiKeySha256))
             {
                 failures.Add($"Broker:Organisations entry '{org.Id}' needs an Id and a lower-case hex ApiKeySha256.");
+            }
+
+            if (org.NotificationEmail is { Length: > 0 } email && !email.Contains('@', StringComparison.Ordinal))
+            {
+                failures.Add($"Broker:Organisations entry '{org.Id}' has a NotificationEmail that is not an address.");
+            }
+
+            if (!string.IsNullOrEmpty(org.WebhookUrl)
+                && (!ClosedLoop.IsAcceptableWebhookUrl(org.ToNotifications().WebhookUrl, options.Notifications.AllowLoopbackHttpWebhooks)
+                    || (org.WebhookSecret?.Length ?? 0) < 16))
+            {
+                failures.Add($"Broker:Organisations entry '{org.Id}' needs an https WebhookUrl and a WebhookSecret of at least 16 characters.");
             }
         }
 

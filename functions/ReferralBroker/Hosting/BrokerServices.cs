@@ -6,6 +6,7 @@ using ReferralBroker.Azure;
 using ReferralBroker.Embedded;
 using ReferralBroker.Http;
 using ReferralBroker.Pages;
+using ReferralBroker.Notifications;
 using ReferralBroker.Partners;
 using ReferralBroker.Ports;
 using ReferralBroker.Referrals;
@@ -32,6 +33,7 @@ internal static class BrokerServices
         services.AddSingleton<INetworkDirectory>(sp => sp.GetRequiredService<StoredNetworkDirectory>());
         services.AddSingleton<NetworkAdministration>();
         services.AddHostedService<DirectoryRefreshService>();
+        services.AddClosedLoopNotifications();
 
         services.AddLocalization();
         services.AddProblemDetails();
@@ -82,6 +84,7 @@ internal static class BrokerServices
         services.AddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.SqlitePath));
         services.AddSingleton<SqliteReferralStore>();
         services.AddSingleton<IReferralStore>(sp => sp.GetRequiredService<SqliteReferralStore>());
+        services.AddSingleton<ReferralBroker.Reports.IReportSource, SqliteReportSource>();
         services.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<SqliteReferralStore>());
         services.AddSingleton<IDirectoryStore>(sp => new SealedSecretsDirectoryStore(
             new SqliteDirectoryStore(sp.GetRequiredService<SqliteDatabase>()), sp.GetRequiredService<Pepper>()));
@@ -96,6 +99,8 @@ internal static class BrokerServices
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedDispatchPump>());
         services.AddSingleton<EmbeddedSweepService>();
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedSweepService>());
+        services.AddSingleton<EmbeddedNotificationPump>();
+        services.AddHostedService(sp => sp.GetRequiredService<EmbeddedNotificationPump>());
         return services;
     }
 

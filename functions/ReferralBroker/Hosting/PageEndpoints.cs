@@ -31,6 +31,7 @@ internal static class PageEndpoints
     {
         routes.MapGet("/", Home).ExcludeFromDescription();
         routes.MapStatusPages();
+        routes.MapGet("/reports", () => Page("reports.html")).ExcludeFromDescription();
         // The link secret is in the fragment, which browsers never send: the server only ever sees the id.
         routes.MapGet("/partner/{referralId}", (string referralId) => Page("partner.html")).ExcludeFromDescription();
         routes.MapGet("/refer", Refer).ExcludeFromDescription();

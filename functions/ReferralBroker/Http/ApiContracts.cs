@@ -5,20 +5,26 @@ using ReferralBroker.Referrals;
 
 namespace ReferralBroker.Http;
 
-public sealed record SubmitResponse(string ReferralId, string StatusToken, string Status, DateTimeOffset ExpiresAt);
+/// <param name="DuressToken">Only when asked for: a second token that looks unknown wherever it is used, and flags the referral.</param>
+public sealed record SubmitResponse(string ReferralId, string StatusToken, string Status, DateTimeOffset ExpiresAt, string? DuressToken);
 
 public sealed record HistoryEntry(string Status, DateTimeOffset At);
 
+/// <param name="DuressUsedAt">Someone checked this referral with its duress token then: the client may be under pressure.</param>
 public sealed record OrganisationReferralView(
-    string ReferralId, string Category, string PartnerId, string Status, DateTimeOffset ExpiresAt,
-    IReadOnlyList<HistoryEntry> History, string? DeclineReason, bool? DeliveryFailed)
+    string ReferralId, string Category, string PartnerId, string Status, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt,
+    IReadOnlyList<HistoryEntry> History, string? DeclineReason, bool? DeliveryFailed, DateTimeOffset? DuressUsedAt)
 {
     public static OrganisationReferralView Of(ReferralRecord r) => new(
-        r.ReferralId, WireNames.Of(r.Category), r.PartnerId, WireNames.Of(r.Status), r.ExpiresAt,
+        r.ReferralId, WireNames.Of(r.Category), r.PartnerId, WireNames.Of(r.Status), r.CreatedAt, r.ExpiresAt,
         [.. r.History.Select(h => new HistoryEntry(WireNames.Of(h.Status), h.At))],
         r.DeclineReason is { } reason ? WireNames.Of(reason) : null,
-        r.DeliveryFailed ? true : null);
+        r.DeliveryFailed ? true : null,
+        r.DuressUsedAt);
 }
+
+/// <param name="Continuation">Pass back as ?continuation= for the next page; absent on the last page.</param>
+public sealed record ReferralListView(IReadOnlyList<OrganisationReferralView> Items, string? Continuation);
 
 /// <summary>A partner as anyone may see it: never its referral email address.</summary>
 public sealed record PartnerDirectoryEntry(string Id, string Name, IReadOnlyList<string> Categories, IReadOnlyList<string> Languages)
@@ -66,6 +72,7 @@ public sealed record ClientStatusView(string Status, string Category, DateTimeOf
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SubmitResponse))]
 [JsonSerializable(typeof(OrganisationReferralView))]
+[JsonSerializable(typeof(ReferralListView))]
 [JsonSerializable(typeof(IReadOnlyList<PartnerDirectoryEntry>))]
 [JsonSerializable(typeof(FlagReceipt))]
 [JsonSerializable(typeof(PartnerReferralView))]

@@ -65,5 +65,5 @@ internal sealed class ApiKeyAuthenticationHandler(
     }
 
     public static Organisation OrganisationOf(ClaimsPrincipal user) =>
-        new(user.FindFirstValue(OrganisationIdClaim)!, user.FindFirstValue(OrganisationNameClaim)!, new OrganisationNotifications(null, null, null));
+        new(user.FindFirstValue(OrganisationIdClaim)!, user.FindFirstValue(OrganisationNameClaim)!, OrganisationNotifications.None);
 }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Localization;
 using Microsoft.Extensions.Options;
 using ReferralBroker.Hosting;
+using ReferralBroker.Lifecycle;
 
 namespace ReferralBroker.Pages;
 
@@ -37,6 +38,13 @@ internal sealed class ClientPage
     public string this[string key] => _text[key];
 
     public string this[string key, params object[] arguments] => _text[key, arguments];
+
+    /// <summary>
+    /// "Legal help" for the built-in categories; a category the coordinator added later has no translation yet, and
+    /// its own word reads better than a resource key.
+    /// </summary>
+    public string Category(ServiceCategory category) =>
+        _text[$"Category_{category.Name}"] is { ResourceNotFound: false } name ? name : category.Name;
 
     /// <summary>"23 December 2026", "23 de diciembre de 2026", "2026年12月23日": the runtime has no culture data, the resources do.</summary>
     public string Date(DateTimeOffset at)

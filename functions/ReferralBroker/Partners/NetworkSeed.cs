@@ -16,7 +16,7 @@ internal sealed record NetworkSeed(DirectoryContents Contents, IReadOnlySet<stri
         IEnumerable<OrganisationOptions> organisations, IEnumerable<PartnerOptions> partners, IReadOnlySet<string>? keysFromConfiguration = null) =>
         new(new DirectoryContents(
                 [.. organisations.Select(o => new OrganisationAccount(
-                    new Organisation(o.Id, o.Name, new OrganisationNotifications(null, null, null)), o.ApiKeySha256, null))],
+                    new Organisation(o.Id, o.Name, o.ToNotifications()), o.ApiKeySha256, null))],
                 [.. partners.Select(p => new Partner(
                     p.Id,
                     p.Name,

@@ -15,6 +15,7 @@ internal static class ReferralEndpoints
             .RequireAuthorization(BrokerPolicies.Organisation)
             .WithTags("Referrals");
         group.MapPost("/", Submit).WithName("SubmitReferral");
+        group.MapGet("/", List).WithName("ListReferrals");
         group.MapGet("/{referralId}", Get).WithName("GetReferral");
         return group;
     }
@@ -51,10 +52,39 @@ internal static class ReferralEndpoints
         {
             SubmitOutcome.Created { Referral: var r } => TypedResults.Created(
                 $"/api/referrals/{r.ReferralId}",
-                new SubmitResponse(r.ReferralId, r.StatusToken, WireNames.Of(r.Status), r.ExpiresAt)),
+                new SubmitResponse(r.ReferralId, r.StatusToken, WireNames.Of(r.Status), r.ExpiresAt, r.DuressToken)),
             SubmitOutcome.Invalid { Errors: var errors } => Problems.Invalid(errors),
             _ => Problems.Conflict("This Idempotency-Key was already used with a different request body."),
         };
+    }
+
+    public static async Task<Results<Ok<ReferralListView>, ProblemHttpResult>> List(
+        HttpRequest request, ClaimsPrincipal user, ReferralService referrals, CancellationToken ct)
+    {
+        var parameters = new QueryParameters(request.Query, "status", "category", "from", "to", "limit", "continuation");
+        var query = new ReferralQuery(
+            ApiKeyAuthenticationHandler.OrganisationOf(user).Id,
+            parameters.Parsed<ReferralStatus>("status", WireNames.TryParse, "One of the statuses in the README (accepted, in-progress, ...)."),
+            parameters.Parsed<ServiceCategory>("category", WireNames.TryParse, $"One of {string.Join(", ", WireNames.AllCategories)}."),
+            parameters.Instant("from", endOfRange: false),
+            parameters.Instant("to", endOfRange: true),
+            parameters.Integer("limit", 1, ReferralQuery.MaxLimit) ?? ReferralQuery.DefaultLimit);
+        if (parameters.Text("continuation") is { } continuation)
+        {
+            query = query with { After = ReferralCursor.TryDecode(continuation) };
+            if (query.After is null)
+            {
+                parameters.Errors["continuation"] = ["Not a continuation this API gave out."];
+            }
+        }
+
+        if (parameters.Errors.Count > 0)
+        {
+            return Problems.Malformed(parameters.Errors);
+        }
+
+        var page = await referrals.ListForOrganisationAsync(query, ct);
+        return TypedResults.Ok(new ReferralListView([.. page.Items.Select(OrganisationReferralView.Of)], page.Next?.Encode()));
     }
 
     public static async Task<Results<Ok<OrganisationReferralView>, ProblemHttpResult>> Get(

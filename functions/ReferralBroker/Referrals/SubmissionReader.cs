@@ -14,7 +14,7 @@ namespace ReferralBroker.Referrals;
 /// </summary>
 internal static class SubmissionReader
 {
-    private static readonly string[] TopLevel = ["category", "partnerId", "consent", "client"];
+    private static readonly string[] TopLevel = ["category", "partnerId", "consent", "client", "duressToken"];
     private static readonly string[] ConsentProperties = ["obtainedBy", "sharedFields", "expiresAt"];
 
     public static ReferralSubmission? Read(JsonElement root, out Dictionary<string, string[]> malformed)
@@ -46,8 +46,17 @@ internal static class SubmissionReader
         var partnerId = RequestBody.String(root, "partnerId", "", malformed);
         var consent = ReadConsent(root, malformed, valueErrors);
         var (client, clientJson) = ReadClient(root, malformed);
+        var wantsDuressToken = false;
+        if (root.TryGetProperty("duressToken", out var duress))
+        {
+            wantsDuressToken = duress.ValueKind == JsonValueKind.True;
+            if (duress.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                malformed["duressToken"] = ["true or false."];
+            }
+        }
 
-        return malformed.Count > 0 ? null : new ReferralSubmission(category, partnerId, consent, client, clientJson, valueErrors);
+        return malformed.Count > 0 ? null : new ReferralSubmission(category, partnerId, consent, client, clientJson, valueErrors, wantsDuressToken);
     }
 
     private static ConsentStatement? ReadConsent(JsonElement root, Dictionary<string, string[]> malformed, Dictionary<string, string[]> valueErrors)

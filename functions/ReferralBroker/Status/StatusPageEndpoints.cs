@@ -128,7 +128,7 @@ internal static class StatusPageEndpoints
             {message}
             <dl>
             <dt>{page["StatusLabel"]}</dt><dd id="status">{page[$"Status_{status}"]}</dd>
-            <dt>{page["ServiceLabel"]}</dt><dd>{page[$"Category_{WireNames.Of(record.Category)}"]}</dd>
+            <dt>{page["ServiceLabel"]}</dt><dd>{page.Category(record.Category)}</dd>
             <dt>{page["LastChangeLabel"]}</dt><dd>{page.Date(record.UpdatedAt)}</dd>
             <dt>{page["ConsentEndsLabel"]}</dt><dd>{page.Date(record.ExpiresAt)}</dd>
             </dl>
@@ -146,7 +146,7 @@ internal static class StatusPageEndpoints
 
     private static string Held(ClientPage page, ReferralRecord record, HeldKind kind) => kind switch
     {
-        HeldKind.Record => page["HeldRecord", page[$"Category_{WireNames.Of(record.Category)}"], record.PartnerId, record.OrganisationId],
+        HeldKind.Record => page["HeldRecord", page.Category(record.Category), record.PartnerId, record.OrganisationId],
         HeldKind.Consent => page["HeldConsent", page[$"Consent_{WireNames.Of(record.ConsentObtainedBy)}"], page.Date(record.ExpiresAt)],
         HeldKind.TokenFingerprint => page["HeldFingerprint"],
         _ => page["HeldSealed"],

@@ -24,7 +24,10 @@ internal sealed partial class AzureBroker : IDisposable
     private readonly Lock _gate = new();
     private int _sendGridFailures;
 
-    public AzureBroker(AzuriteFixture azurite)
+    public const string NotificationEmail = "caseworkers@org.example.org";
+
+    /// <param name="webhook">When set, the organisation is notified by email and by this (loopback) webhook.</param>
+    public AzureBroker(AzuriteFixture azurite, Uri? webhook = null)
     {
         Time = new FakeTimeProvider(BrokerApp.Start);
         DeadLetters = new ServiceBusDeadLetterPurgerTests.DeadLetterQueues(Time, ServiceBusDeadLetterPurgerTests.Key);
@@ -38,6 +41,9 @@ internal sealed partial class AzureBroker : IDisposable
             ["organisations"] = new JsonArray(new JsonObject
             {
                 ["id"] = "demo-org", ["name"] = "Org", ["apiKeySha256"] = ApiKeys.Hash(BrokerApp.OrgKey),
+                ["notificationEmail"] = webhook is null ? null : NotificationEmail,
+                ["webhookUrl"] = webhook?.ToString(),
+                ["webhookSecret"] = webhook is null ? null : WebhookReceiver.Secret,
             }),
             ["partners"] = new JsonArray(new JsonObject
             {
@@ -62,6 +68,7 @@ internal sealed partial class AzureBroker : IDisposable
             ["Broker:Azure:SendGrid:Endpoint"] = SendGrid.BaseUri.ToString(),
             ["Broker:Azure:SendGrid:ApiKey"] = SendGridKey,
             ["Broker:Azure:SendGrid:FromEmail"] = "referrals@broker.test",
+            ["Broker:Notifications:AllowLoopbackHttpWebhooks"] = webhook is null ? "false" : "true",
         });
         TablePrefix = tables.TablePrefix;
     }

@@ -87,6 +87,16 @@ internal static class Records
         Assert.Equal(expected.SealedDeleteAt?.UtcTicks, actual.SealedDeleteAt?.UtcTicks);
         AssertSameInstant(expected.PurgeAt, actual.PurgeAt);
         Assert.Equal(expected.DeclineReason, actual.DeclineReason);
+        Assert.Equal(expected.Notifications.Count, actual.Notifications.Count);
+        foreach (var (e, a) in expected.Notifications.Zip(actual.Notifications))
+        {
+            Assert.Equal(e with { At = a.At, NextAttemptAt = a.NextAttemptAt }, a);
+            AssertSameInstant(e.At, a.At);
+            AssertSameInstant(e.NextAttemptAt, a.NextAttemptAt);
+        }
+
+        Assert.Equal(expected.DuressTokenHash, actual.DuressTokenHash);
+        Assert.Equal(expected.DuressUsedAt?.UtcTicks, actual.DuressUsedAt?.UtcTicks);
     }
 
     private static void AssertSameInstant(DateTimeOffset expected, DateTimeOffset actual) => Assert.Equal(expected.UtcTicks, actual.UtcTicks);

@@ -15,6 +15,51 @@ public sealed class TableKeysTests
     }
 
     [Fact]
+    public void An_organisations_index_rows_sort_newest_first_then_by_referral_id()
+    {
+        var at = new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+        string[] rows =
+        [
+            TableKeys.OrganisationRow(at.AddMilliseconds(1), "ref_b"),
+            TableKeys.OrganisationRow(at.AddTicks(9_999), "ref_a"),
+            TableKeys.OrganisationRow(at, "ref_b"),
+            TableKeys.OrganisationRow(at.AddYears(-30), "ref_a"),
+        ];
+        Assert.Equal(rows, rows.Order(StringComparer.Ordinal));
+        // 253402300799999 (the last millisecond DateTimeOffset holds) - 1795435200000 (the creation time).
+        Assert.Equal(new EntityKey("org:drop-in", "251606865599999_ref_b"), TableKeys.OrganisationIndex("drop-in", at, "ref_b"));
+        Assert.True(TableKeys.IsOrganisationIndex(TableKeys.OrganisationIndex("drop-in", at, "ref_b")));
+        Assert.False(TableKeys.IsOrganisationIndex(TableKeys.Record("ref_b")));
+    }
+
+    [Fact]
+    public void The_organisation_filter_bounds_rows_by_creation_range_cursor_and_category()
+    {
+        var from = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+        var query = new ReferralQuery("o'neil", Category: ServiceCategory.Legal, CreatedFrom: from, CreatedBefore: from.AddDays(30),
+            After: new ReferralCursor(from.AddDays(3), "ref_c"));
+        Assert.Equal(
+            "PartitionKey eq 'org:o''neil' and RowKey ge '" + TableKeys.OrganisationRow(from.AddDays(30).AddMilliseconds(-1), "")[..15] +
+            "' and RowKey lt '" + TableKeys.OrganisationRow(from.AddMilliseconds(-1), "")[..15] +
+            "' and RowKey gt '" + TableKeys.OrganisationRow(from.AddDays(3), "ref_c").Replace("'", "''", StringComparison.Ordinal) +
+            "' and Category eq 'legal'",
+            TableKeys.OrganisationFilter(query));
+        Assert.Equal("PartitionKey eq 'org:x'", TableKeys.OrganisationFilter(new ReferralQuery("x")));
+    }
+
+    [Fact]
+    public void Report_counters_live_in_one_partition_per_month_keyed_by_what_they_count()
+    {
+        var fact = new Reports.ReportFact(new DateOnly(2026, 3, 1), "drop-in", ServiceCategory.Legal, Reports.ReportOutcome.Completed, 5, 48);
+        Assert.Equal(new EntityKey("report:2026-03", "drop-in|legal|completed|5|48"), TableKeys.ReportCounter(fact));
+        Assert.Equal(new EntityKey("report:2026-03", "drop-in|legal|declined|-|-"),
+            TableKeys.ReportCounter(fact with { Outcome = Reports.ReportOutcome.Declined, HoursToAcceptance = null, HoursToCompletion = null }));
+        Assert.Null(TableKeys.ReportCounter(fact with { OrganisationId = "a/b" }));
+        Assert.Equal("PartitionKey ge 'report:2026-03' and PartitionKey lt 'report:2026-05'",
+            TableKeys.ReportCounterFilter(new DateOnly(2026, 3, 1), new DateOnly(2026, 5, 1)));
+    }
+
+    [Fact]
     public void Table_names_are_the_prefix_and_a_fixed_suffix()
     {
         Assert.Equal("brokerreferrals", TableKeys.ReferralsTable("broker"));
@@ -75,7 +120,7 @@ public sealed class TableKeysTests
         Assert.Equal("DueAt le datetime'2026-03-14T15:09:26.5358979Z'", TableKeys.OnOrBefore("DueAt", local));
     }
 
-    public static TheoryData<string> RecordShapes => ["submitted", "delivered", "accepted", "accepted-no-seal", "declined", "expired-sealed"];
+    public static TheoryData<string> RecordShapes => ["submitted", "delivered", "accepted", "accepted-no-seal", "notification-retry", "declined", "expired-sealed"];
 
     [Theory]
     [MemberData(nameof(RecordShapes))]
@@ -84,12 +129,12 @@ public sealed class TableKeysTests
         var record = Shape(shape);
         var dueAt = TableKeys.DueAt(record);
 
-        Assert.Equal(SweepAction.None, Transitions.DueAction(record, dueAt.AddTicks(-1)));
-        Assert.NotEqual(SweepAction.None, Transitions.DueAction(record, dueAt));
+        Assert.False(HasWork(record, dueAt.AddTicks(-1)));
+        Assert.True(HasWork(record, dueAt));
         // And it stays due from then on, so a sweep that runs late still finds it.
         foreach (var later in new[] { dueAt.AddDays(1), dueAt.AddDays(400) })
         {
-            Assert.NotEqual(SweepAction.None, Transitions.DueAction(record, later));
+            Assert.True(HasWork(record, later));
         }
     }
 
@@ -101,10 +146,14 @@ public sealed class TableKeysTests
             var record = Shape(shape!);
             for (var now = Records.Now.AddDays(-1); now < Records.Now.AddDays(400); now = now.AddHours(7))
             {
-                Assert.Equal(Transitions.DueAction(record, now) != SweepAction.None, TableKeys.DueAt(record) <= now);
+                Assert.Equal(HasWork(record, now), TableKeys.DueAt(record) <= now);
             }
         }
     }
+
+    /// <summary>The sweep has something to do, or a notification to the organisation is due.</summary>
+    private static bool HasWork(ReferralRecord record, DateTimeOffset now) =>
+        Transitions.DueAction(record, now) != SweepAction.None || record.NotifyAt <= now;
 
     private static ReferralRecord Shape(string shape)
     {
@@ -116,6 +165,10 @@ public sealed class TableKeysTests
             "delivered" => Transitions.Apply(submitted, ReferralEvent.Deliver, Records.Now.AddMinutes(1), retention)!,
             "accepted" => Records.Accepted(),
             "accepted-no-seal" => Records.Accepted() with { Sealed = null, SealedDeleteAt = null },
+            "notification-retry" => Records.Accepted() with
+            {
+                Notifications = [ClosedLoop.For("ref_x", ReferralStatus.Accepted, Records.Now) with { Attempts = 2, NextAttemptAt = Records.Now.AddMinutes(3) }],
+            },
             "declined" => Records.Declined(),
             // Not a state the domain produces, but DueAt must still agree with the rule if one is ever stored.
             "expired-sealed" => submitted with { Status = ReferralStatus.Expired, SealedDeleteAt = Records.Now.AddDays(2) },

@@ -4,6 +4,7 @@ using ReferralBroker.Azure.TableStorage;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Ports;
 using ReferralBroker.Referrals;
+using ReferralBroker.Reports;
 using ReferralBroker.Sealing;
 
 namespace ReferralBroker.Azure.Tests.TableStorage;
@@ -100,7 +101,7 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
 
         Assert.True(await store.TryCreateAsync(record, Ct));
 
-        Assert.Equal(2, handler.Lost); // the token index's insert and the record's
+        Assert.Equal(3, handler.Lost); // the token index's insert, the organisation index's and the record's
         Records.AssertSame(record, (await store.FindByTokenHashAsync(record.TokenHash, Ct))!.Value);
     }
 
@@ -158,7 +159,7 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Deleting_removes_the_record_and_its_token_index()
+    public async Task Deleting_removes_the_record_and_its_indexes_and_leaves_only_a_report_counter()
     {
         var (store, table, _) = NewStore();
         var record = Records.Accepted();
@@ -169,7 +170,8 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
 
         Assert.Null(await store.FindAsync(record.ReferralId, Ct));
         Assert.Null(await store.FindByTokenHashAsync(record.TokenHash, Ct));
-        Assert.Empty(await table.QueryAsync(filter: null, ct: Ct).ToListAsync(Ct));
+        var left = Assert.Single(await table.QueryAsync(filter: null, ct: Ct).ToListAsync(Ct));
+        Assert.StartsWith(TableKeys.ReportCounterPartitionPrefix, left.PartitionKey, StringComparison.Ordinal);
         Assert.Equal(WriteOutcome.NotFound, await store.TryDeleteAsync(record.ReferralId, loaded.Version, Ct));
     }
 
@@ -216,6 +218,144 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
         Assert.All(due, d => Assert.NotEqual(SweepAction.None, Transitions.DueAction(d.Value, now)));
         Assert.Equal(SweepAction.Expire, Transitions.DueAction(due.Single(d => d.Value.ReferralId == toExpire.ReferralId).Value, now));
         Assert.Equal(SweepAction.DestroySealed, Transitions.DueAction(due.Single(d => d.Value.ReferralId == acceptedLongAgo.ReferralId).Value, now));
+    }
+
+    [Fact]
+    public async Task FindNotificationsDue_returns_records_whose_next_attempt_has_come_and_keeps_their_delivery_state()
+    {
+        var (store, _, _) = NewStore();
+        var now = Records.Now.AddDays(1);
+        var accepted = Records.Accepted();
+        var retrying = accepted with
+        {
+            Notifications = [.. accepted.Notifications.Select(n => n with { EmailSent = true, Attempts = 3, NextAttemptAt = now.AddMinutes(-1) })],
+        };
+        var later = Records.Accepted() with
+        {
+            Notifications = [ClosedLoop.For("ref_later", ReferralStatus.Accepted, now) with { Attempts = 1, NextAttemptAt = now.AddMinutes(5) }],
+        };
+        var none = Records.Accepted() with { Notifications = [] };
+        foreach (var record in new[] { retrying, later, none })
+        {
+            Assert.True(await store.TryCreateAsync(record, Ct));
+        }
+
+        var due = await store.FindNotificationsDueAsync(now, Ct).ToListAsync(Ct);
+
+        var found = Assert.Single(due);
+        Records.AssertSame(retrying, found.Value);
+        Assert.All(found.Value.Notifications, n => Assert.True(n.EmailSent));
+        Assert.Equal(WriteOutcome.Written, await store.TryReplaceAsync(found.Value with { Notifications = [] }, found.Version, Ct));
+        Assert.Empty(await store.FindNotificationsDueAsync(now, Ct).ToListAsync(Ct));
+        Assert.Equal([later.ReferralId], (await store.FindNotificationsDueAsync(now.AddMinutes(5), Ct).ToListAsync(Ct)).Select(d => d.Value.ReferralId));
+    }
+
+    [Fact]
+    public async Task An_organisations_list_pages_newest_first_reads_status_from_the_record_and_holds_no_one_elses()
+    {
+        var (store, table, _) = NewStore();
+        var ours = new List<ReferralRecord>();
+        for (var i = 0; i < 7; i++)
+        {
+            var record = i == 2 ? Records.Accepted(now: Records.Now.AddHours(i)) : Records.Submitted(now: Records.Now.AddHours(i));
+            ours.Add(record with { Category = i % 2 == 0 ? ServiceCategory.Health : ServiceCategory.Legal });
+            Assert.True(await store.TryCreateAsync(ours[^1], Ct));
+        }
+
+        var theirs = Records.Submitted(now: Records.Now.AddHours(3)) with { OrganisationId = "org-other" };
+        Assert.True(await store.TryCreateAsync(theirs, Ct));
+
+        var seen = new List<string>();
+        ReferralCursor? after = null;
+        do
+        {
+            var page = await store.ListAsync(new ReferralQuery("org-casa", Limit: 3, After: after), Ct);
+            Assert.True(page.Items.Count <= 3);
+            seen.AddRange(page.Items.Select(r => r.ReferralId));
+            after = page.Next;
+        }
+        while (after is not null);
+
+        Assert.Equal(Enumerable.Reverse(ours).Select(r => r.ReferralId), seen);
+        Assert.Equal([theirs.ReferralId], (await store.ListAsync(new ReferralQuery("org-other"), Ct)).Items.Select(r => r.ReferralId));
+        Assert.Equal([ours[2].ReferralId], (await store.ListAsync(new ReferralQuery("org-casa", ReferralStatus.Accepted), Ct)).Items.Select(r => r.ReferralId));
+        Assert.Equal([ours[5].ReferralId, ours[3].ReferralId, ours[1].ReferralId],
+            (await store.ListAsync(new ReferralQuery("org-casa", Category: ServiceCategory.Legal), Ct)).Items.Select(r => r.ReferralId));
+        Assert.Equal([ours[4].ReferralId, ours[3].ReferralId],
+            (await store.ListAsync(new ReferralQuery("org-casa", CreatedFrom: ReferralCursor.ToMillisecond(ours[3].CreatedAt),
+                CreatedBefore: ReferralCursor.ToMillisecond(ours[5].CreatedAt)), Ct)).Items.Select(r => r.ReferralId));
+
+        // A status changed after indexing is read from the record, not from the index.
+        var current = (await store.FindAsync(ours[0].ReferralId, Ct))!;
+        var withdrawn = Transitions.Apply(current.Value, ReferralEvent.Withdraw, Records.Now.AddDays(1), new RetentionPolicy())!;
+        Assert.Equal(WriteOutcome.Written, await store.TryReplaceAsync(withdrawn, current.Version, Ct));
+        Assert.Equal([ours[0].ReferralId], (await store.ListAsync(new ReferralQuery("org-casa", ReferralStatus.Withdrawn), Ct)).Items.Select(r => r.ReferralId));
+
+        // Purging a record takes its index row with it.
+        current = (await store.FindAsync(ours[0].ReferralId, Ct))!;
+        Assert.Equal(WriteOutcome.Written, await store.TryDeleteAsync(ours[0].ReferralId, current.Version, Ct));
+        Assert.Null(await table.GetAsync(TableKeys.OrganisationIndex("org-casa", ours[0].CreatedAt, ours[0].ReferralId), Ct));
+        Assert.Equal(6, (await store.ListAsync(new ReferralQuery("org-casa"), Ct)).Items.Count);
+    }
+
+    [Fact]
+    public async Task A_duress_token_hash_finds_its_referral_and_its_index_goes_with_the_record()
+    {
+        var (store, table, _) = NewStore();
+        var record = Records.Submitted() with { DuressTokenHash = Records.NewTokenHash() };
+        Assert.True(await store.TryCreateAsync(record, Ct));
+
+        var found = await store.FindByTokenHashAsync(record.DuressTokenHash!, Ct);
+        Records.AssertSame(record, found!.Value);
+        Assert.Equal(found.Version, (await store.FindByTokenHashAsync(record.TokenHash, Ct))!.Version);
+
+        Assert.Equal(WriteOutcome.Written, await store.TryDeleteAsync(record.ReferralId, found.Version, Ct));
+        Assert.Null(await table.GetAsync(TableKeys.TokenIndex(record.DuressTokenHash!), Ct));
+        Assert.Null(await store.FindByTokenHashAsync(record.DuressTokenHash!, Ct));
+    }
+
+    [Fact]
+    public async Task A_purged_record_is_counted_for_reports_without_its_id_and_reports_see_it_once()
+    {
+        var (store, table, options) = NewStore();
+        var declined = Records.Declined();
+        var accepted = Records.Accepted();
+        Assert.True(await store.TryCreateAsync(declined, Ct));
+        Assert.True(await store.TryCreateAsync(accepted, Ct));
+        var month = ReportFact.MonthOf(Records.Now);
+        var before = await store.FactsAsync(month, month.AddMonths(1), Ct).ToListAsync(Ct);
+
+        Assert.Equal(WriteOutcome.Written, await store.TryDeleteAsync(declined.ReferralId, (await store.FindAsync(declined.ReferralId, Ct))!.Version, Ct));
+
+        var after = await store.FactsAsync(month, month.AddMonths(1), Ct).ToListAsync(Ct);
+        Assert.Equal(before.OrderBy(f => f.Outcome).Select(f => f with { Count = 1 }), after.OrderBy(f => f.Outcome));
+        Assert.Empty(await store.FactsAsync(month.AddMonths(1), month.AddMonths(2), Ct).ToListAsync(Ct));
+        var dump = (await azurite.DumpAllTablesAsync(Ct)).Where(e => e.Table == TableKeys.ReferralsTable(options.TablePrefix)).ToList();
+        var counter = Assert.Single(dump, e => e.Json.Contains("\"report:", StringComparison.Ordinal));
+        Assert.DoesNotContain(declined.ReferralId, counter.Json, StringComparison.Ordinal);
+        Assert.DoesNotContain(declined.TokenHash, counter.Json, StringComparison.Ordinal);
+        Assert.DoesNotContain(declined.PartnerId, counter.Json, StringComparison.Ordinal);
+
+        // A second purge of the same kind adds to the same counter.
+        var another = Records.Declined();
+        Assert.True(await store.TryCreateAsync(another, Ct));
+        Assert.Equal(WriteOutcome.Written, await store.TryDeleteAsync(another.ReferralId, (await store.FindAsync(another.ReferralId, Ct))!.Version, Ct));
+        Assert.Equal(2, (await store.FactsAsync(month, month.AddMonths(1), Ct).ToListAsync(Ct)).Single(f => f.Outcome == ReportOutcome.Declined).Count);
+    }
+
+    [Fact]
+    public async Task The_sweep_removes_an_organisation_index_row_whose_record_never_arrived()
+    {
+        var (store, table, _) = NewStore();
+        var lost = Records.Submitted();
+        await store.EnsureTablesAsync(Ct);
+        await table.InsertAsync(new TableEntity(TableKeys.OrganisationIndex(lost.OrganisationId, lost.CreatedAt, lost.ReferralId))
+            .Set("ReferralId", lost.ReferralId).Set("CreatedAt", lost.CreatedAt).Set("Category", "legal")
+            .Set(TableKeys.DueAtProperty, lost.PurgeAt), Ct);
+
+        Assert.Empty((await store.ListAsync(new ReferralQuery(lost.OrganisationId), Ct)).Items);
+        await store.FindDueAsync(lost.PurgeAt, Ct).ToListAsync(Ct);
+        Assert.Null(await table.GetAsync(TableKeys.OrganisationIndex(lost.OrganisationId, lost.CreatedAt, lost.ReferralId), Ct));
     }
 
     [Fact]
@@ -291,7 +431,7 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
         var dump = await azurite.DumpAllTablesAsync(Ct);
 
         var ours = dump.Where(e => e.Table == TableKeys.ReferralsTable(options.TablePrefix)).ToList();
-        Assert.Equal(2, ours.Count);
+        Assert.Equal(3, ours.Count); // the record, its token index and its organisation index
         Assert.Contains(ours, e => e.Json.Contains(record.ReferralId, StringComparison.Ordinal));
         Assert.DoesNotContain(dump, e => e.Json.Contains(marker, StringComparison.Ordinal));
         // The sealed referral is there and opens with the link secret only the partner has.

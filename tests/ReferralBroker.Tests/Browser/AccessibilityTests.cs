@@ -114,6 +114,31 @@ public sealed class AccessibilityTests(Chromium chromium, ITestOutputHelper outp
         await CheckAsync("status-form-zh-hans");
     }
 
+    [Theory]
+    [InlineData(ColorScheme.Light)]
+    [InlineData(ColorScheme.Dark)]
+    public async Task The_reports_page_has_no_serious_or_critical_violations(ColorScheme scheme)
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await _app.SubmitAsync();
+        }
+
+        await using var tab = await chromium.OpenAsync(PhoneContext(scheme));
+        var page = tab.Page;
+        await page.GotoAsync($"{Pages.Origin(_app)}/reports");
+        await page.AddScriptTagAsync(new() { Path = Pages.AxeScript });
+        await AssertNoSeriousViolationsAsync(page, "reports page, empty");
+
+        await page.GetByLabel("Your organisation's API key").FillAsync(BrokerApp.OrgKey);
+        await page.GetByLabel("From month").FillAsync("2026-11");
+        await page.GetByLabel("To month").FillAsync("2026-11");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Show report" }).ClickAsync();
+        await Expect(page.Locator("#result")).ToBeVisibleAsync();
+        await page.ScreenshotAsync(new() { Path = Pages.ScreenshotPath($"reports-{scheme}".ToLowerInvariant()), FullPage = true });
+        await AssertNoSeriousViolationsAsync(page, "reports page, report shown");
+    }
+
     /// <summary>Clients and partners alike mostly open these pages on phones.</summary>
     private static BrowserNewContextOptions PhoneContext(ColorScheme scheme) => new()
     {

@@ -300,7 +300,7 @@ public sealed class TransitionsTests
     };
 
     /// <summary>A record at <paramref name="status"/> with nothing due at <see cref="Now"/>.</summary>
-    private static ReferralRecord Record(S status)
+    internal static ReferralRecord Record(S status)
     {
         var accepted = status is S.Accepted or S.InProgress or S.Completed or S.CouldNotContact;
         var destroyed = status is S.Declined or S.Withdrawn or S.Expired;

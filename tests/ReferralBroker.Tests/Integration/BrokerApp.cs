@@ -50,6 +50,7 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
             ["Broker:Queue:RunDispatcher"] = runDispatcher ? "true" : "false",
             ["Broker:Queue:PollInterval"] = "00:00:00.200",
             ["Broker:Queue:RunSweep"] = "false",
+            ["Broker:Queue:RunNotifications"] = "false",
             ["Broker:Organisations:0:Id"] = "other-org",
             ["Broker:Organisations:0:Name"] = "Another organisation",
             ["Broker:Organisations:0:ApiKeySha256"] = ApiKeys.Hash(OtherOrgKey),
@@ -98,6 +99,8 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
     }
 
     public Task<int> DispatchAsync() => Services.GetRequiredService<EmbeddedDispatchPump>().DrainAsync(CancellationToken.None);
+
+    public Task<int> NotifyAsync() => Services.GetRequiredService<EmbeddedNotificationPump>().DeliverDueAsync(CancellationToken.None);
 
     public Task<SweepReport> SweepAsync() => Services.GetRequiredService<EmbeddedSweepService>().SweepOnceAsync(CancellationToken.None);
 

@@ -74,6 +74,12 @@ public sealed class DirectoryTests : IDisposable
         var view = await _app.Organisation().GetFromJsonAsync<JsonElement>($"/api/referrals/{submitted.ReferralId}");
         Assert.Equal("housing", view.GetProperty("category").GetString());
         Assert.Equal("delivered", view.GetProperty("status").GetString());
+
+        // The client's page has no translation for a category added later: it shows the word, not a resource key.
+        var page = await _app.CreateClient().PostAsync("/status?lang=th", new FormUrlEncodedContent([new("token", submitted.StatusToken)]));
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("<dd>housing</dd>", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("Category_", html, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -70,7 +70,7 @@ public sealed class ReferralLoopTests : IDisposable
         var submitted = await _app.SubmitAsync(BrokerApp.Referral("ZQXJ-org-view"));
         var text = await _app.Organisation().GetStringAsync($"/api/referrals/{submitted.ReferralId}");
         Assert.DoesNotContain("ZQXJ", text, StringComparison.Ordinal);
-        Assert.Equal(["referralId", "category", "partnerId", "status", "expiresAt", "history"],
+        Assert.Equal(["referralId", "category", "partnerId", "status", "createdAt", "expiresAt", "history"],
             JsonDocument.Parse(text).RootElement.EnumerateObject().Select(p => p.Name));
     }
 

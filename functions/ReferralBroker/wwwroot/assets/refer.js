@@ -62,9 +62,15 @@ function renderPartners() {
     : speaking.length === 0 ? `No partner lists ${texts.languages[language()].name}: showing every partner for this service.` : '';
 }
 
+// A paused partner refuses referrals; the coordinator may add categories beyond the three the page names.
 async function loadPartners() {
   const response = await fetch('/api/partners', { cache: 'no-store' });
-  partners = response.ok ? await response.json() : [];
+  partners = (response.ok ? await response.json() : []).filter((p) => !p.paused);
+  const select = $('category');
+  const named = new Set([...select.options].map((o) => o.value));
+  for (const category of [...new Set(partners.flatMap((p) => p.categories))].sort()) {
+    if (!named.has(category)) { select.append(new Option(category, category)); }
+  }
   renderPartners();
 }
 

@@ -1,0 +1,138 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using ReferralBroker.Lifecycle;
+using ReferralBroker.Ports;
+
+namespace ReferralBroker.Referrals;
+
+/// <summary>
+/// One status change the organisation is still owed. <paramref name="EventId"/> is stable across retries so that
+/// a receiver can drop duplicates; each channel is marked once it succeeded, so only the failed one is retried.
+/// </summary>
+public sealed record PendingNotification(
+    string EventId,
+    string Event,
+    DateTimeOffset At,
+    bool EmailSent,
+    bool WebhookSent,
+    int Attempts,
+    DateTimeOffset NextAttemptAt);
+
+/// <summary>How hard the broker tries before giving up on a notification.</summary>
+public sealed record NotificationPolicy
+{
+    public int MaxAttempts { get; init; } = 15;
+    public TimeSpan FirstRetry { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan MaxRetry { get; init; } = TimeSpan.FromHours(6);
+    /// <summary>Only for development and tests: plain http to a loopback address.</summary>
+    public bool AllowLoopbackHttpWebhooks { get; init; }
+
+    /// <summary>Exponential back-off: FirstRetry, then doubling, never longer than MaxRetry.</summary>
+    public TimeSpan RetryAfter(int attempts) =>
+        TimeSpan.FromTicks((long)Math.Min(MaxRetry.Ticks, FirstRetry.Ticks * Math.Pow(2, Math.Max(0, attempts - 1))));
+}
+
+/// <summary>What the organisation is told, and how: the event names, the email and the signed webhook.</summary>
+public static class ClosedLoop
+{
+    /// <summary>Not a status: the partner could never be emailed (see <see cref="ReferralRecord.DeliveryFailed"/>).</summary>
+    public const string DeliveryFailedEvent = "delivery-failed";
+
+    /// <summary>Not a status: the client's duress token was used (see <see cref="ReferralRecord.DuressUsedAt"/>).</summary>
+    public const string DuressEvent = "duress-token-used";
+
+    public const string SignatureHeader = "ReferralBroker-Signature";
+    public const string EventIdHeader = "ReferralBroker-Event-Id";
+    public const string EmailSubject = "A referral you sent has changed status";
+
+    /// <summary>Each status happens at most once per referral (the lifecycle has no cycles), so this is unique.</summary>
+    public static string EventId(string referralId, string @event) => $"{referralId}.{@event}";
+
+    public static PendingNotification For(string referralId, string @event, DateTimeOffset at) =>
+        new(EventId(referralId, @event), @event, at, EmailSent: false, WebhookSent: false, Attempts: 0, NextAttemptAt: at);
+
+    public static PendingNotification For(string referralId, ReferralStatus status, DateTimeOffset at) =>
+        For(referralId, WireNames.Of(status), at);
+
+    /// <summary>The referral id, the new status and its time: nothing about the client, the partner or the category.</summary>
+    public static OutgoingMail Email(string to, string referralId, PendingNotification notification)
+    {
+        var at = notification.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+        var text = $"""
+            Referral {referralId} is now: {notification.Event}
+            Since: {at}
+
+            Your organisation's API shows the referral's history: GET /api/referrals/{referralId}
+            """;
+        var html = $"""
+            <p>Referral <code>{referralId}</code> is now: <strong>{notification.Event}</strong></p>
+            <p>Since: {at}</p>
+            <p>Your organisation's API shows the referral's history: <code>GET /api/referrals/{referralId}</code></p>
+            """;
+        return new OutgoingMail(to, EmailSubject, text, html, referralId);
+    }
+
+    /// <summary>The webhook body: {"eventId","referralId","status","at"}, UTF-8 JSON.</summary>
+    public static byte[] WebhookBody(string referralId, PendingNotification notification)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("eventId", notification.EventId);
+            json.WriteString("referralId", referralId);
+            json.WriteString("status", notification.Event);
+            json.WriteString("at", notification.At.UtcDateTime);
+            json.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>
+    /// <c>t=&lt;unix seconds&gt;,v1=&lt;hex HMAC-SHA-256(secret, "&lt;t&gt;." + body)&gt;</c>: the timestamp is signed with the
+    /// body so a captured request cannot be replayed later with a fresh time.
+    /// </summary>
+    public static string Sign(string secret, DateTimeOffset timestamp, ReadOnlySpan<byte> body)
+    {
+        var t = timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        return $"t={t},v1={Convert.ToHexStringLower(Mac(secret, t, body))}";
+    }
+
+    /// <summary>What a receiver does: check the MAC in constant time and that the timestamp is recent.</summary>
+    public static bool Verify(string secret, string? header, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance)
+    {
+        string? t = null, v1 = null;
+        foreach (var part in (header ?? "").Split(','))
+        {
+            var (name, value) = part.IndexOf('=', StringComparison.Ordinal) is var i and > 0 ? (part[..i].Trim(), part[(i + 1)..].Trim()) : ("", "");
+            t = name == "t" ? value : t;
+            v1 = name == "v1" ? value : v1;
+        }
+
+        if (!long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || v1 is not { Length: 64 }
+            || !v1.All(char.IsAsciiHexDigitLower)
+            || (now - DateTimeOffset.FromUnixTimeSeconds(seconds)).Duration() > tolerance)
+        {
+            return false;
+        }
+
+        return CryptographicOperations.FixedTimeEquals(Convert.FromHexString(v1), Mac(secret, t!, body));
+    }
+
+    private static byte[] Mac(string secret, string timestamp, ReadOnlySpan<byte> body)
+    {
+        var signed = new byte[timestamp.Length + 1 + body.Length];
+        Encoding.ASCII.GetBytes(timestamp, signed);
+        signed[timestamp.Length] = (byte)'.';
+        body.CopyTo(signed.AsSpan(timestamp.Length + 1));
+        return HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), signed);
+    }
+
+    /// <summary>https only; plain http only to a loopback address and only when allowed (development, tests).</summary>
+    public static bool IsAcceptableWebhookUrl(Uri? url, bool allowLoopbackHttp) =>
+        url is { IsAbsoluteUri: true, UserInfo: "", Fragment: "" }
+        && (url.Scheme == Uri.UriSchemeHttps || (allowLoopbackHttp && url.Scheme == Uri.UriSchemeHttp && url.IsLoopback));
+}
