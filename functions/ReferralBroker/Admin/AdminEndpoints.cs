@@ -3,6 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using ReferralBroker.Hosting;
 using ReferralBroker.Http;
 using ReferralBroker.Partners;
 using ReferralBroker.Referrals;
@@ -47,7 +49,7 @@ internal static partial class AdminEndpoints
 
     public static async Task<Results<JsonHttpResult<OrganisationAdminView>, ProblemHttpResult>> PutOrganisation(
         string organisationId, HttpRequest request, NetworkAdministration administration, StoredNetworkDirectory directory,
-        ILogger<NetworkAdministration> logger, CancellationToken ct)
+        IOptions<BrokerOptions> options, ILogger<NetworkAdministration> logger, CancellationToken ct)
     {
         if (!HsdsMapping.IsId(organisationId))
         {
@@ -75,7 +77,7 @@ internal static partial class AdminEndpoints
         }
 
         var current = directory.Organisations.FirstOrDefault(o => o.Organisation.Id == organisationId)?.Organisation.Notifications;
-        var notifications = ReadNotifications(root, current, malformed, invalid);
+        var notifications = ReadNotifications(root, current, options.Value.Notifications.AllowLoopbackHttpWebhooks, malformed, invalid);
         if (malformed.Count > 0)
         {
             return Problems.Malformed(malformed);
@@ -234,7 +236,7 @@ internal static partial class AdminEndpoints
     }
 
     private static OrganisationNotifications? ReadNotifications(
-        JsonElement root, OrganisationNotifications? current, Dictionary<string, string[]> malformed, Dictionary<string, string[]> invalid)
+        JsonElement root, OrganisationNotifications? current, bool allowLoopbackHttp, Dictionary<string, string[]> malformed, Dictionary<string, string[]> invalid)
     {
         if (!root.TryGetProperty("notifications", out var element) || element.ValueKind == JsonValueKind.Null)
         {
@@ -257,10 +259,8 @@ internal static partial class AdminEndpoints
         Uri? webhook = null;
         if (RequestBody.String(element, "webhookUrl", "notifications", malformed) is { } url)
         {
-            // https only, but plain http to loopback so a receiver can be tried on the same machine.
-            if (!Uri.TryCreate(url, UriKind.Absolute, out webhook)
-                || !(webhook.Scheme == Uri.UriSchemeHttps || (webhook.Scheme == Uri.UriSchemeHttp && webhook.IsLoopback))
-                || !string.IsNullOrEmpty(webhook.UserInfo) || !string.IsNullOrEmpty(webhook.Fragment))
+            // The rule the notification deliverer applies: a URL accepted here that it would refuse would never be called.
+            if (!Uri.TryCreate(url, UriKind.Absolute, out webhook) || !ClosedLoop.IsAcceptableWebhookUrl(webhook, allowLoopbackHttp))
             {
                 invalid["notifications.webhookUrl"] = ["An absolute https URL without credentials or fragment."];
             }

@@ -141,6 +141,9 @@ public sealed class AdminApiTests : IDisposable
     [Theory]
     [InlineData("""{"name":"Org","notifications":{"email":"not an address"}}""", "notifications.email")]
     [InlineData("""{"name":"Org","notifications":{"webhookUrl":"http://hooks.example/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    // Plain http even to loopback only where Notifications:AllowLoopbackHttpWebhooks says so: the deliverer would skip it.
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"http://127.0.0.1:9/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://user:pw@hooks.example/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
     [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://hooks.example/x"}}""", "notifications.webhookSecret")]
     [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://hooks.example/x","webhookSecret":"short"}}""", "notifications.webhookSecret")]
     [InlineData("""{"name":""}""", "name")]
