@@ -14,8 +14,8 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
 
     public async Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken cancellationToken)
     {
-        await using var connection = database.Open();
-        await using var command = Command(connection, """
+        await using var lease = await database.WriteAsync(cancellationToken);
+        var command = lease.Command("""
             INSERT INTO referrals (referral_id, token_hash, version, expires_at, sealed_delete_at, purge_at, status, record)
             VALUES ($id, $token, 1, $expires, $sealedDelete, $purge, $status, $record)
             ON CONFLICT (referral_id) DO NOTHING
@@ -31,38 +31,37 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
 
     public async Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken cancellationToken)
     {
-        await using var connection = database.Open();
-        await using var command = Command(connection, """
+        await using var lease = await database.WriteAsync(cancellationToken);
+        var command = lease.Command("""
             UPDATE referrals SET version = version + 1, expires_at = $expires, sealed_delete_at = $sealedDelete,
                 purge_at = $purge, status = $status, record = $record
             WHERE referral_id = $id AND version = $version
             """, [.. Parameters(record), ("$version", long.Parse(expectedVersion, CultureInfo.InvariantCulture))]);
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1
             ? WriteOutcome.Written
-            : await ExistsAsync(connection, record.ReferralId, cancellationToken) ? WriteOutcome.Conflict : WriteOutcome.NotFound;
+            : await ExistsAsync(lease, record.ReferralId, cancellationToken) ? WriteOutcome.Conflict : WriteOutcome.NotFound;
     }
 
     public async Task<WriteOutcome> TryDeleteAsync(string referralId, string expectedVersion, CancellationToken cancellationToken)
     {
-        await using var connection = database.Open();
-        await using var command = Command(connection, "DELETE FROM referrals WHERE referral_id = $id AND version = $version",
+        await using var lease = await database.WriteAsync(cancellationToken);
+        var command = lease.Command("DELETE FROM referrals WHERE referral_id = $id AND version = $version",
             ("$id", referralId), ("$version", long.Parse(expectedVersion, CultureInfo.InvariantCulture)));
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1
             ? WriteOutcome.Written
-            : await ExistsAsync(connection, referralId, cancellationToken) ? WriteOutcome.Conflict : WriteOutcome.NotFound;
+            : await ExistsAsync(lease, referralId, cancellationToken) ? WriteOutcome.Conflict : WriteOutcome.NotFound;
     }
 
     public async IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(
         DateTimeOffset now, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var due = new List<Versioned<ReferralRecord>>();
-        await using (var connection = database.Open())
-        await using (var command = Command(connection, $"""
+        await using (var lease = database.Read())
+        await using (var reader = await lease.Command($"""
             SELECT {Columns} FROM referrals
             WHERE purge_at <= $now OR sealed_delete_at <= $now
                OR (expires_at <= $now AND status IN ('Submitted', 'Delivered'))
-            """, ("$now", Millis(now))))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            """, ("$now", Millis(now))).ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -79,8 +78,8 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
 
     public async Task<IdempotencyRecord> GetOrAddAsync(IdempotencyRecord record, CancellationToken cancellationToken)
     {
-        await using var connection = database.Open();
-        await using var insert = Command(connection, """
+        await using var lease = await database.WriteAsync(cancellationToken);
+        var insert = lease.Command("""
             INSERT INTO idempotency (key_hash, expires_at, record) VALUES ($key, $expires, $record)
             ON CONFLICT (key_hash) DO NOTHING
             """, ("$key", record.KeyHash), ("$expires", Millis(record.ExpiresAt)),
@@ -90,23 +89,22 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
             return record;
         }
 
-        await using var select = Command(connection, "SELECT record FROM idempotency WHERE key_hash = $key", ("$key", record.KeyHash));
+        var select = lease.Command("SELECT record FROM idempotency WHERE key_hash = $key", ("$key", record.KeyHash));
         var json = (string)(await select.ExecuteScalarAsync(cancellationToken))!;
         return JsonSerializer.Deserialize(json, StorageJsonContext.Default.IdempotencyRecord)!;
     }
 
     public async Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var connection = database.Open();
-        await using var command = Command(connection, "DELETE FROM idempotency WHERE expires_at <= $now", ("$now", Millis(now)));
+        await using var lease = await database.WriteAsync(cancellationToken);
+        var command = lease.Command("DELETE FROM idempotency WHERE expires_at <= $now", ("$now", Millis(now)));
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private async Task<Versioned<ReferralRecord>?> FindOneAsync(string sql, string key, CancellationToken cancellationToken)
     {
-        await using var connection = database.Open();
-        await using var command = Command(connection, sql, ("$key", key));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await using var lease = database.Read();
+        await using var reader = await lease.Command(sql, ("$key", key)).ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
     }
 
@@ -114,11 +112,8 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
         JsonSerializer.Deserialize(reader.GetString(0), StorageJsonContext.Default.ReferralRecord)!,
         reader.GetInt64(1).ToString(CultureInfo.InvariantCulture));
 
-    private static async Task<bool> ExistsAsync(SqliteConnection connection, string referralId, CancellationToken cancellationToken)
-    {
-        await using var command = Command(connection, "SELECT 1 FROM referrals WHERE referral_id = $id", ("$id", referralId));
-        return await command.ExecuteScalarAsync(cancellationToken) is not null;
-    }
+    private static async Task<bool> ExistsAsync(SqliteDatabase.Lease lease, string referralId, CancellationToken cancellationToken) =>
+        await lease.Command("SELECT 1 FROM referrals WHERE referral_id = $id", ("$id", referralId)).ExecuteScalarAsync(cancellationToken) is not null;
 
     private static (string, object?)[] Parameters(ReferralRecord record) =>
     [

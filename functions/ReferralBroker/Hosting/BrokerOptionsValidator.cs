@@ -37,6 +37,11 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             failures.Add("Broker:Queue:MaxDeliveryCount must be at least 1 and MessageTimeToLive positive.");
         }
 
+        if (options.Storage.CheckpointInterval <= TimeSpan.Zero || options.Storage.CheckpointInterval > TimeSpan.FromMinutes(1))
+        {
+            failures.Add("Broker:Storage:CheckpointInterval must be positive and at most a minute: destroyed data waits that long in the write-ahead log.");
+        }
+
         foreach (var org in options.Organisations)
         {
             if (string.IsNullOrWhiteSpace(org.Id) || org.ApiKeySha256.Length != 64 || !org.ApiKeySha256.All(char.IsAsciiHexDigitLower))

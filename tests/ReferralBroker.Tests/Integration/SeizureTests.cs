@@ -5,7 +5,7 @@ namespace ReferralBroker.Tests.Integration;
 
 /// <summary>
 /// If the broker is seized: after a run of referrals through every path, nothing a client said, no status
-/// token and no link secret can be found in its database file, its outbox or its logs.
+/// token and no link secret can be found in its database file, its write-ahead log, its outbox or its logs.
 /// </summary>
 public sealed class SeizureTests : IDisposable
 {
@@ -60,6 +60,9 @@ public sealed class SeizureTests : IDisposable
         }
 
         Assert.True(places["broker.db"].Length > 0);
+        // The write-ahead log and its index hold earlier images of rewritten pages: they are searched too.
+        Assert.Contains("broker.db-wal", places.Keys);
+        Assert.Contains("broker.db-shm", places.Keys);
         Assert.NotEmpty(_app.Logs);
         foreach (var (place, bytes) in places)
         {
