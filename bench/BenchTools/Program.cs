@@ -77,7 +77,7 @@ internal static class Seeder
         var count = options.Int("count");
         var sample = int.Parse(options.Optional("sample") ?? "2000", CultureInfo.InvariantCulture);
         var pepper = new Pepper(Convert.FromBase64String(options["pepper"]));
-        var database = new SqliteDatabase(options["db"]);
+        using var database = new SqliteDatabase(options["db"]);
         var every = Math.Max(1, count / sample);
         var started = Stopwatch.StartNew();
         var now = DateTimeOffset.UtcNow;

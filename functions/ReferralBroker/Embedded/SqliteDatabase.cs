@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
 namespace ReferralBroker.Embedded;
@@ -42,12 +43,12 @@ internal sealed class SqliteDatabase : IDisposable
         """;
 
     private const int MaxIdleConnections = 16;
+    private const int MaxWritesPerTransaction = 512;
 
     private readonly string _connectionString;
     private readonly ConcurrentBag<PooledConnection> _idle = [];
-    // One writer at a time, queued in process: SQLite allows one anyway, and its busy handler waits by sleeping
-    // and retrying, which under load costs far more than the write itself.
-    private readonly SemaphoreSlim _writer = new(1, 1);
+    private readonly Channel<PendingWrite> _writes = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Thread _writer;
     private int _written;
     private bool _disposed;
 
@@ -63,28 +64,30 @@ internal sealed class SqliteDatabase : IDisposable
             // Connections are kept open in this class's own pool, with their pragmas and prepared statements.
             Pooling = false,
         }.ToString();
-        using var connection = Open();
-        Execute(connection, "PRAGMA journal_mode = WAL;" + Schema);
+        using (var connection = Open())
+        {
+            Execute(connection, "PRAGMA journal_mode = WAL;" + Schema);
+        }
+
+        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "SQLite writer" };
+        _writer.Start();
     }
 
     public string Path { get; }
 
-    /// <summary>A connection for reading; many readers run at once, and alongside the one writer.</summary>
-    public Lease Read() => new(this, Take(), writing: false);
+    /// <summary>A connection for reading; many readers run at once, and alongside the writer.</summary>
+    public Lease Read() => new(this, Take());
 
-    /// <summary>The connection for writing: waits for the writer before it.</summary>
-    public async ValueTask<Lease> WriteAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="work"/> on the one writer's connection, inside a transaction shared with the writes
+    /// queued at the same moment (group commit: one commit, one sync, for all of them), and completes once that
+    /// transaction is committed. Each write has its own savepoint: one that throws is undone alone.
+    /// Keep the work to the SQL itself: it runs on the writer's thread, holding up the writes behind it.
+    /// </summary>
+    public Task<T> WriteAsync<T>(Func<Lease, T> work, CancellationToken cancellationToken)
     {
-        await _writer.WaitAsync(cancellationToken);
-        try
-        {
-            return new Lease(this, Take(), writing: true);
-        }
-        catch
-        {
-            _writer.Release();
-            throw;
-        }
+        var pending = new PendingWrite<T>(work, isCheckpoint: false, cancellationToken);
+        return Enqueue(pending);
     }
 
     /// <summary>
@@ -92,27 +95,14 @@ internal sealed class SqliteDatabase : IDisposable
     /// the log to nothing, so old page images holding destroyed data do not stay in it. Returns false when a
     /// reader kept it from finishing; the next call does it.
     /// </summary>
-    public async Task<bool> CheckpointAsync(CancellationToken cancellationToken)
-    {
-        await _writer.WaitAsync(cancellationToken);
-        var pooled = Take();
-        try
-        {
-            await using var reader = await pooled.Command("PRAGMA wal_checkpoint(TRUNCATE)").ExecuteReaderAsync(cancellationToken);
-            if (await reader.ReadAsync(cancellationToken) && reader.GetInt32(0) == 0)
-            {
-                // Holding the writer lock: no write can have slipped in since the checkpoint began.
-                Volatile.Write(ref _written, 0);
-                return true;
-            }
+    public Task<bool> CheckpointAsync(CancellationToken cancellationToken) =>
+        Enqueue(new PendingWrite<bool>(Checkpoint, isCheckpoint: true, cancellationToken));
 
-            return false;
-        }
-        finally
-        {
-            Return(pooled, writing: false);
-            _writer.Release();
-        }
+    private Task<T> Enqueue<T>(PendingWrite<T> pending)
+    {
+        ObjectDisposedException.ThrowIf(!_writes.Writer.TryWrite(pending), this);
+
+        return pending.Task;
     }
 
     /// <summary>Whether anything was written since the last complete checkpoint.</summary>
@@ -147,34 +137,18 @@ internal sealed class SqliteDatabase : IDisposable
         }
 
         _disposed = true;
-        _writer.Wait();
-        try
+        _writes.Writer.TryComplete();
+        _writer.Join();
+        while (_idle.TryTake(out var pooled))
         {
-            using (var connection = Open())
-            {
-                Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE);");
-            }
-
-            while (_idle.TryTake(out var pooled))
-            {
-                pooled.Dispose();
-            }
-        }
-        finally
-        {
-            _writer.Release();
+            pooled.Dispose();
         }
     }
 
     private PooledConnection Take() => _idle.TryTake(out var pooled) ? pooled : new PooledConnection(Open());
 
-    private void Return(PooledConnection pooled, bool writing)
+    private void Return(PooledConnection pooled)
     {
-        if (writing)
-        {
-            Interlocked.Increment(ref _written);
-        }
-
         if (_disposed || _idle.Count >= MaxIdleConnections)
         {
             pooled.Dispose();
@@ -183,7 +157,106 @@ internal sealed class SqliteDatabase : IDisposable
         {
             _idle.Add(pooled);
         }
+    }
 
+    private static bool Checkpoint(Lease lease)
+    {
+        using var reader = lease.Command("PRAGMA wal_checkpoint(TRUNCATE)").ExecuteReader();
+        return reader.Read() && reader.GetInt32(0) == 0;
+    }
+
+    private void WriteLoop()
+    {
+        using var pooled = new PooledConnection(Open());
+        var lease = new Lease(null, pooled);
+        var batch = new List<PendingWrite>(MaxWritesPerTransaction);
+        while (_writes.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            while (batch.Count < MaxWritesPerTransaction && _writes.Reader.TryRead(out var pending))
+            {
+                if (pending.IsCheckpoint)
+                {
+                    Commit(lease, batch);
+                    // Outside any transaction, and with every write before it committed: nothing is left behind.
+                    pending.Run(lease);
+                    pending.Complete();
+                    if (pending.Succeeded)
+                    {
+                        Volatile.Write(ref _written, 0);
+                    }
+
+                    continue;
+                }
+
+                batch.Add(pending);
+            }
+
+            Commit(lease, batch);
+        }
+
+        // Shutting down: what was deleted must not stay in the log after the process is gone.
+        Checkpoint(lease);
+    }
+
+    private void Commit(Lease lease, List<PendingWrite> batch)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        var began = false;
+        try
+        {
+            lease.Command("BEGIN IMMEDIATE").ExecuteNonQuery();
+            began = true;
+            foreach (var pending in batch)
+            {
+                if (pending.Cancelled)
+                {
+                    continue;
+                }
+
+                lease.Command("SAVEPOINT one_write").ExecuteNonQuery();
+                if (pending.Run(lease))
+                {
+                    lease.Command("RELEASE one_write").ExecuteNonQuery();
+                }
+                else
+                {
+                    lease.Command("ROLLBACK TO one_write").ExecuteNonQuery();
+                    lease.Command("RELEASE one_write").ExecuteNonQuery();
+                }
+            }
+
+            lease.Command("COMMIT").ExecuteNonQuery();
+            Interlocked.Increment(ref _written);
+            foreach (var pending in batch)
+            {
+                pending.Complete();
+            }
+        }
+        catch (Exception e)
+        {
+            if (began)
+            {
+                try
+                {
+                    lease.Command("ROLLBACK").ExecuteNonQuery();
+                }
+                catch (SqliteException)
+                {
+                    // SQLite already rolled back (an I/O error does); the writes are failed either way.
+                }
+            }
+
+            foreach (var pending in batch)
+            {
+                pending.Fail(e);
+            }
+        }
+
+        batch.Clear();
     }
 
     /// <summary>An open connection and its prepared statements, which live as long as it does.</summary>
@@ -217,18 +290,16 @@ internal sealed class SqliteDatabase : IDisposable
         }
     }
 
-    /// <summary>A pooled connection lent for one operation; disposing it gives it back (and the writer lock).</summary>
+    /// <summary>A pooled connection lent for one operation; disposing it gives it back.</summary>
     public sealed class Lease : IAsyncDisposable
     {
-        private readonly SqliteDatabase _database;
+        private readonly SqliteDatabase? _database;
         private readonly PooledConnection _pooled;
-        private readonly bool _writing;
 
-        internal Lease(SqliteDatabase database, PooledConnection pooled, bool writing)
+        internal Lease(SqliteDatabase? database, PooledConnection pooled)
         {
             _database = database;
             _pooled = pooled;
-            _writing = writing;
         }
 
         /// <summary>This connection's prepared statement for the SQL, with these parameters; not to be disposed.</summary>
@@ -245,13 +316,70 @@ internal sealed class SqliteDatabase : IDisposable
 
         public ValueTask DisposeAsync()
         {
-            _database.Return(_pooled, _writing);
-            if (_writing)
-            {
-                _database._writer.Release();
-            }
-
+            _database?.Return(_pooled);
             return ValueTask.CompletedTask;
         }
+    }
+
+    /// <summary>A write waiting for the writer's thread.</summary>
+    private abstract class PendingWrite
+    {
+        public abstract bool IsCheckpoint { get; }
+        public abstract bool Cancelled { get; }
+        public abstract bool Succeeded { get; }
+
+        /// <summary>Runs the work; false when it threw (its error is kept for <see cref="Complete"/>).</summary>
+        public abstract bool Run(Lease lease);
+
+        /// <summary>Hands over the result or the work's own error, once the transaction is committed.</summary>
+        public abstract void Complete();
+
+        public abstract void Fail(Exception error);
+    }
+
+    private sealed class PendingWrite<T>(Func<Lease, T> work, bool isCheckpoint, CancellationToken cancellationToken) : PendingWrite
+    {
+        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _result;
+        private Exception? _error;
+        private bool _ran;
+
+        public Task<T> Task => _completion.Task;
+        public override bool IsCheckpoint => isCheckpoint;
+        public override bool Cancelled => cancellationToken.IsCancellationRequested;
+        public override bool Succeeded => _ran && _error is null && _result is true;
+
+        public override bool Run(Lease lease)
+        {
+            _ran = true;
+            try
+            {
+                _result = work(lease);
+                return true;
+            }
+            catch (Exception e)
+            {
+                _error = e;
+                return false;
+            }
+        }
+
+        public override void Complete()
+        {
+            if (!_ran)
+            {
+                _completion.TrySetCanceled(cancellationToken);
+            }
+            else if (_error is not null)
+            {
+                _completion.TrySetException(_error);
+            }
+            else
+            {
+                _completion.TrySetResult(_result!);
+            }
+        }
+
+        public override void Fail(Exception error) => _completion.TrySetException(error);
     }
 }

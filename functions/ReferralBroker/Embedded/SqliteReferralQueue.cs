@@ -19,16 +19,12 @@ internal sealed class SqliteReferralQueue(SqliteDatabase database, QueueOptions 
     public async Task EnqueueAsync(DispatchMessage message, CancellationToken cancellationToken)
     {
         var now = Millis(time.GetUtcNow());
-        await using (var lease = await database.WriteAsync(cancellationToken))
-        {
-            await lease.Command("""
-                INSERT INTO queue (message_id, enqueued_at, available_at, delivery_count, body)
-                VALUES ($id, $now, $now, 0, $body)
-                ON CONFLICT (message_id) DO NOTHING
-                """, ("$id", message.MessageId), ("$now", now), ("$body", Encoding.UTF8.GetString(DispatchMessageJson.Serialize(message))))
-                .ExecuteNonQueryAsync(cancellationToken);
-        }
-
+        var body = Encoding.UTF8.GetString(DispatchMessageJson.Serialize(message));
+        await database.WriteAsync(writer => writer.Command("""
+            INSERT INTO queue (message_id, enqueued_at, available_at, delivery_count, body)
+            VALUES ($id, $now, $now, 0, $body)
+            ON CONFLICT (message_id) DO NOTHING
+            """, ("$id", message.MessageId), ("$now", now), ("$body", body)).ExecuteNonQuery(), cancellationToken);
         _signal.Release();
     }
 
@@ -49,51 +45,51 @@ internal sealed class SqliteReferralQueue(SqliteDatabase database, QueueOptions 
     public async Task<IReadOnlyList<LeasedMessage>> TryReceiveBatchAsync(int max, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var leased = new List<LeasedMessage>();
-        await using var lease = await database.WriteAsync(cancellationToken);
-        await using var reader = await lease.Command("""
-            UPDATE queue SET available_at = $lockedUntil, delivery_count = delivery_count + 1
-            WHERE seq IN (SELECT seq FROM queue WHERE available_at <= $now ORDER BY seq LIMIT $max)
-            RETURNING seq, delivery_count, body
-            """, ("$now", Millis(now)), ("$lockedUntil", Millis(now + options.LockDuration)), ("$max", max))
-            .ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        var rows = await database.WriteAsync(writer =>
         {
-            leased.Add(new LeasedMessage(reader.GetInt64(0), reader.GetInt32(1),
-                DispatchMessageJson.Deserialize(Encoding.UTF8.GetBytes(reader.GetString(2)))!));
-        }
+            var taken = new List<(long Sequence, int DeliveryCount, string Body)>();
+            using var reader = writer.Command("""
+                UPDATE queue SET available_at = $lockedUntil, delivery_count = delivery_count + 1
+                WHERE seq IN (SELECT seq FROM queue WHERE available_at <= $now ORDER BY seq LIMIT $max)
+                RETURNING seq, delivery_count, body
+                """, ("$now", Millis(now)), ("$lockedUntil", Millis(now + options.LockDuration)), ("$max", max)).ExecuteReader();
+            while (reader.Read())
+            {
+                taken.Add((reader.GetInt64(0), reader.GetInt32(1), reader.GetString(2)));
+            }
 
-        return [.. leased.OrderBy(message => message.Sequence)];
+            return taken;
+        }, cancellationToken);
+        return [.. rows.OrderBy(row => row.Sequence)
+            .Select(row => new LeasedMessage(row.Sequence, row.DeliveryCount, DispatchMessageJson.Deserialize(Encoding.UTF8.GetBytes(row.Body))!))];
     }
 
     /// <summary>Removes handled (or given-up) messages; with secure_delete their link secrets are overwritten.</summary>
-    public async Task CompleteAsync(IReadOnlyCollection<long> sequences, CancellationToken cancellationToken)
+    public Task CompleteAsync(IReadOnlyCollection<long> sequences, CancellationToken cancellationToken)
     {
         if (sequences.Count == 0)
         {
-            return;
+            return Task.CompletedTask;
         }
 
-        await using var lease = await database.WriteAsync(cancellationToken);
-        await lease.Command("DELETE FROM queue WHERE seq IN (SELECT value FROM json_each($seqs))",
-            ("$seqs", $"[{string.Join(',', sequences)}]")).ExecuteNonQueryAsync(cancellationToken);
+        var list = $"[{string.Join(',', sequences)}]";
+        return database.WriteAsync(writer => writer.Command("DELETE FROM queue WHERE seq IN (SELECT value FROM json_each($seqs))",
+            ("$seqs", list)).ExecuteNonQuery(), cancellationToken);
     }
 
-    public async Task AbandonAsync(long sequence, TimeSpan retryAfter, CancellationToken cancellationToken)
+    public Task AbandonAsync(long sequence, TimeSpan retryAfter, CancellationToken cancellationToken)
     {
-        await using var lease = await database.WriteAsync(cancellationToken);
-        var command = lease.Command("UPDATE queue SET available_at = $at WHERE seq = $seq",
-            ("$seq", sequence), ("$at", Millis(time.GetUtcNow() + retryAfter)));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        var at = Millis(time.GetUtcNow() + retryAfter);
+        return database.WriteAsync(writer => writer.Command("UPDATE queue SET available_at = $at WHERE seq = $seq",
+            ("$seq", sequence), ("$at", at)).ExecuteNonQuery(), cancellationToken);
     }
 
     /// <summary>Drops messages past their time-to-live: the link secret they carry must not outlive it.</summary>
-    public async Task<int> PurgeExpiredAsync(CancellationToken cancellationToken)
+    public Task<int> PurgeExpiredAsync(CancellationToken cancellationToken)
     {
-        await using var lease = await database.WriteAsync(cancellationToken);
-        var command = lease.Command("DELETE FROM queue WHERE enqueued_at <= $cutoff",
-            ("$cutoff", Millis(time.GetUtcNow() - options.MessageTimeToLive)));
-        return await command.ExecuteNonQueryAsync(cancellationToken);
+        var cutoff = Millis(time.GetUtcNow() - options.MessageTimeToLive);
+        return database.WriteAsync(writer => writer.Command("DELETE FROM queue WHERE enqueued_at <= $cutoff", ("$cutoff", cutoff)).ExecuteNonQuery(),
+            cancellationToken);
     }
 
     public void Dispose() => _signal.Dispose();

@@ -12,15 +12,14 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
 {
     private const string Columns = "record, version";
 
-    public async Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken cancellationToken)
+    public Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken cancellationToken)
     {
-        await using var lease = await database.WriteAsync(cancellationToken);
-        var command = lease.Command("""
+        var parameters = Parameters(record);
+        return database.WriteAsync(writer => writer.Command("""
             INSERT INTO referrals (referral_id, token_hash, version, expires_at, sealed_delete_at, purge_at, status, record)
             VALUES ($id, $token, 1, $expires, $sealedDelete, $purge, $status, $record)
             ON CONFLICT (referral_id) DO NOTHING
-            """, Parameters(record));
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+            """, parameters).ExecuteNonQuery() == 1, cancellationToken);
     }
 
     public Task<Versioned<ReferralRecord>?> FindAsync(string referralId, CancellationToken cancellationToken) =>
@@ -29,27 +28,22 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
     public Task<Versioned<ReferralRecord>?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
         FindOneAsync($"SELECT {Columns} FROM referrals WHERE token_hash = $key", tokenHash, cancellationToken);
 
-    public async Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken cancellationToken)
+    public Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken cancellationToken)
     {
-        await using var lease = await database.WriteAsync(cancellationToken);
-        var command = lease.Command("""
+        (string, object?)[] parameters = [.. Parameters(record), ("$version", long.Parse(expectedVersion, CultureInfo.InvariantCulture))];
+        return database.WriteAsync(writer => writer.Command("""
             UPDATE referrals SET version = version + 1, expires_at = $expires, sealed_delete_at = $sealedDelete,
                 purge_at = $purge, status = $status, record = $record
             WHERE referral_id = $id AND version = $version
-            """, [.. Parameters(record), ("$version", long.Parse(expectedVersion, CultureInfo.InvariantCulture))]);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1
-            ? WriteOutcome.Written
-            : await ExistsAsync(lease, record.ReferralId, cancellationToken) ? WriteOutcome.Conflict : WriteOutcome.NotFound;
+            """, parameters).ExecuteNonQuery() == 1 ? WriteOutcome.Written : Missed(writer, record.ReferralId), cancellationToken);
     }
 
-    public async Task<WriteOutcome> TryDeleteAsync(string referralId, string expectedVersion, CancellationToken cancellationToken)
+    public Task<WriteOutcome> TryDeleteAsync(string referralId, string expectedVersion, CancellationToken cancellationToken)
     {
-        await using var lease = await database.WriteAsync(cancellationToken);
-        var command = lease.Command("DELETE FROM referrals WHERE referral_id = $id AND version = $version",
-            ("$id", referralId), ("$version", long.Parse(expectedVersion, CultureInfo.InvariantCulture)));
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1
-            ? WriteOutcome.Written
-            : await ExistsAsync(lease, referralId, cancellationToken) ? WriteOutcome.Conflict : WriteOutcome.NotFound;
+        var version = long.Parse(expectedVersion, CultureInfo.InvariantCulture);
+        return database.WriteAsync(writer => writer.Command("DELETE FROM referrals WHERE referral_id = $id AND version = $version",
+            ("$id", referralId), ("$version", version)).ExecuteNonQuery() == 1 ? WriteOutcome.Written : Missed(writer, referralId),
+            cancellationToken);
     }
 
     public async IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(
@@ -78,28 +72,25 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
 
     public async Task<IdempotencyRecord> GetOrAddAsync(IdempotencyRecord record, CancellationToken cancellationToken)
     {
-        await using var lease = await database.WriteAsync(cancellationToken);
-        var insert = lease.Command("""
-            INSERT INTO idempotency (key_hash, expires_at, record) VALUES ($key, $expires, $record)
-            ON CONFLICT (key_hash) DO NOTHING
-            """, ("$key", record.KeyHash), ("$expires", Millis(record.ExpiresAt)),
-            ("$record", JsonSerializer.Serialize(record, StorageJsonContext.Default.IdempotencyRecord)));
-        if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
+        var json = JsonSerializer.Serialize(record, StorageJsonContext.Default.IdempotencyRecord);
+        var stored = await database.WriteAsync(writer =>
         {
-            return record;
-        }
+            if (writer.Command("""
+                INSERT INTO idempotency (key_hash, expires_at, record) VALUES ($key, $expires, $record)
+                ON CONFLICT (key_hash) DO NOTHING
+                """, ("$key", record.KeyHash), ("$expires", Millis(record.ExpiresAt)), ("$record", json)).ExecuteNonQuery() == 1)
+            {
+                return null;
+            }
 
-        var select = lease.Command("SELECT record FROM idempotency WHERE key_hash = $key", ("$key", record.KeyHash));
-        var json = (string)(await select.ExecuteScalarAsync(cancellationToken))!;
-        return JsonSerializer.Deserialize(json, StorageJsonContext.Default.IdempotencyRecord)!;
+            return (string?)writer.Command("SELECT record FROM idempotency WHERE key_hash = $key", ("$key", record.KeyHash)).ExecuteScalar();
+        }, cancellationToken);
+        return stored is null ? record : JsonSerializer.Deserialize(stored, StorageJsonContext.Default.IdempotencyRecord)!;
     }
 
-    public async Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await using var lease = await database.WriteAsync(cancellationToken);
-        var command = lease.Command("DELETE FROM idempotency WHERE expires_at <= $now", ("$now", Millis(now)));
-        return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    public Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        database.WriteAsync(writer => writer.Command("DELETE FROM idempotency WHERE expires_at <= $now", ("$now", Millis(now))).ExecuteNonQuery(),
+            cancellationToken);
 
     private async Task<Versioned<ReferralRecord>?> FindOneAsync(string sql, string key, CancellationToken cancellationToken)
     {
@@ -112,8 +103,11 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
         JsonSerializer.Deserialize(reader.GetString(0), StorageJsonContext.Default.ReferralRecord)!,
         reader.GetInt64(1).ToString(CultureInfo.InvariantCulture));
 
-    private static async Task<bool> ExistsAsync(SqliteDatabase.Lease lease, string referralId, CancellationToken cancellationToken) =>
-        await lease.Command("SELECT 1 FROM referrals WHERE referral_id = $id", ("$id", referralId)).ExecuteScalarAsync(cancellationToken) is not null;
+    /// <summary>Why a conditional write touched no row: another version is there, or nothing is.</summary>
+    private static WriteOutcome Missed(SqliteDatabase.Lease writer, string referralId) =>
+        writer.Command("SELECT 1 FROM referrals WHERE referral_id = $id", ("$id", referralId)).ExecuteScalar() is not null
+            ? WriteOutcome.Conflict
+            : WriteOutcome.NotFound;
 
     private static (string, object?)[] Parameters(ReferralRecord record) =>
     [
