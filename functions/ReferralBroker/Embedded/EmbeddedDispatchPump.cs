@@ -14,8 +14,8 @@ internal sealed partial class EmbeddedDispatchPump(
 {
     // A batch is leased in one write and completed in one; its messages are emailed a few at a time, so one
     // slow email does not hold up the others and their reads and writes overlap.
-    private const int BatchSize = 32;
-    private const int Parallelism = 8;
+    private const int BatchSize = 128;
+    private const int Parallelism = 32;
 
     /// <summary>Dispatches every message available now; returns how many were taken off the queue.</summary>
     public async Task<int> DrainAsync(CancellationToken cancellationToken)
