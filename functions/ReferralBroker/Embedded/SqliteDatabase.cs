@@ -127,6 +127,22 @@ internal sealed class SqliteDatabase : IDisposable
         command.ExecuteNonQuery();
     }
 
+    /// <summary>
+    /// A one-off command on a connection from <see cref="Open"/>, for rare work outside the pool (schema, admin).
+    /// Its writes bypass the writer's group commit and wait on SQLite's own lock instead.
+    /// </summary>
+    public static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
     public static long Millis(DateTimeOffset at) => at.ToUnixTimeMilliseconds();
 
     public void Dispose()
