@@ -40,9 +40,11 @@ public sealed partial class ReferralDispatcher(
             ?? throw new InvalidOperationException($"Partner '{referral.PartnerId}' left the directory.");
         await mail.SendAsync(PartnerMail.Compose(partner, referral, settings.PublicBaseUrl, message.LinkSecret), ct);
 
-        // Whatever happened meanwhile (the partner acted already, the client withdrew) wins over "delivered".
+        // Whatever happened meanwhile (the partner acted already, the client withdrew) wins over "delivered": the
+        // version read before the email is tried first, and a conflict reloads.
+        var loaded = found;
         await referrals.TransitionAsync(
-            async () => await store.FindAsync(referral.ReferralId, ct), ReferralEvent.Deliver, null, ct);
+            async () => Interlocked.Exchange(ref loaded, null) ?? await store.FindAsync(referral.ReferralId, ct), ReferralEvent.Deliver, null, ct);
         LogEmailed(logger, referral.ReferralId, referral.PartnerId);
         return DispatchResult.Emailed;
     }

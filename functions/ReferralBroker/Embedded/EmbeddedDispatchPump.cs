@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using ReferralBroker.Hosting;
 using ReferralBroker.Referrals;
 
@@ -11,36 +12,56 @@ internal sealed partial class EmbeddedDispatchPump(
     QueueOptions options,
     ILogger<EmbeddedDispatchPump> logger) : BackgroundService
 {
+    // A batch is leased in one write and completed in one; its messages are emailed a few at a time, so one
+    // slow email does not hold up the others and their reads and writes overlap.
+    private const int BatchSize = 128;
+    private const int Parallelism = 32;
+
     /// <summary>Dispatches every message available now; returns how many were taken off the queue.</summary>
     public async Task<int> DrainAsync(CancellationToken cancellationToken)
     {
         var taken = 0;
-        while (await queue.TryReceiveAsync(cancellationToken) is { } leased)
+        while (await queue.TryReceiveBatchAsync(BatchSize, cancellationToken) is { Count: > 0 } batch)
         {
-            taken++;
-            try
-            {
-                await dispatcher.DispatchAsync(leased.Message, cancellationToken);
-                await queue.CompleteAsync(leased.Sequence, cancellationToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                if (leased.DeliveryCount >= options.MaxDeliveryCount)
+            taken += batch.Count;
+            var handled = new ConcurrentBag<long>();
+            await Parallel.ForEachAsync(batch, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
+                async (leased, ct) =>
                 {
-                    // Nobody will read a dead-lettered link secret; dropping it is the embedded dead-letter queue.
-                    LogGaveUp(logger, leased.Message.ReferralId, leased.DeliveryCount, e.GetType().Name);
-                    await queue.CompleteAsync(leased.Sequence, cancellationToken);
-                    await referrals.MarkUndeliverableAsync(leased.Message.ReferralId, cancellationToken);
-                }
-                else
-                {
-                    LogWillRetry(logger, leased.Message.ReferralId, leased.DeliveryCount, e.GetType().Name);
-                    await queue.AbandonAsync(leased.Sequence, Backoff(leased.DeliveryCount), cancellationToken);
-                }
-            }
+                    if (await DispatchAsync(leased, ct))
+                    {
+                        handled.Add(leased.Sequence);
+                    }
+                });
+            await queue.CompleteAsync(handled, cancellationToken);
         }
 
         return taken;
+    }
+
+    /// <summary>True when the message is done with (emailed, or given up on); false when it is left for a retry.</summary>
+    private async Task<bool> DispatchAsync(LeasedMessage leased, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await dispatcher.DispatchAsync(leased.Message, cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            if (leased.DeliveryCount >= options.MaxDeliveryCount)
+            {
+                // Nobody will read a dead-lettered link secret; dropping it is the embedded dead-letter queue.
+                LogGaveUp(logger, leased.Message.ReferralId, leased.DeliveryCount, e.GetType().Name);
+                await queue.CompleteAsync([leased.Sequence], cancellationToken);
+                await referrals.MarkUndeliverableAsync(leased.Message.ReferralId, cancellationToken);
+                return false;
+            }
+
+            LogWillRetry(logger, leased.Message.ReferralId, leased.DeliveryCount, e.GetType().Name);
+            await queue.AbandonAsync(leased.Sequence, Backoff(leased.DeliveryCount), cancellationToken);
+            return false;
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -7,6 +7,7 @@ namespace ReferralBroker.Embedded;
 internal sealed partial class EmbeddedSweepService(
     ReferralSweeper sweeper,
     SqliteReferralQueue queue,
+    SqliteDatabase database,
     QueueOptions options,
     TimeProvider time,
     ILogger<EmbeddedSweepService> logger) : BackgroundService
@@ -14,7 +15,10 @@ internal sealed partial class EmbeddedSweepService(
     public async Task<SweepReport> SweepOnceAsync(CancellationToken cancellationToken)
     {
         await queue.PurgeExpiredAsync(cancellationToken);
-        return await sweeper.SweepAsync(cancellationToken);
+        var report = await sweeper.SweepAsync(cancellationToken);
+        // What the sweep destroyed is zeroed in the file but still in the write-ahead log until this.
+        await database.CheckpointAsync(cancellationToken);
+        return report;
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => options.RunSweep

@@ -1,13 +1,17 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
 namespace ReferralBroker.Embedded;
 
 /// <summary>
-/// The embedded default's single SQLite file. Deleted rows are overwritten with zeros (secure_delete) and the
-/// rollback journal is deleted after each transaction, so destroyed ciphertext and dispatched link secrets do
-/// not linger in free pages or a write-ahead log.
+/// The embedded default's single SQLite file, in write-ahead-log mode for throughput, without giving up what a
+/// seizure may find: deleted rows are overwritten with zeros (secure_delete), and because the log keeps the
+/// earlier image of every page it rewrote (a dispatched link secret, destroyed ciphertext), it is checkpointed
+/// into the file and truncated to nothing shortly after writes (<see cref="CheckpointAsync"/>): by the dispatcher
+/// when it runs dry, by the sweep, by a timer, and on shutdown.
 /// </summary>
-internal sealed class SqliteDatabase
+internal sealed class SqliteDatabase : IDisposable
 {
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS referrals (
@@ -53,7 +57,15 @@ internal sealed class SqliteDatabase
         );
         """;
 
+    private const int MaxIdleConnections = 16;
+    private const int MaxWritesPerTransaction = 512;
+
     private readonly string _connectionString;
+    private readonly ConcurrentBag<PooledConnection> _idle = [];
+    private readonly Channel<PendingWrite> _writes = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Thread _writer;
+    private int _written;
+    private bool _disposed;
 
     public SqliteDatabase(string path)
     {
@@ -64,20 +76,63 @@ internal sealed class SqliteDatabase
             DataSource = Path,
             Mode = SqliteOpenMode.ReadWriteCreate,
             DefaultTimeout = 30,
+            // Connections are kept open in this class's own pool, with their pragmas and prepared statements.
+            Pooling = false,
         }.ToString();
-        using var connection = Open();
-        Execute(connection, "PRAGMA journal_mode = DELETE;" + Schema);
-        SqliteSchemaUpgrade.Upgrade(connection);
+        using (var connection = Open())
+        {
+            Execute(connection, "PRAGMA journal_mode = WAL;" + Schema);
+            SqliteSchemaUpgrade.Upgrade(connection);
+        }
+
+        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "SQLite writer" };
+        _writer.Start();
     }
 
     public string Path { get; }
 
+    /// <summary>A connection for reading; many readers run at once, and alongside the writer.</summary>
+    public Lease Read() => new(this, Take());
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the one writer's connection, inside a transaction shared with the writes
+    /// queued at the same moment (group commit: one commit, one sync, for all of them), and completes once that
+    /// transaction is committed. Each write has its own savepoint: one that throws is undone alone.
+    /// Keep the work to the SQL itself: it runs on the writer's thread, holding up the writes behind it.
+    /// </summary>
+    public Task<T> WriteAsync<T>(Func<Lease, T> work, CancellationToken cancellationToken)
+    {
+        var pending = new PendingWrite<T>(work, isCheckpoint: false, cancellationToken);
+        return Enqueue(pending);
+    }
+
+    /// <summary>
+    /// Copies the write-ahead log into the file (where secure_delete has zeroed what was deleted) and truncates
+    /// the log to nothing, so old page images holding destroyed data do not stay in it. Returns false when a
+    /// reader kept it from finishing; the next call does it.
+    /// </summary>
+    public Task<bool> CheckpointAsync(CancellationToken cancellationToken) =>
+        Enqueue(new PendingWrite<bool>(Checkpoint, isCheckpoint: true, cancellationToken));
+
+    private Task<T> Enqueue<T>(PendingWrite<T> pending)
+    {
+        ObjectDisposedException.ThrowIf(!_writes.Writer.TryWrite(pending), this);
+
+        return pending.Task;
+    }
+
+    /// <summary>Whether anything was written since the last complete checkpoint.</summary>
+    public bool HasUncheckpointedWrites => Volatile.Read(ref _written) > 0;
+
+    /// <summary>A plain connection with the pragmas every connection needs; the seeder's and the pool's.</summary>
     public SqliteConnection Open()
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
-        // secure_delete is per connection, and pooled connections are reused: set it on every open.
-        Execute(connection, "PRAGMA secure_delete = ON; PRAGMA busy_timeout = 30000;");
+        // Both are per connection. NORMAL in WAL mode: a commit is safe from a crash of the process and never
+        // corrupts the file; only an operating-system crash or power cut can lose the last commits before a
+        // checkpoint. It saves an fsync per commit, which is most of a write's cost.
+        Execute(connection, "PRAGMA secure_delete = ON; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000;");
         return connection;
     }
 
@@ -88,6 +143,10 @@ internal sealed class SqliteDatabase
         command.ExecuteNonQuery();
     }
 
+    /// <summary>
+    /// A one-off command on a connection from <see cref="Open"/>, for rare work outside the pool (schema, admin).
+    /// Its writes bypass the writer's group commit and wait on SQLite's own lock instead.
+    /// </summary>
     public static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
     {
         var command = connection.CreateCommand();
@@ -101,4 +160,258 @@ internal sealed class SqliteDatabase
     }
 
     public static long Millis(DateTimeOffset at) => at.ToUnixTimeMilliseconds();
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _writes.Writer.TryComplete();
+        _writer.Join();
+        while (_idle.TryTake(out var pooled))
+        {
+            pooled.Dispose();
+        }
+    }
+
+    private PooledConnection Take() => _idle.TryTake(out var pooled) ? pooled : new PooledConnection(Open());
+
+    private void Return(PooledConnection pooled)
+    {
+        if (_disposed || _idle.Count >= MaxIdleConnections)
+        {
+            pooled.Dispose();
+        }
+        else
+        {
+            _idle.Add(pooled);
+        }
+    }
+
+    private static bool Checkpoint(Lease lease)
+    {
+        using var reader = lease.Command("PRAGMA wal_checkpoint(TRUNCATE)").ExecuteReader();
+        return reader.Read() && reader.GetInt32(0) == 0;
+    }
+
+    private void WriteLoop()
+    {
+        using var pooled = new PooledConnection(Open());
+        var lease = new Lease(null, pooled);
+        var batch = new List<PendingWrite>(MaxWritesPerTransaction);
+        while (_writes.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            while (batch.Count < MaxWritesPerTransaction && _writes.Reader.TryRead(out var pending))
+            {
+                if (pending.IsCheckpoint)
+                {
+                    Commit(lease, batch);
+                    // Outside any transaction, and with every write before it committed: nothing is left behind.
+                    pending.Run(lease);
+                    pending.Complete();
+                    if (pending.Succeeded)
+                    {
+                        Volatile.Write(ref _written, 0);
+                    }
+
+                    continue;
+                }
+
+                batch.Add(pending);
+            }
+
+            Commit(lease, batch);
+        }
+
+        // Shutting down: what was deleted must not stay in the log after the process is gone.
+        Checkpoint(lease);
+    }
+
+    private void Commit(Lease lease, List<PendingWrite> batch)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        var began = false;
+        try
+        {
+            lease.Command("BEGIN IMMEDIATE").ExecuteNonQuery();
+            began = true;
+            foreach (var pending in batch)
+            {
+                if (pending.Cancelled)
+                {
+                    continue;
+                }
+
+                lease.Command("SAVEPOINT one_write").ExecuteNonQuery();
+                if (pending.Run(lease))
+                {
+                    lease.Command("RELEASE one_write").ExecuteNonQuery();
+                }
+                else
+                {
+                    lease.Command("ROLLBACK TO one_write").ExecuteNonQuery();
+                    lease.Command("RELEASE one_write").ExecuteNonQuery();
+                }
+            }
+
+            lease.Command("COMMIT").ExecuteNonQuery();
+            Interlocked.Increment(ref _written);
+            foreach (var pending in batch)
+            {
+                pending.Complete();
+            }
+        }
+        catch (Exception e)
+        {
+            if (began)
+            {
+                try
+                {
+                    lease.Command("ROLLBACK").ExecuteNonQuery();
+                }
+                catch (SqliteException)
+                {
+                    // SQLite already rolled back (an I/O error does); the writes are failed either way.
+                }
+            }
+
+            foreach (var pending in batch)
+            {
+                pending.Fail(e);
+            }
+        }
+
+        batch.Clear();
+    }
+
+    /// <summary>An open connection and its prepared statements, which live as long as it does.</summary>
+    internal sealed class PooledConnection(SqliteConnection connection) : IDisposable
+    {
+        private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+
+        public SqliteConnection Connection { get; } = connection;
+
+        public SqliteCommand Command(string sql)
+        {
+            if (!_commands.TryGetValue(sql, out var command))
+            {
+                command = Connection.CreateCommand();
+                command.CommandText = sql;
+                _commands[sql] = command;
+            }
+
+            command.Parameters.Clear();
+            return command;
+        }
+
+        public void Dispose()
+        {
+            foreach (var command in _commands.Values)
+            {
+                command.Dispose();
+            }
+
+            Connection.Dispose();
+        }
+    }
+
+    /// <summary>A pooled connection lent for one operation; disposing it gives it back.</summary>
+    public sealed class Lease : IAsyncDisposable
+    {
+        private readonly SqliteDatabase? _database;
+        private readonly PooledConnection _pooled;
+
+        internal Lease(SqliteDatabase? database, PooledConnection pooled)
+        {
+            _database = database;
+            _pooled = pooled;
+        }
+
+        /// <summary>This connection's prepared statement for the SQL, with these parameters; not to be disposed.</summary>
+        public SqliteCommand Command(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
+        {
+            var command = _pooled.Command(sql);
+            foreach (var (name, value) in parameters)
+            {
+                command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            }
+
+            return command;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _database?.Return(_pooled);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>A write waiting for the writer's thread.</summary>
+    private abstract class PendingWrite
+    {
+        public abstract bool IsCheckpoint { get; }
+        public abstract bool Cancelled { get; }
+        public abstract bool Succeeded { get; }
+
+        /// <summary>Runs the work; false when it threw (its error is kept for <see cref="Complete"/>).</summary>
+        public abstract bool Run(Lease lease);
+
+        /// <summary>Hands over the result or the work's own error, once the transaction is committed.</summary>
+        public abstract void Complete();
+
+        public abstract void Fail(Exception error);
+    }
+
+    private sealed class PendingWrite<T>(Func<Lease, T> work, bool isCheckpoint, CancellationToken cancellationToken) : PendingWrite
+    {
+        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _result;
+        private Exception? _error;
+        private bool _ran;
+
+        public Task<T> Task => _completion.Task;
+        public override bool IsCheckpoint => isCheckpoint;
+        public override bool Cancelled => cancellationToken.IsCancellationRequested;
+        public override bool Succeeded => _ran && _error is null && _result is true;
+
+        public override bool Run(Lease lease)
+        {
+            _ran = true;
+            try
+            {
+                _result = work(lease);
+                return true;
+            }
+            catch (Exception e)
+            {
+                _error = e;
+                return false;
+            }
+        }
+
+        public override void Complete()
+        {
+            if (!_ran)
+            {
+                _completion.TrySetCanceled(cancellationToken);
+            }
+            else if (_error is not null)
+            {
+                _completion.TrySetException(_error);
+            }
+            else
+            {
+                _completion.TrySetResult(_result!);
+            }
+        }
+
+        public override void Fail(Exception error) => _completion.TrySetException(error);
+    }
 }

@@ -19,65 +19,77 @@ internal sealed class SqliteReferralQueue(SqliteDatabase database, QueueOptions 
     public async Task EnqueueAsync(DispatchMessage message, CancellationToken cancellationToken)
     {
         var now = Millis(time.GetUtcNow());
-        await using (var connection = database.Open())
-        await using (var command = Command(connection, """
+        var body = Encoding.UTF8.GetString(DispatchMessageJson.Serialize(message));
+        await database.WriteAsync(writer => writer.Command("""
             INSERT INTO queue (message_id, enqueued_at, available_at, delivery_count, body)
             VALUES ($id, $now, $now, 0, $body)
             ON CONFLICT (message_id) DO NOTHING
-            """, ("$id", message.MessageId), ("$now", now), ("$body", Encoding.UTF8.GetString(DispatchMessageJson.Serialize(message)))))
-        {
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-
+            """, ("$id", message.MessageId), ("$now", now), ("$body", body)).ExecuteNonQuery(), cancellationToken);
         _signal.Release();
     }
 
     /// <summary>Waits until something is enqueued or the poll interval passes.</summary>
-    public Task WaitForWorkAsync(CancellationToken cancellationToken) =>
-        _signal.WaitAsync(options.PollInterval, cancellationToken);
+    public async Task WaitForWorkAsync(CancellationToken cancellationToken)
+    {
+        await _signal.WaitAsync(options.PollInterval, cancellationToken);
+        // One drain takes everything enqueued so far: the signals of the messages it will take are spent.
+        while (_signal.Wait(0, CancellationToken.None))
+        {
+        }
+    }
 
-    public async Task<LeasedMessage?> TryReceiveAsync(CancellationToken cancellationToken)
+    public async Task<LeasedMessage?> TryReceiveAsync(CancellationToken cancellationToken) =>
+        (await TryReceiveBatchAsync(1, cancellationToken)).SingleOrDefault();
+
+    /// <summary>Leases up to <paramref name="max"/> available messages, oldest first, in one write.</summary>
+    public async Task<IReadOnlyList<LeasedMessage>> TryReceiveBatchAsync(int max, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        await using var connection = database.Open();
-        await using var command = Command(connection, """
-            UPDATE queue SET available_at = $lockedUntil, delivery_count = delivery_count + 1
-            WHERE seq = (SELECT seq FROM queue WHERE available_at <= $now ORDER BY seq LIMIT 1)
-            RETURNING seq, delivery_count, body
-            """, ("$now", Millis(now)), ("$lockedUntil", Millis(now + options.LockDuration)));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+        var rows = await database.WriteAsync(writer =>
         {
-            return null;
+            var taken = new List<(long Sequence, int DeliveryCount, string Body)>();
+            using var reader = writer.Command("""
+                UPDATE queue SET available_at = $lockedUntil, delivery_count = delivery_count + 1
+                WHERE seq IN (SELECT seq FROM queue WHERE available_at <= $now ORDER BY seq LIMIT $max)
+                RETURNING seq, delivery_count, body
+                """, ("$now", Millis(now)), ("$lockedUntil", Millis(now + options.LockDuration)), ("$max", max)).ExecuteReader();
+            while (reader.Read())
+            {
+                taken.Add((reader.GetInt64(0), reader.GetInt32(1), reader.GetString(2)));
+            }
+
+            return taken;
+        }, cancellationToken);
+        return [.. rows.OrderBy(row => row.Sequence)
+            .Select(row => new LeasedMessage(row.Sequence, row.DeliveryCount, DispatchMessageJson.Deserialize(Encoding.UTF8.GetBytes(row.Body))!))];
+    }
+
+    /// <summary>Removes handled (or given-up) messages; with secure_delete their link secrets are overwritten.</summary>
+    public Task CompleteAsync(IReadOnlyCollection<long> sequences, CancellationToken cancellationToken)
+    {
+        if (sequences.Count == 0)
+        {
+            return Task.CompletedTask;
         }
 
-        return new LeasedMessage(reader.GetInt64(0), reader.GetInt32(1),
-            DispatchMessageJson.Deserialize(Encoding.UTF8.GetBytes(reader.GetString(2)))!);
+        var list = $"[{string.Join(',', sequences)}]";
+        return database.WriteAsync(writer => writer.Command("DELETE FROM queue WHERE seq IN (SELECT value FROM json_each($seqs))",
+            ("$seqs", list)).ExecuteNonQuery(), cancellationToken);
     }
 
-    /// <summary>Removes a handled (or given-up) message; with secure_delete its link secret is overwritten.</summary>
-    public async Task CompleteAsync(long sequence, CancellationToken cancellationToken)
+    public Task AbandonAsync(long sequence, TimeSpan retryAfter, CancellationToken cancellationToken)
     {
-        await using var connection = database.Open();
-        await using var command = Command(connection, "DELETE FROM queue WHERE seq = $seq", ("$seq", sequence));
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    public async Task AbandonAsync(long sequence, TimeSpan retryAfter, CancellationToken cancellationToken)
-    {
-        await using var connection = database.Open();
-        await using var command = Command(connection, "UPDATE queue SET available_at = $at WHERE seq = $seq",
-            ("$seq", sequence), ("$at", Millis(time.GetUtcNow() + retryAfter)));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        var at = Millis(time.GetUtcNow() + retryAfter);
+        return database.WriteAsync(writer => writer.Command("UPDATE queue SET available_at = $at WHERE seq = $seq",
+            ("$seq", sequence), ("$at", at)).ExecuteNonQuery(), cancellationToken);
     }
 
     /// <summary>Drops messages past their time-to-live: the link secret they carry must not outlive it.</summary>
-    public async Task<int> PurgeExpiredAsync(CancellationToken cancellationToken)
+    public Task<int> PurgeExpiredAsync(CancellationToken cancellationToken)
     {
-        await using var connection = database.Open();
-        await using var command = Command(connection, "DELETE FROM queue WHERE enqueued_at <= $cutoff",
-            ("$cutoff", Millis(time.GetUtcNow() - options.MessageTimeToLive)));
-        return await command.ExecuteNonQueryAsync(cancellationToken);
+        var cutoff = Millis(time.GetUtcNow() - options.MessageTimeToLive);
+        return database.WriteAsync(writer => writer.Command("DELETE FROM queue WHERE enqueued_at <= $cutoff", ("$cutoff", cutoff)).ExecuteNonQuery(),
+            cancellationToken);
     }
 
     public void Dispose() => _signal.Dispose();

@@ -13,17 +13,16 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
 {
     private const string Columns = "record, version";
 
-    public async Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken cancellationToken)
+    public Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken cancellationToken)
     {
-        await using var connection = database.Open();
-        await using var command = Command(connection, """
+        var parameters = Parameters(record);
+        return database.WriteAsync(writer => writer.Command("""
             INSERT INTO referrals (referral_id, token_hash, version, expires_at, sealed_delete_at, purge_at, status, record,
                 notify_at, organisation_id, created_at, category, duress_token_hash)
             VALUES ($id, $token, 1, $expires, $sealedDelete, $purge, $status, $record,
                 $notifyAt, $organisation, $createdAt, $category, $duressToken)
             ON CONFLICT (referral_id) DO NOTHING
-            """, Parameters(record));
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+            """, parameters).ExecuteNonQuery() == 1, cancellationToken);
     }
 
     public Task<Versioned<ReferralRecord>?> FindAsync(string referralId, CancellationToken cancellationToken) =>
@@ -32,43 +31,36 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
     public Task<Versioned<ReferralRecord>?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
         FindOneAsync($"SELECT {Columns} FROM referrals WHERE token_hash = $key OR duress_token_hash = $key", tokenHash, cancellationToken);
 
-    public async Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken cancellationToken)
+    public Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken cancellationToken)
     {
-        await using var connection = database.Open();
-        await using var command = Command(connection, """
+        (string, object?)[] parameters = [.. Parameters(record), ("$version", long.Parse(expectedVersion, CultureInfo.InvariantCulture))];
+        return database.WriteAsync(writer => writer.Command("""
             UPDATE referrals SET version = version + 1, expires_at = $expires, sealed_delete_at = $sealedDelete,
                 purge_at = $purge, status = $status, record = $record, notify_at = $notifyAt, duress_token_hash = $duressToken
             WHERE referral_id = $id AND version = $version
-            """, [.. Parameters(record), ("$version", long.Parse(expectedVersion, CultureInfo.InvariantCulture))]);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1
-            ? WriteOutcome.Written
-            : await ExistsAsync(connection, record.ReferralId, cancellationToken) ? WriteOutcome.Conflict : WriteOutcome.NotFound;
+            """, parameters).ExecuteNonQuery() == 1 ? WriteOutcome.Written : Missed(writer, record.ReferralId), cancellationToken);
     }
 
-    /// <summary>Deletes the record and, in the same transaction, adds it to the report counters: counted once, never twice.</summary>
-    public async Task<WriteOutcome> TryDeleteAsync(string referralId, string expectedVersion, CancellationToken cancellationToken)
+    /// <summary>Deletes the record and, in the same write, adds it to the report counters: counted once, never twice.</summary>
+    public Task<WriteOutcome> TryDeleteAsync(string referralId, string expectedVersion, CancellationToken cancellationToken)
     {
-        await using var connection = database.Open();
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = Command(connection, "DELETE FROM referrals WHERE referral_id = $id AND version = $version RETURNING record",
-            ("$id", referralId), ("$version", long.Parse(expectedVersion, CultureInfo.InvariantCulture)));
-        if (await command.ExecuteScalarAsync(cancellationToken) is not string json)
+        var version = long.Parse(expectedVersion, CultureInfo.InvariantCulture);
+        return database.WriteAsync(writer =>
         {
-            return await ExistsAsync(connection, referralId, cancellationToken) ? WriteOutcome.Conflict : WriteOutcome.NotFound;
-        }
+            if (writer.Command("DELETE FROM referrals WHERE referral_id = $id AND version = $version RETURNING record",
+                    ("$id", referralId), ("$version", version)).ExecuteScalar() is not string json)
+            {
+                return Missed(writer, referralId);
+            }
 
-        var fact = ReportFact.Of(JsonSerializer.Deserialize(json, StorageJsonContext.Default.ReferralRecord)!);
-        await using (var count = Command(connection, """
-            INSERT INTO report_counters (month, organisation_id, category, outcome, hours_to_acceptance, hours_to_completion, count)
-            VALUES ($month, $organisation, $category, $outcome, $accepted, $completed, 1)
-            ON CONFLICT DO UPDATE SET count = count + 1
-            """, SqliteReportSource.Parameters(fact)))
-        {
-            await count.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        return WriteOutcome.Written;
+            var fact = ReportFact.Of(JsonSerializer.Deserialize(json, StorageJsonContext.Default.ReferralRecord)!);
+            writer.Command("""
+                INSERT INTO report_counters (month, organisation_id, category, outcome, hours_to_acceptance, hours_to_completion, count)
+                VALUES ($month, $organisation, $category, $outcome, $accepted, $completed, 1)
+                ON CONFLICT DO UPDATE SET count = count + 1
+                """, SqliteReportSource.Parameters(fact)).ExecuteNonQuery();
+            return WriteOutcome.Written;
+        }, cancellationToken);
     }
 
     public IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
@@ -117,9 +109,8 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
         string sql, [EnumeratorCancellation] CancellationToken cancellationToken, params (string, object?)[] parameters)
     {
         var found = new List<Versioned<ReferralRecord>>();
-        await using (var connection = database.Open())
-        await using (var command = Command(connection, sql, parameters))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        await using (var lease = database.Read())
+        await using (var reader = await lease.Command(sql, parameters).ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -136,34 +127,30 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
 
     public async Task<IdempotencyRecord> GetOrAddAsync(IdempotencyRecord record, CancellationToken cancellationToken)
     {
-        await using var connection = database.Open();
-        await using var insert = Command(connection, """
-            INSERT INTO idempotency (key_hash, expires_at, record) VALUES ($key, $expires, $record)
-            ON CONFLICT (key_hash) DO NOTHING
-            """, ("$key", record.KeyHash), ("$expires", Millis(record.ExpiresAt)),
-            ("$record", JsonSerializer.Serialize(record, StorageJsonContext.Default.IdempotencyRecord)));
-        if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
+        var json = JsonSerializer.Serialize(record, StorageJsonContext.Default.IdempotencyRecord);
+        var stored = await database.WriteAsync(writer =>
         {
-            return record;
-        }
+            if (writer.Command("""
+                INSERT INTO idempotency (key_hash, expires_at, record) VALUES ($key, $expires, $record)
+                ON CONFLICT (key_hash) DO NOTHING
+                """, ("$key", record.KeyHash), ("$expires", Millis(record.ExpiresAt)), ("$record", json)).ExecuteNonQuery() == 1)
+            {
+                return null;
+            }
 
-        await using var select = Command(connection, "SELECT record FROM idempotency WHERE key_hash = $key", ("$key", record.KeyHash));
-        var json = (string)(await select.ExecuteScalarAsync(cancellationToken))!;
-        return JsonSerializer.Deserialize(json, StorageJsonContext.Default.IdempotencyRecord)!;
+            return (string?)writer.Command("SELECT record FROM idempotency WHERE key_hash = $key", ("$key", record.KeyHash)).ExecuteScalar();
+        }, cancellationToken);
+        return stored is null ? record : JsonSerializer.Deserialize(stored, StorageJsonContext.Default.IdempotencyRecord)!;
     }
 
-    public async Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await using var connection = database.Open();
-        await using var command = Command(connection, "DELETE FROM idempotency WHERE expires_at <= $now", ("$now", Millis(now)));
-        return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    public Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        database.WriteAsync(writer => writer.Command("DELETE FROM idempotency WHERE expires_at <= $now", ("$now", Millis(now))).ExecuteNonQuery(),
+            cancellationToken);
 
     private async Task<Versioned<ReferralRecord>?> FindOneAsync(string sql, string key, CancellationToken cancellationToken)
     {
-        await using var connection = database.Open();
-        await using var command = Command(connection, sql, ("$key", key));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await using var lease = database.Read();
+        await using var reader = await lease.Command(sql, ("$key", key)).ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
     }
 
@@ -171,11 +158,11 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
         JsonSerializer.Deserialize(reader.GetString(0), StorageJsonContext.Default.ReferralRecord)!,
         reader.GetInt64(1).ToString(CultureInfo.InvariantCulture));
 
-    private static async Task<bool> ExistsAsync(SqliteConnection connection, string referralId, CancellationToken cancellationToken)
-    {
-        await using var command = Command(connection, "SELECT 1 FROM referrals WHERE referral_id = $id", ("$id", referralId));
-        return await command.ExecuteScalarAsync(cancellationToken) is not null;
-    }
+    /// <summary>Why a conditional write touched no row: another version is there, or nothing is.</summary>
+    private static WriteOutcome Missed(SqliteDatabase.Lease writer, string referralId) =>
+        writer.Command("SELECT 1 FROM referrals WHERE referral_id = $id", ("$id", referralId)).ExecuteScalar() is not null
+            ? WriteOutcome.Conflict
+            : WriteOutcome.NotFound;
 
     private static (string, object?)[] Parameters(ReferralRecord record) =>
     [

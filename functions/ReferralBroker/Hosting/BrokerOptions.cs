@@ -44,6 +44,11 @@ public sealed class BrokerOptions
 public sealed class StorageOptions
 {
     public string? SqlitePath { get; set; }
+    /// <summary>
+    /// How soon after a write the SQLite write-ahead log is checkpointed and truncated: the longest that old
+    /// page images (a dispatched link secret, destroyed ciphertext) stay in the log file.
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 public sealed class MailOptions

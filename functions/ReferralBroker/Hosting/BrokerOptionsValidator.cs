@@ -62,6 +62,11 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             failures.Add("Broker:Admin:CoordinatorKeySha256 must be the lower-case hex SHA-256 of the coordinator's key.");
         }
 
+        if (options.Storage.CheckpointInterval <= TimeSpan.Zero || options.Storage.CheckpointInterval > TimeSpan.FromMinutes(1))
+        {
+            failures.Add("Broker:Storage:CheckpointInterval must be positive and at most a minute: destroyed data waits that long in the write-ahead log.");
+        }
+
         foreach (var org in options.Organisations)
         {
             if (string.IsNullOrWhiteSpace(org.Id) || !ApiKeys.IsHash(org.ApiKeySha256))

@@ -97,6 +97,11 @@ internal static class BrokerServices
         });
         services.AddSingleton<EmbeddedDispatchPump>();
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedDispatchPump>());
+        services.AddHostedService(sp => new SqliteCheckpointService(
+            sp.GetRequiredService<SqliteDatabase>(),
+            sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Storage.CheckpointInterval,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<SqliteCheckpointService>>()));
         services.AddSingleton<EmbeddedSweepService>();
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedSweepService>());
         services.AddSingleton<EmbeddedNotificationPump>();

@@ -94,7 +94,7 @@ public sealed class AdminApiTests : IDisposable
         Assert.True(listed.TryGetProperty("keyIssuedAt", out _));
 
         // Only hashes are kept and nothing logs a key.
-        var database = await File.ReadAllBytesAsync(_app.DatabasePath);
+        var database = await _app.DatabaseBytesAsync();
         Assert.True(Contains(database, ApiKeys.Hash(second)));
         Assert.False(Contains(database, second));
         Assert.False(Contains(database, first));
@@ -135,7 +135,7 @@ public sealed class AdminApiTests : IDisposable
         var listed = await client.GetStringAsync("/api/admin/organisations");
         Assert.DoesNotContain(Secret, listed, StringComparison.Ordinal);
         Assert.DoesNotContain(_app.Logs, line => line.Contains(Secret, StringComparison.Ordinal));
-        Assert.False(Contains(await File.ReadAllBytesAsync(_app.DatabasePath), Secret), "The webhook secret is in the database in clear.");
+        Assert.False(Contains(await _app.DatabaseBytesAsync(), Secret), "The webhook secret is in the database in clear.");
     }
 
     [Theory]

@@ -68,6 +68,30 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
     public string OutboxPath => Path.Combine(DataPath, "mail");
     public string DatabasePath => Path.Combine(DataPath, "broker.db");
 
+    /// <summary>
+    /// Every byte SQLite keeps: the file and its write-ahead log and index, where a write stays until a checkpoint.
+    /// A search of the file alone would miss it.
+    /// </summary>
+    public async Task<byte[]> DatabaseBytesAsync()
+    {
+        using var all = new MemoryStream();
+        foreach (var file in Directory.GetFiles(DataPath, "broker.db*"))
+        {
+            all.Write(await ReadSharedAsync(file));
+        }
+
+        return all.ToArray();
+    }
+
+    /// <summary>Reads a file the running broker holds open.</summary>
+    public static async Task<byte[]> ReadSharedAsync(string path)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy);
+        return copy.ToArray();
+    }
+
     /// <summary>The Kestrel server's address, e.g. http://127.0.0.1:41234, started on first use (realServer only).</summary>
     public Uri ServerAddress
     {

@@ -96,7 +96,7 @@ public sealed class ReportTests : IDisposable
         Assert.Equal(before.GetProperty("organisation").GetRawText(), after.GetProperty("organisation").GetRawText());
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        var file = await File.ReadAllBytesAsync(_app.DatabasePath);
+        var file = await _app.DatabaseBytesAsync();
         foreach (var referral in submitted)
         {
             Assert.Equal(-1, file.AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(referral.ReferralId)));

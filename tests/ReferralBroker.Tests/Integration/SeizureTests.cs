@@ -5,7 +5,7 @@ namespace ReferralBroker.Tests.Integration;
 
 /// <summary>
 /// If the broker is seized: after a run of referrals through every path, nothing a client said, no status
-/// token and no link secret can be found in its database file, its outbox or its logs.
+/// token and no link secret can be found in its database file, its write-ahead log, its outbox or its logs.
 /// </summary>
 public sealed class SeizureTests : IDisposable
 {
@@ -41,6 +41,7 @@ public sealed class SeizureTests : IDisposable
         await partner(0).PostAsync(Url(0, "/accept"), null);
         await partner(0).PostAsJsonAsync(Url(0, "/progress"), new { status = "in-progress" });
         await partner(1).PostAsJsonAsync(Url(1, "/decline"), new { reason = "other" });
+        // The emails come in no particular order: withdraw the referral no partner has touched.
         await _app.StatusAsync(tokens[2], "/api/status/withdraw");
         await partner(3).PostAsync(Url(3, "/accept"), null);
         foreach (var token in tokens)
@@ -59,10 +60,13 @@ public sealed class SeizureTests : IDisposable
         };
         foreach (var file in Directory.GetFiles(_app.DataPath, "broker.db*"))
         {
-            places[Path.GetFileName(file)] = await ReadSharedAsync(file);
+            places[Path.GetFileName(file)] = await BrokerApp.ReadSharedAsync(file);
         }
 
         Assert.True(places["broker.db"].Length > 0);
+        // The write-ahead log and its index hold earlier images of rewritten pages: they are searched too.
+        Assert.Contains("broker.db-wal", places.Keys);
+        Assert.Contains("broker.db-shm", places.Keys);
         Assert.NotEmpty(_app.Logs);
         foreach (var (place, bytes) in places)
         {
@@ -88,13 +92,5 @@ public sealed class SeizureTests : IDisposable
     {
         Assert.False(haystack.AsSpan().IndexOf(Encoding.UTF8.GetBytes(needle)) >= 0, $"'{needle}' found in {place}");
         Assert.False(haystack.AsSpan().IndexOf(Encoding.Unicode.GetBytes(needle)) >= 0, $"'{needle}' (UTF-16) found in {place}");
-    }
-
-    private static async Task<byte[]> ReadSharedAsync(string path)
-    {
-        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var copy = new MemoryStream();
-        await stream.CopyToAsync(copy);
-        return copy.ToArray();
     }
 }
