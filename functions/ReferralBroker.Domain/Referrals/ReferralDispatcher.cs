@@ -30,7 +30,8 @@ public sealed partial class ReferralDispatcher(
     public async Task<DispatchResult> DispatchAsync(DispatchMessage message, CancellationToken ct)
     {
         var found = await store.FindAsync(message.ReferralId, ct);
-        if (found?.Value is not { Status: ReferralStatus.Submitted } referral)
+        // A referral marked undeliverable has lost its sealed details: an email now would open nothing.
+        if (found?.Value is not { Status: ReferralStatus.Submitted, DeliveryFailed: false } referral)
         {
             LogAlreadyHandled(logger, message.ReferralId);
             return DispatchResult.AlreadyHandled;

@@ -28,9 +28,10 @@ internal sealed partial class EmbeddedDispatchPump(
                 if (leased.DeliveryCount >= options.MaxDeliveryCount)
                 {
                     // Nobody will read a dead-lettered link secret; dropping it is the embedded dead-letter queue.
+                    // Marked before the message goes: if marking fails, the message comes back to be marked again.
                     LogGaveUp(logger, leased.Message.ReferralId, leased.DeliveryCount, e.GetType().Name);
-                    await queue.CompleteAsync(leased.Sequence, cancellationToken);
                     await referrals.MarkUndeliverableAsync(leased.Message.ReferralId, cancellationToken);
+                    await queue.CompleteAsync(leased.Sequence, cancellationToken);
                 }
                 else
                 {
@@ -61,10 +62,19 @@ internal sealed partial class EmbeddedDispatchPump(
             {
                 return;
             }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A store failing mid-drain must not stop the host: leased messages come back after their lock.
+                LogDrainFailed(logger, e.GetType().Name);
+                await Task.Delay(options.PollInterval, stoppingToken);
+            }
         }
     }
 
     private static TimeSpan Backoff(int deliveryCount) => TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, deliveryCount)));
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Dispatching stopped ({Error}); trying again after the poll interval")]
+    private static partial void LogDrainFailed(ILogger logger, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatch of referral {ReferralId} failed (attempt {Attempt}, {Error}); will retry")]
     private static partial void LogWillRetry(ILogger logger, string referralId, int attempt, string error);

@@ -7,13 +7,19 @@ namespace ReferralBroker.Embedded;
 internal sealed partial class EmbeddedSweepService(
     ReferralSweeper sweeper,
     SqliteReferralQueue queue,
+    ReferralService referrals,
     QueueOptions options,
     TimeProvider time,
     ILogger<EmbeddedSweepService> logger) : BackgroundService
 {
     public async Task<SweepReport> SweepOnceAsync(CancellationToken cancellationToken)
     {
-        await queue.PurgeExpiredAsync(cancellationToken);
+        // A message dropped unsent must not leave its referral "submitted" in silence: the client would wait.
+        foreach (var referralId in await queue.PurgeExpiredAsync(cancellationToken))
+        {
+            await referrals.MarkUndeliverableAsync(referralId, cancellationToken);
+        }
+
         return await sweeper.SweepAsync(cancellationToken);
     }
 

@@ -12,6 +12,13 @@ internal sealed class OutboxMailSender(string outboxPath, string fromEmail, Time
     public async Task SendAsync(OutgoingMail mail, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(outboxPath);
+        // Dispatch is at least once: a crash after the email but before "delivered" is recorded redelivers the
+        // message. One email per referral is the outbox's idempotency, as a provider's would be.
+        if (Directory.EnumerateFiles(outboxPath, $"*-{mail.ReferralId}-*.eml").Any())
+        {
+            return;
+        }
+
         var now = time.GetUtcNow();
         var boundary = "=_" + Guid.NewGuid().ToString("N");
         var message = new StringBuilder()

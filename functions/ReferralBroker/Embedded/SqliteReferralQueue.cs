@@ -1,7 +1,9 @@
 using System.Text;
 using ReferralBroker.Azure.ServiceBus;
 using ReferralBroker.Hosting;
+using Microsoft.Data.Sqlite;
 using ReferralBroker.Ports;
+using ReferralBroker.Referrals;
 using static ReferralBroker.Embedded.SqliteDatabase;
 
 namespace ReferralBroker.Embedded;
@@ -12,24 +14,52 @@ internal sealed record LeasedMessage(long Sequence, int DeliveryCount, DispatchM
 /// A durable in-process queue in the same SQLite file: a message enqueued before a crash is still there after
 /// a restart. Messages have the same JSON as on Service Bus. A taken message is leased, not removed, so a crash mid-dispatch means redelivery, never loss.
 /// </summary>
-internal sealed class SqliteReferralQueue(SqliteDatabase database, QueueOptions options, TimeProvider time) : IReferralQueue, IDisposable
+internal sealed class SqliteReferralQueue(SqliteDatabase database, QueueOptions options, TimeProvider time) : IReferralQueue, IReferralIntake, IDisposable
 {
     private readonly SemaphoreSlim _signal = new(0);
 
     public async Task EnqueueAsync(DispatchMessage message, CancellationToken cancellationToken)
     {
-        var now = Millis(time.GetUtcNow());
         await using (var connection = database.Open())
-        await using (var command = Command(connection, """
-            INSERT INTO queue (message_id, enqueued_at, available_at, delivery_count, body)
-            VALUES ($id, $now, $now, 0, $body)
-            ON CONFLICT (message_id) DO NOTHING
-            """, ("$id", message.MessageId), ("$now", now), ("$body", Encoding.UTF8.GetString(DispatchMessageJson.Serialize(message)))))
         {
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            await InsertAsync(connection, null, message, cancellationToken);
         }
 
         _signal.Release();
+    }
+
+    /// <summary>
+    /// The record and its message in one SQLite transaction: a crash can leave both or neither, never a referral
+    /// answered with 201 that nothing will ever dispatch.
+    /// </summary>
+    public async Task<bool> TryCreateAndEnqueueAsync(ReferralRecord record, DispatchMessage message, CancellationToken cancellationToken)
+    {
+        await using (var connection = database.Open())
+        await using (var transaction = connection.BeginTransaction())
+        {
+            if (!await SqliteReferralStore.TryInsertAsync(connection, transaction, record, cancellationToken))
+            {
+                return false;
+            }
+
+            await InsertAsync(connection, transaction, message, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        _signal.Release();
+        return true;
+    }
+
+    private async Task InsertAsync(SqliteConnection connection, SqliteTransaction? transaction, DispatchMessage message, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, """
+            INSERT INTO queue (message_id, enqueued_at, available_at, delivery_count, body)
+            VALUES ($id, $now, $now, 0, $body)
+            ON CONFLICT (message_id) DO NOTHING
+            """, ("$id", message.MessageId), ("$now", Millis(time.GetUtcNow())),
+            ("$body", Encoding.UTF8.GetString(DispatchMessageJson.Serialize(message))));
+        command.Transaction = transaction;
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Waits until something is enqueued or the poll interval passes.</summary>
@@ -71,13 +101,23 @@ internal sealed class SqliteReferralQueue(SqliteDatabase database, QueueOptions 
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Drops messages past their time-to-live: the link secret they carry must not outlive it.</summary>
-    public async Task<int> PurgeExpiredAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Drops messages past their time-to-live (the link secret they carry must not outlive it) and returns the ids
+    /// of their referrals, which can now never be emailed.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> PurgeExpiredAsync(CancellationToken cancellationToken)
     {
         await using var connection = database.Open();
-        await using var command = Command(connection, "DELETE FROM queue WHERE enqueued_at <= $cutoff",
+        await using var command = Command(connection, "DELETE FROM queue WHERE enqueued_at <= $cutoff RETURNING message_id",
             ("$cutoff", Millis(time.GetUtcNow() - options.MessageTimeToLive)));
-        return await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var dropped = new List<string>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            dropped.Add(reader.GetString(0));
+        }
+
+        return dropped;
     }
 
     public void Dispose() => _signal.Dispose();

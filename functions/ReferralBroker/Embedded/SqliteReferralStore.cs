@@ -15,11 +15,19 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
     public async Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken cancellationToken)
     {
         await using var connection = database.Open();
+        return await TryInsertAsync(connection, null, record, cancellationToken);
+    }
+
+    /// <summary>The insert, on a connection and transaction the caller owns (intake writes it with the queue row).</summary>
+    internal static async Task<bool> TryInsertAsync(
+        SqliteConnection connection, SqliteTransaction? transaction, ReferralRecord record, CancellationToken cancellationToken)
+    {
         await using var command = Command(connection, """
             INSERT INTO referrals (referral_id, token_hash, version, expires_at, sealed_delete_at, purge_at, status, record)
             VALUES ($id, $token, 1, $expires, $sealedDelete, $purge, $status, $record)
             ON CONFLICT (referral_id) DO NOTHING
             """, Parameters(record));
+        command.Transaction = transaction;
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 

@@ -73,6 +73,7 @@ internal static class BrokerServices
         services.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<SqliteReferralStore>());
         services.AddSingleton<SqliteReferralQueue>();
         services.AddSingleton<IReferralQueue>(sp => sp.GetRequiredService<SqliteReferralQueue>());
+        services.AddSingleton<IReferralIntake>(sp => sp.GetRequiredService<SqliteReferralQueue>());
         services.AddSingleton<IMailSender>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
