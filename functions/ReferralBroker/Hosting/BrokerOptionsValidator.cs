@@ -37,6 +37,11 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             failures.Add("Broker:Queue:MaxDeliveryCount must be at least 1 and MessageTimeToLive positive.");
         }
 
+        if (options.RateLimits is { StatusPerMinute: < 1 } or { PartnerPerMinute: < 1 } or { GlobalMissesPerMinute: < 1 })
+        {
+            failures.Add("Broker:RateLimits:StatusPerMinute, PartnerPerMinute and GlobalMissesPerMinute must be at least 1.");
+        }
+
         foreach (var org in options.Organisations)
         {
             if (string.IsNullOrWhiteSpace(org.Id) || org.ApiKeySha256.Length != 64 || !org.ApiKeySha256.All(char.IsAsciiHexDigitLower))

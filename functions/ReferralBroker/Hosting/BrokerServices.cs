@@ -86,18 +86,15 @@ internal static class BrokerServices
         return services;
     }
 
-    private static IServiceCollection AddBrokerRateLimits(this IServiceCollection services) =>
-        services.AddRateLimiter(limiter =>
+    private static IServiceCollection AddBrokerRateLimits(this IServiceCollection services) => services
+        .AddSingleton<GuessingBudget>()
+        .AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            limiter.OnRejected = async (context, ct) =>
+            limiter.OnRejected = (context, _) =>
             {
-                var problems = context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>();
-                await problems.WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = context.HttpContext,
-                    ProblemDetails = { Status = StatusCodes.Status429TooManyRequests, Title = "Too many requests", Detail = "Please wait a minute and try again." },
-                });
+                var wait = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromMinutes(1);
+                return new ValueTask(Problems.TooManyRequests(context.HttpContext, wait).ExecuteAsync(context.HttpContext));
             };
             // Partitioned by address only in memory; addresses are never stored or logged.
             limiter.AddPolicy(BrokerPolicies.StatusRateLimit, context => PerAddress(context, o => o.StatusPerMinute));

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using ReferralBroker.Hosting;
 using ReferralBroker.Http;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Referrals;
@@ -20,6 +21,7 @@ internal static class PartnerEndpoints
 
         var partner = routes.MapGroup("/api/partner/referrals/{referralId}")
             .RequireRateLimiting(BrokerPolicies.PartnerRateLimit)
+            .AddEndpointFilter<GuessingGuard>()
             .WithTags("Partner");
         partner.MapGet("/", Get).WithName("PartnerGetReferral");
         partner.MapPost("/accept", Accept).WithName("PartnerAccept");
