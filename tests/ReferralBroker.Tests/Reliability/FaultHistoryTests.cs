@@ -55,6 +55,16 @@ public sealed class FaultHistoryTests(ITestOutputHelper output)
         Assert.Equal(0, seizure.Hits);
     }
 
+    [Fact]
+    public void The_seizure_search_finds_a_planted_needle_in_UTF8_UTF16_and_raw_bytes()
+    {
+        var needles = new Seizure.Needles([Encoding.UTF8.GetBytes("MARK42"), Encoding.Unicode.GetBytes("MARK42"), [1, 2, 3, 250]]);
+        Assert.True(needles.AnyIn(Encoding.UTF8.GetBytes("..xx MARK42 yy..")));
+        Assert.True(needles.AnyIn(Encoding.Unicode.GetBytes("..xx MARK42 yy..")));
+        Assert.True(needles.AnyIn([9, 9, 1, 2, 3, 250, 9]));
+        Assert.False(needles.AnyIn(Encoding.UTF8.GetBytes("..xx MARK41 yy.. MARK4")));
+    }
+
     private void Report(string line)
     {
         output.WriteLine(line);
