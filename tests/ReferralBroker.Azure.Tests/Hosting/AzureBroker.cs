@@ -24,7 +24,8 @@ internal sealed partial class AzureBroker : IDisposable
     private readonly Lock _gate = new();
     private int _sendGridFailures;
 
-    public AzureBroker(AzuriteFixture azurite)
+    /// <param name="settings">Extra settings over the Azure ones, e.g. rate limits out of the way.</param>
+    public AzureBroker(AzuriteFixture azurite, IReadOnlyDictionary<string, string?>? settings = null)
     {
         Time = new FakeTimeProvider(BrokerApp.Start);
         DeadLetters = new ServiceBusDeadLetterPurgerTests.DeadLetterQueues(Time, ServiceBusDeadLetterPurgerTests.Key);
@@ -61,7 +62,7 @@ internal sealed partial class AzureBroker : IDisposable
             ["Broker:Azure:SendGrid:Endpoint"] = SendGrid.BaseUri.ToString(),
             ["Broker:Azure:SendGrid:ApiKey"] = SendGridKey,
             ["Broker:Azure:SendGrid:FromEmail"] = "referrals@broker.test",
-        });
+        }.Concat(settings ?? new Dictionary<string, string?>()).ToDictionary());
         TablePrefix = tables.TablePrefix;
     }
 

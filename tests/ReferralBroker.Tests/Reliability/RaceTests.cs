@@ -20,10 +20,17 @@ public sealed class RaceTests(ITestOutputHelper output)
     public async Task Concurrent_accept_decline_withdraw_and_expiry_have_exactly_one_winner()
     {
         using var app = new BrokerApp(settings: FaultHistoryTests.Unthrottled);
-        var outcome = await RaceAsync(app, Rounds);
-        Report(outcome);
-        Assert.Equal(Rounds, outcome.Rounds);
-        Assert.Empty(outcome.Problems);
+        var judge = new RaceJudge();
+        for (var round = 0; round < Rounds; round++)
+        {
+            await RaceOnceAsync(app, judge, round);
+        }
+
+        output.WriteLine(judge.Summary(Contenders));
+        Console.WriteLine(judge.Summary(Contenders));
+        judge.Problems.ForEach(output.WriteLine);
+        Assert.Equal(Rounds, judge.Rounds);
+        Assert.Empty(judge.Problems);
     }
 
     [Fact]
@@ -52,92 +59,44 @@ public sealed class RaceTests(ITestOutputHelper output)
         Assert.Equal(10, app.Outbox().Length);
     }
 
-    internal sealed record RaceOutcome(int Rounds, Dictionary<string, int> Wins, int Conflicts, List<string> Problems);
+    public const int Contenders = 14;
 
-    /// <summary>The race on any broker: embedded here, on Azurite in the Azure tests.</summary>
-    internal static async Task<RaceOutcome> RaceAsync(BrokerApp app, int rounds)
+    private static async Task RaceOnceAsync(BrokerApp app, RaceJudge judge, int round)
     {
-        var wins = new Dictionary<string, int> { ["accepted"] = 0, ["declined"] = 0, ["withdrawn"] = 0, ["expired"] = 0 };
-        var conflicts = 0;
-        var problems = new List<string>();
-        for (var round = 0; round < rounds; round++)
+        var expiresAt = (app.Time.GetUtcNow() + TimeSpan.FromHours(1)).ToString("O");
+        var (submitted, link) = await app.SubmitAndDispatchAsync(BrokerApp.Referral(expiresAt: expiresAt));
+        // Consent has run out, so the sweep races the others to expire it.
+        app.Time.Advance(TimeSpan.FromHours(2));
+        var url = $"/api/partner/referrals/{link.ReferralId}";
+        var gate = new TaskCompletionSource();
+        Task<(string Target, HttpStatusCode Status)> Contender(string target, Func<Task<HttpResponseMessage>> act) => Task.Run(async () =>
         {
-            var expiresAt = (app.Time.GetUtcNow() + TimeSpan.FromHours(1)).ToString("O");
-            var (submitted, link) = await app.SubmitAndDispatchAsync(BrokerApp.Referral(expiresAt: expiresAt));
-            // Consent has run out, so the sweep races the others to expire it.
-            app.Time.Advance(TimeSpan.FromHours(2));
-            var url = $"/api/partner/referrals/{link.ReferralId}";
-            var gate = new TaskCompletionSource();
-            Task<(string Target, HttpStatusCode Status)> Contender(string target, Func<Task<HttpResponseMessage>> act) => Task.Run(async () =>
-            {
-                await gate.Task;
-                return (target, (await act()).StatusCode);
-            });
+            await gate.Task;
+            return (target, (await act()).StatusCode);
+        });
 
-            var contenders = new List<Task<(string Target, HttpStatusCode Status)>>();
-            for (var i = 0; i < 4; i++)
-            {
-                contenders.Add(Contender("accepted", () => app.Partner(link).PostAsync($"{url}/accept", null)));
-                contenders.Add(Contender("declined", () => app.Partner(link).PostAsJsonAsync($"{url}/decline", new { reason = "no-capacity" })));
-                contenders.Add(Contender("withdrawn", () => app.CreateClient().PostAsJsonAsync("/api/status/withdraw", new { token = submitted.StatusToken })));
-            }
-
-            // The sweep runs in process and would nearly always win; a varying head start for the others.
-            var sweepDelay = TimeSpan.FromMilliseconds(round % 4 * 2);
-            var sweeps = Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
-            {
-                await gate.Task;
-                await Task.Delay(sweepDelay);
-                return (await app.SweepAsync()).Expired;
-            })).ToList();
-            gate.SetResult();
-            var answers = await Task.WhenAll(contenders);
-            var expired = (await Task.WhenAll(sweeps)).Sum();
-
-            var view = await app.Organisation().GetFromJsonAsync<JsonElement>($"/api/referrals/{submitted.ReferralId}");
-            var history = view.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("status").GetString()!).ToArray();
-            var decisions = history.SkipWhile(s => s is "submitted" or "delivered").ToArray();
-            var won = answers.Where(a => a.Status == HttpStatusCode.OK).Select(a => a.Target).Distinct().ToList();
-            if (expired > 0)
-            {
-                won.Add("expired");
-            }
-
-            foreach (var target in won)
-            {
-                wins[target]++;
-            }
-
-            conflicts += answers.Count(a => a.Status == HttpStatusCode.Conflict);
-            var decided = won.Count(w => w != "withdrawn");
-            var problem =
-                answers.Any(a => a.Status is not (HttpStatusCode.OK or HttpStatusCode.Conflict)) ? "an answer other than 200 or 409"
-                : answers.Count(a => a.Status == HttpStatusCode.OK && a.Target != "withdrawn") > 1 ? "two partner decisions answered 200"
-                : expired > 1 ? "expired twice"
-                : decided > 1 ? $"several decisions won: {string.Join(",", won)}"
-                // The client may withdraw after an acceptance (accepted → withdrawn): that is the only two-step path.
-                : !decisions.Order().SequenceEqual(won.Order()) ? $"winners {string.Join(",", won)} but history {string.Join(">", history)}"
-                : decisions is not ([_] or ["accepted", "withdrawn"]) ? $"history {string.Join(">", history)}"
-                : (await app.StatusAsync(submitted.StatusToken)).GetProperty("status").GetString() != history[^1] ? "the token disagrees"
-                : null;
-            if (problem is not null)
-            {
-                problems.Add($"round {round}: {problem}");
-            }
+        var contenders = new List<Task<(string Target, HttpStatusCode Status)>>();
+        for (var i = 0; i < 4; i++)
+        {
+            contenders.Add(Contender("accepted", () => app.Partner(link).PostAsync($"{url}/accept", null)));
+            contenders.Add(Contender("declined", () => app.Partner(link).PostAsJsonAsync($"{url}/decline", new { reason = "no-capacity" })));
+            contenders.Add(Contender("withdrawn", () => app.CreateClient().PostAsJsonAsync("/api/status/withdraw", new { token = submitted.StatusToken })));
         }
 
-        return new RaceOutcome(rounds, wins, conflicts, problems);
-    }
-
-    private void Report(RaceOutcome outcome)
-    {
-        var line = $"races={outcome.Rounds} contenders=14 wins={string.Join(",", outcome.Wins.Select(w => $"{w.Key}:{w.Value}"))} " +
-            $"conflicts409={outcome.Conflicts} inconsistent={outcome.Problems.Count}";
-        output.WriteLine(line);
-        Console.WriteLine(line);
-        foreach (var problem in outcome.Problems.Take(10))
+        // The sweep runs in process and would nearly always win; a varying head start for the others.
+        var sweepDelay = TimeSpan.FromMilliseconds(round % 4 * 2);
+        var sweeps = Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
         {
-            output.WriteLine(problem);
-        }
+            await gate.Task;
+            await Task.Delay(sweepDelay);
+            return (await app.SweepAsync()).Expired;
+        })).ToList();
+        gate.SetResult();
+        var answers = await Task.WhenAll(contenders);
+        var expired = (await Task.WhenAll(sweeps)).Sum();
+
+        var view = await app.Organisation().GetFromJsonAsync<JsonElement>($"/api/referrals/{submitted.ReferralId}");
+        var history = view.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("status").GetString()!).ToArray();
+        judge.Judge(answers, expired, history, (await app.StatusAsync(submitted.StatusToken)).GetProperty("status").GetString());
     }
 }
