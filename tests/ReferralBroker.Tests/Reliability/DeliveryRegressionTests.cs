@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using ReferralBroker.Embedded;
 using ReferralBroker.Ports;
@@ -19,15 +18,15 @@ public sealed class DeliveryRegressionTests
     {
         using var app = new BrokerApp();
         _ = app.Services;
-        await ExecuteAsync(app, "CREATE TRIGGER queue_full BEFORE INSERT ON queue BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+        await SqliteFile.ExecuteAsync(app, "CREATE TRIGGER queue_full BEFORE INSERT ON queue BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
 
         var response = await app.Organisation().PostAsJsonAsync("/api/referrals", BrokerApp.Referral());
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
-        Assert.Equal(0L, await ScalarAsync(app, "SELECT count(*) FROM referrals"));
+        Assert.Equal(0L, await SqliteFile.CountAsync(app, "referrals"));
 
-        await ExecuteAsync(app, "DROP TRIGGER queue_full;");
+        await SqliteFile.ExecuteAsync(app, "DROP TRIGGER queue_full;");
         var submitted = await app.SubmitAsync();
-        Assert.Equal(1L, await ScalarAsync(app, "SELECT count(*) FROM queue"));
+        Assert.Equal(1L, await SqliteFile.CountAsync(app, "queue"));
         await app.DispatchAsync();
         Assert.Equal("delivered", (await app.StatusAsync(submitted.StatusToken)).GetProperty("status").GetString());
     }
@@ -100,24 +99,6 @@ public sealed class DeliveryRegressionTests
         };
         request.Headers.Add("Idempotency-Key", key);
         return await organisation.SendAsync(request);
-    }
-
-    private static async Task ExecuteAsync(BrokerApp app, string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={app.DatabasePath}");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<object?> ScalarAsync(BrokerApp app, string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={app.DatabasePath};Mode=ReadOnly");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return await command.ExecuteScalarAsync();
     }
 
     private sealed class DownQueue : IReferralQueue

@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text;
-using Microsoft.Data.Sqlite;
 using ReferralBroker.Tests.Integration;
 
 namespace ReferralBroker.Tests.Reliability;
@@ -36,37 +35,28 @@ public sealed class RetentionSweepTests
         await app.Partner(links[3]).PostAsync($"/api/partner/referrals/{links[3].ReferralId}/accept", null);
         // One more submitted but never dispatched: its queued message holds a link secret.
         await app.SubmitAsync();
-        Assert.Equal((6L, 5L, 1L), (await CountAsync(app, "referrals"), await CountAsync(app, "idempotency"), await CountAsync(app, "queue")));
-        Assert.Equal(4L, await CountAsync(app, "referrals", "record LIKE '%ciphertext%'"));
+        Assert.Equal((6L, 5L, 1L), (await SqliteFile.CountAsync(app, "referrals"), await SqliteFile.CountAsync(app, "idempotency"), await SqliteFile.CountAsync(app, "queue")));
+        Assert.Equal(4L, await SqliteFile.CountAsync(app, "referrals", "record LIKE '%ciphertext%'"));
 
         app.Time.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(1));
         await app.SweepAsync();
-        Assert.Equal((0L, 0L), (await CountAsync(app, "idempotency"), await CountAsync(app, "queue")));
+        Assert.Equal((0L, 0L), (await SqliteFile.CountAsync(app, "idempotency"), await SqliteFile.CountAsync(app, "queue")));
 
         app.Time.Advance(TimeSpan.FromDays(14));
         await app.SweepAsync();
         // 15 days on: details accepted 14 days ago are destroyed, and the undispatched referral's went when its
         // message expired (it was marked for re-sending); the unanswered one waits for consent to end.
-        Assert.Equal(1L, await CountAsync(app, "referrals", "record LIKE '%ciphertext%'"));
+        Assert.Equal(1L, await SqliteFile.CountAsync(app, "referrals", "record LIKE '%ciphertext%'"));
 
         app.Time.Advance(TimeSpan.FromDays(16));
         await app.SweepAsync();
-        Assert.Equal(0L, await CountAsync(app, "referrals", "record LIKE '%ciphertext%'"));
+        Assert.Equal(0L, await SqliteFile.CountAsync(app, "referrals", "record LIKE '%ciphertext%'"));
 
         app.Time.Advance(TimeSpan.FromDays(150));
         await app.SweepAsync();
-        Assert.Equal(0L, await CountAsync(app, "referrals"));
+        Assert.Equal(0L, await SqliteFile.CountAsync(app, "referrals"));
         var file = await File.ReadAllBytesAsync(app.DatabasePath);
         Assert.Equal(-1, file.AsSpan().IndexOf("ciphertext"u8));
         Assert.Equal(-1, file.AsSpan().IndexOf(Encoding.UTF8.GetBytes(links[0].ReferralId)));
-    }
-
-    private static async Task<long> CountAsync(BrokerApp app, string table, string where = "1")
-    {
-        await using var connection = new SqliteConnection($"Data Source={app.DatabasePath};Mode=ReadOnly;Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT count(*) FROM {table} WHERE {where}";
-        return (long)(await command.ExecuteScalarAsync())!;
     }
 }
