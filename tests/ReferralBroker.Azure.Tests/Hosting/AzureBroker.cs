@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using ReferralBroker.Azure.Tests.ServiceBus;
 using ReferralBroker.Azure.Tests.TableStorage;
@@ -21,19 +22,26 @@ internal sealed partial class AzureBroker : IDisposable
 {
     public const string SendGridKey = "SG.test-key";
     private readonly List<byte[]> _sentMessages = [];
+    private readonly List<StubRequest> _acceptedMails = [];
     private readonly Lock _gate = new();
+    private readonly Func<string, bool> _fail;
     private int _sendGridFailures;
 
     /// <param name="settings">Extra settings over the Azure ones, e.g. rate limits out of the way.</param>
-    public AzureBroker(AzuriteFixture azurite, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="services">Passed to <see cref="BrokerApp"/>: the last word on the services.</param>
+    /// <param name="fail">Asked before each Service Bus send ("servicebus") and SendGrid call ("sendgrid"): true answers 503.</param>
+    public AzureBroker(AzuriteFixture azurite, IReadOnlyDictionary<string, string?>? settings = null,
+        Func<AzureBroker, Action<IServiceCollection>>? services = null, Func<string, bool>? fail = null)
     {
+        _fail = fail ?? (_ => false);
         Time = new FakeTimeProvider(BrokerApp.Start);
         DeadLetters = new ServiceBusDeadLetterPurgerTests.DeadLetterQueues(Time, ServiceBusDeadLetterPurgerTests.Key);
         ServiceBus = HttpStub.Start(HandleServiceBus);
         SendGrid = HttpStub.Start(request => request.Header("Authorization") != $"Bearer {SendGridKey}"
             ? new StubResponse(401)
-            : Interlocked.Decrement(ref _sendGridFailures) >= 0 ? new StubResponse(503) : new StubResponse(202));
+            : Interlocked.Decrement(ref _sendGridFailures) >= 0 || _fail("sendgrid") ? new StubResponse(503) : Accepted(request));
         var tables = azurite.CreateOptions();
+        Tables = tables;
         var network = new JsonObject
         {
             ["organisations"] = new JsonArray(new JsonObject
@@ -62,7 +70,7 @@ internal sealed partial class AzureBroker : IDisposable
             ["Broker:Azure:SendGrid:Endpoint"] = SendGrid.BaseUri.ToString(),
             ["Broker:Azure:SendGrid:ApiKey"] = SendGridKey,
             ["Broker:Azure:SendGrid:FromEmail"] = "referrals@broker.test",
-        }.Concat(settings ?? new Dictionary<string, string?>()).ToDictionary());
+        }.Concat(settings ?? new Dictionary<string, string?>()).ToDictionary(), services: services?.Invoke(this));
         TablePrefix = tables.TablePrefix;
     }
 
@@ -72,6 +80,19 @@ internal sealed partial class AzureBroker : IDisposable
     public HttpStub SendGrid { get; }
     public ServiceBusDeadLetterPurgerTests.DeadLetterQueues DeadLetters { get; }
     public string TablePrefix { get; }
+    public ReferralBroker.Azure.TableStorage.TableStorageOptions Tables { get; }
+
+    /// <summary>The mails SendGrid accepted (202): what partners actually received.</summary>
+    public IReadOnlyList<StubRequest> AcceptedMails
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _acceptedMails];
+            }
+        }
+    }
 
     /// <summary>Bodies of the messages sent to the topic, in order.</summary>
     public IReadOnlyList<byte[]> SentMessages
@@ -142,6 +163,16 @@ internal sealed partial class AzureBroker : IDisposable
         SendGrid.Dispose();
     }
 
+    private StubResponse Accepted(StubRequest mail)
+    {
+        lock (_gate)
+        {
+            _acceptedMails.Add(mail);
+        }
+
+        return new StubResponse(202);
+    }
+
     private StubResponse HandleServiceBus(StubRequest request)
     {
         if (request is { Method: "POST", Path: "/referrals/messages" })
@@ -151,6 +182,11 @@ internal sealed partial class AzureBroker : IDisposable
                     ServiceBusDeadLetterPurgerTests.Key, Time.GetUtcNow()))
             {
                 return new StubResponse(401);
+            }
+
+            if (_fail("servicebus"))
+            {
+                return new StubResponse(503);
             }
 
             lock (_gate)
