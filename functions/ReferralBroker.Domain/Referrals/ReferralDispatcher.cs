@@ -26,6 +26,8 @@ public sealed partial class ReferralDispatcher(
     DispatchSettings settings,
     ILogger<ReferralDispatcher> logger)
 {
+    private const int RecordDeliveryAttempts = 4;
+
     /// <exception cref="TransientDeliveryException">The email could not be sent now; retry the message later.</exception>
     public async Task<DispatchResult> DispatchAsync(DispatchMessage message, CancellationToken ct)
     {
@@ -42,11 +44,28 @@ public sealed partial class ReferralDispatcher(
         await mail.SendAsync(PartnerMail.Compose(partner, referral, settings.PublicBaseUrl, message.LinkSecret), ct);
 
         // Whatever happened meanwhile (the partner acted already, the client withdrew) wins over "delivered".
-        await referrals.TransitionAsync(
-            async () => await store.FindAsync(referral.ReferralId, ct), ReferralEvent.Deliver, null, ct);
+        // The email is out: recording that matters more than failing fast, since a redelivery would email again.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await referrals.TransitionAsync(
+                    async () => await store.FindAsync(referral.ReferralId, ct), ReferralEvent.Deliver, null, ct);
+                break;
+            }
+            catch (Exception e) when (attempt < RecordDeliveryAttempts && e is not OperationCanceledException)
+            {
+                LogRecordingDeliveryFailed(logger, referral.ReferralId, attempt, e.GetType().Name);
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), ct);
+            }
+        }
+
         LogEmailed(logger, referral.ReferralId, referral.PartnerId);
         return DispatchResult.Emailed;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording the delivery of referral {ReferralId} failed (attempt {Attempt}, {Error}); trying again")]
+    private static partial void LogRecordingDeliveryFailed(ILogger logger, string referralId, int attempt, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} emailed to partner {PartnerId}")]
     private static partial void LogEmailed(ILogger logger, string referralId, string partnerId);

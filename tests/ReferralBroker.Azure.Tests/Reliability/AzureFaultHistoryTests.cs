@@ -32,7 +32,7 @@ public sealed class AzureFaultHistoryTests(AzuriteFixture azurite, ITestOutputHe
     private const int Referrals = 150;
 
     [Fact]
-    public async Task No_acknowledged_referral_is_lost_and_every_status_is_consistent_on_Table_Storage_under_protocol_faults()
+    public async Task No_acknowledged_referral_is_lost_or_emailed_twice_on_Table_Storage_under_protocol_faults()
     {
         var faults = new ProtocolFaults(Seed);
         var clientOptions = new TableStorageClientOptions();
@@ -120,9 +120,9 @@ public sealed class AzureFaultHistoryTests(AzuriteFixture azurite, ITestOutputHe
 
         Assert.True(verdict.Referrals >= Referrals * 9 / 10, "Too few referrals were acknowledged for the run to mean anything.");
         Assert.True(faults.TableFaults > 50 && faults.ServiceBusFaults > 5 && faults.SendGridFaults > 5, "The run injected too few faults.");
-        // Not yet 0 here: SendGrid takes no idempotency key, so a table failure between the accepted mail and
-        // "delivered" re-sends it on redelivery (docs/reliability.md, known gaps). Lost and inconsistent must be 0.
-        Assert.Equal((0, 0), (verdict.Lost, verdict.InconsistentStatuses));
+        // SendGrid takes no idempotency key: a duplicate now needs "delivered" to fail to be recorded four times
+        // in a row after the mail went out (the dispatcher retries it; docs/reliability.md, known gaps).
+        Assert.Equal((0, 0, 0), (verdict.Lost, verdict.DuplicatedEmails, verdict.InconsistentStatuses));
         Assert.True(tables.Count > 0);
         Assert.Equal(0, hits);
     }
@@ -159,7 +159,10 @@ public sealed class AzureFaultHistoryTests(AzuriteFixture azurite, ITestOutputHe
             var response = accept
                 ? await broker.App.Partner(link).PostAsync($"{url}/accept", null)
                 : await broker.App.Partner(link).PostAsJsonAsync($"{url}/decline", new { reason = "no-capacity" });
-            t?.Attempts.Add(new Attempt(accept ? "accepted" : "declined", HistoryChecker.Classify(response.StatusCode)));
+            // A 409 may hide this very action: the write went through, its answer was lost, and the SDK's retry
+            // met the new ETag (docs/reliability.md, known gaps). So a 409 here is "unknown", not "refused".
+            t?.Attempts.Add(new Attempt(accept ? "accepted" : "declined",
+                response.StatusCode == HttpStatusCode.Conflict ? Outcome.Unknown : HistoryChecker.Classify(response.StatusCode)));
         }
 
         var acknowledged = tracked.Where(r => r.Acknowledged is not null).ToList();
