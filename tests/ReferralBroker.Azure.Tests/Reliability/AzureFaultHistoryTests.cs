@@ -23,7 +23,7 @@ namespace ReferralBroker.Azure.Tests.Reliability;
 /// HttpPipeline policy that answers 503/429 or times out (before the request, or after Azurite executed it),
 /// Service Bus sends and SendGrid calls answered 503, and the host redelivering what failed. The same
 /// <see cref="HistoryChecker"/> as the embedded run judges it; then every table is seized and searched. The
-/// injected answers reach the broker's code (the pipeline does not retry them), about one table request in ten.
+/// injected answers reach the broker's code (the pipeline does not retry them), about one table request in twelve.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class AzureFaultHistoryTests(AzuriteFixture azurite, ITestOutputHelper output)
