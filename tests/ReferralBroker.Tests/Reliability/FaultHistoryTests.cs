@@ -52,6 +52,9 @@ public sealed class FaultHistoryTests(ITestOutputHelper output)
 
         var seizure = Seizure.Search(run, dataPath);
         Report(seizure.ToString());
+        run.Dispose();
+        // tmpfs is memory: leave nothing behind.
+        Directory.Delete(dataPath, recursive: true);
         Assert.Equal(0, seizure.Hits);
     }
 

@@ -269,5 +269,7 @@ public sealed class FaultRun(FaultPlan plan, Func<FaultPlan.Instance, BrokerApp>
         {
             app.Dispose();
         }
+
+        _apps.Clear();
     }
 }
