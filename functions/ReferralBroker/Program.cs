@@ -28,7 +28,11 @@ if (azure)
 }
 
 app.UseSecurityHeaders();
-app.UseExceptionHandler();
+// A request body that breaks HTTP itself (bad chunking, a body shorter than announced) is the client's error.
+app.UseExceptionHandler(new ExceptionHandlerOptions
+{
+    StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+});
 app.UseStatusCodePages();
 app.UseStaticFiles();
 app.UseClientLanguages();

@@ -71,8 +71,26 @@ public interface IReferralQueue
     Task EnqueueAsync(DispatchMessage message, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// Stores a new referral and queues its dispatch message. A referral acknowledged with 201 but never queued would
+/// be lost in silence (nobody but the message holds the link secret), so an adapter that can do both in one
+/// transaction must; otherwise the record is written first and the service marks it when queueing fails.
+/// </summary>
+public interface IReferralIntake
+{
+    /// <summary>False when a record with that id already exists; nothing is queued then.</summary>
+    Task<bool> TryCreateAndEnqueueAsync(ReferralRecord record, DispatchMessage message, CancellationToken cancellationToken);
+}
+
 /// <summary>An email with no client data: a generic subject, the category and the partner's link.</summary>
-public sealed record OutgoingMail(string To, string Subject, string TextBody, string HtmlBody, string ReferralId);
+public sealed record OutgoingMail(string To, string Subject, string TextBody, string HtmlBody, string ReferralId)
+{
+    /// <summary>
+    /// Sending is at least once; a sender that can refuse a repeat keys it on this: the referral for the partner's
+    /// one email, the event for each notification to the organisation (several per referral).
+    /// </summary>
+    public string DeduplicationKey { get; init; } = ReferralId;
+}
 
 public interface IMailSender
 {

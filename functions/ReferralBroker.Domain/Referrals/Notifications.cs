@@ -71,7 +71,7 @@ public static class ClosedLoop
             <p>Since: {at}</p>
             <p>Your organisation's API shows the referral's history: <code>GET /api/referrals/{referralId}</code></p>
             """;
-        return new OutgoingMail(to, EmailSubject, text, html, referralId);
+        return new OutgoingMail(to, EmailSubject, text, html, referralId) { DeduplicationKey = notification.EventId };
     }
 
     /// <summary>The webhook body: {"eventId","referralId","status","at"}, UTF-8 JSON.</summary>

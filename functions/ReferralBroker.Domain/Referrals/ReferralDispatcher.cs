@@ -26,11 +26,14 @@ public sealed partial class ReferralDispatcher(
     DispatchSettings settings,
     ILogger<ReferralDispatcher> logger)
 {
+    private const int RecordDeliveryAttempts = 4;
+
     /// <exception cref="TransientDeliveryException">The email could not be sent now; retry the message later.</exception>
     public async Task<DispatchResult> DispatchAsync(DispatchMessage message, CancellationToken ct)
     {
         var found = await store.FindAsync(message.ReferralId, ct);
-        if (found?.Value is not { Status: ReferralStatus.Submitted } referral)
+        // A referral marked undeliverable has lost its sealed details: an email now would open nothing.
+        if (found?.Value is not { Status: ReferralStatus.Submitted, DeliveryFailed: false } referral)
         {
             LogAlreadyHandled(logger, message.ReferralId);
             return DispatchResult.AlreadyHandled;
@@ -41,13 +44,30 @@ public sealed partial class ReferralDispatcher(
         await mail.SendAsync(PartnerMail.Compose(partner, referral, settings.PublicBaseUrl, message.LinkSecret), ct);
 
         // Whatever happened meanwhile (the partner acted already, the client withdrew) wins over "delivered": the
-        // version read before the email is tried first, and a conflict reloads.
+        // version read before the email is tried first, and a conflict reloads. The email is out: recording that
+        // matters more than failing fast, since a redelivery would email again.
         var loaded = found;
-        await referrals.TransitionAsync(
-            async () => Interlocked.Exchange(ref loaded, null) ?? await store.FindAsync(referral.ReferralId, ct), ReferralEvent.Deliver, null, ct);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await referrals.TransitionAsync(
+                    async () => Interlocked.Exchange(ref loaded, null) ?? await store.FindAsync(referral.ReferralId, ct), ReferralEvent.Deliver, null, ct);
+                break;
+            }
+            catch (Exception e) when (attempt < RecordDeliveryAttempts && e is not OperationCanceledException)
+            {
+                LogRecordingDeliveryFailed(logger, referral.ReferralId, attempt, e.GetType().Name);
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), ct);
+            }
+        }
+
         LogEmailed(logger, referral.ReferralId, referral.PartnerId);
         return DispatchResult.Emailed;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording the delivery of referral {ReferralId} failed (attempt {Attempt}, {Error}); trying again")]
+    private static partial void LogRecordingDeliveryFailed(ILogger logger, string referralId, int attempt, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} emailed to partner {PartnerId}")]
     private static partial void LogEmailed(ILogger logger, string referralId, string partnerId);

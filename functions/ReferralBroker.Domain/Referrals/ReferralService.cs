@@ -30,7 +30,7 @@ public abstract record ActionOutcome
 public sealed partial class ReferralService(
     IReferralStore store,
     IIdempotencyStore idempotency,
-    IReferralQueue queue,
+    IReferralIntake intake,
     INetworkDirectory directory,
     Pepper pepper,
     RetentionPolicy retention,
@@ -95,17 +95,28 @@ public sealed partial class ReferralService(
             PurgeAt = retention.PurgeAt(ReferralStatus.Submitted, now, expiresAt, now),
         };
 
-        if (!await store.TryCreateAsync(record, ct))
+        var message = new DispatchMessage(referralId, referralId, record.PartnerId, WireNames.Of(record.Category), Base64Url.Encode(seal.LinkSecret));
+        CryptographicOperations.ZeroMemory(seal.LinkSecret);
+        bool created;
+        try
+        {
+            created = await intake.TryCreateAndEnqueueAsync(record, message, ct);
+        }
+        catch (NotQueuedException)
+        {
+            // Stored without its message: a retry with the same Idempotency-Key would find the record and answer
+            // 201 for a referral nobody will ever email. Mark it for the organisation to send again.
+            await TryMarkUndeliverableAsync(referralId);
+            throw;
+        }
+
+        if (!created)
         {
             // A concurrent retry with the same Idempotency-Key created it first and notifies the partner.
             var winner = await store.FindAsync(referralId, ct);
             return Created(winner?.Value ?? record, token, duressToken);
         }
 
-        await queue.EnqueueAsync(
-            new DispatchMessage(referralId, referralId, record.PartnerId, WireNames.Of(record.Category), Base64Url.Encode(seal.LinkSecret)),
-            ct);
-        CryptographicOperations.ZeroMemory(seal.LinkSecret);
         return Created(record, token, duressToken);
     }
 
@@ -172,6 +183,19 @@ public sealed partial class ReferralService(
         }
 
         return false;
+    }
+
+    private async Task TryMarkUndeliverableAsync(string referralId)
+    {
+        try
+        {
+            await MarkUndeliverableAsync(referralId, CancellationToken.None);
+        }
+        catch (Exception)
+        {
+            // The store is failing too. The referral then shows "submitted" until its consent ends: a known gap,
+            // see docs/reliability.md.
+        }
     }
 
     /// <summary>Loads, applies the event and writes back, reloading when another writer got there first.</summary>

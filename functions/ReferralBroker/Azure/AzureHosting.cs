@@ -69,6 +69,8 @@ internal static class AzureHosting
         services.AddSingleton<IReferralQueue>(sp => new ServiceBusReferralQueue(
             ServiceBusOptionsFor(sp), CredentialFor(sp, ServiceBusOptionsFor(sp).SasKey is null),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ServiceBusReferralQueue>>()));
+        services.AddSingleton<IReferralIntake>(sp => new StoreThenQueueIntake(
+            sp.GetRequiredService<IReferralStore>(), sp.GetRequiredService<IReferralQueue>()));
         services.AddSingleton(sp => new ServiceBusDeadLetterPurger(
             ServiceBusOptionsFor(sp), CredentialFor(sp, ServiceBusOptionsFor(sp).SasKey is null),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ServiceBusDeadLetterPurger>>()));

@@ -39,7 +39,7 @@ internal sealed partial class EmbeddedDispatchPump(
         return taken;
     }
 
-    /// <summary>True when the message is done with (emailed, or given up on); false when it is left for a retry.</summary>
+    /// <summary>True when the message is done with (emailed, or given up on and its referral marked); false when it is left for a retry.</summary>
     private async Task<bool> DispatchAsync(LeasedMessage leased, CancellationToken cancellationToken)
     {
         try
@@ -52,10 +52,19 @@ internal sealed partial class EmbeddedDispatchPump(
             if (leased.DeliveryCount >= options.MaxDeliveryCount)
             {
                 // Nobody will read a dead-lettered link secret; dropping it is the embedded dead-letter queue.
+                // Marked before the message goes: if marking fails, the message comes back after its lock to be
+                // marked again, and a referral is never left "submitted" with nothing left to send it.
                 LogGaveUp(logger, leased.Message.ReferralId, leased.DeliveryCount, e.GetType().Name);
-                await queue.CompleteAsync([leased.Sequence], cancellationToken);
-                await referrals.MarkUndeliverableAsync(leased.Message.ReferralId, cancellationToken);
-                return false;
+                try
+                {
+                    await referrals.MarkUndeliverableAsync(leased.Message.ReferralId, cancellationToken);
+                    return true;
+                }
+                catch (Exception markFailure) when (markFailure is not OperationCanceledException)
+                {
+                    LogMarkFailed(logger, leased.Message.ReferralId, markFailure.GetType().Name);
+                    return false;
+                }
             }
 
             LogWillRetry(logger, leased.Message.ReferralId, leased.DeliveryCount, e.GetType().Name);
@@ -82,10 +91,22 @@ internal sealed partial class EmbeddedDispatchPump(
             {
                 return;
             }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A store failing mid-drain must not stop the host: leased messages come back after their lock.
+                LogDrainFailed(logger, e.GetType().Name);
+                await Task.Delay(options.PollInterval, stoppingToken);
+            }
         }
     }
 
     private static TimeSpan Backoff(int deliveryCount) => TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, deliveryCount)));
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Dispatching stopped ({Error}); trying again after the poll interval")]
+    private static partial void LogDrainFailed(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Marking referral {ReferralId} undeliverable failed ({Error}); its message comes back after its lock")]
+    private static partial void LogMarkFailed(ILogger logger, string referralId, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatch of referral {ReferralId} failed (attempt {Attempt}, {Error}); will retry")]
     private static partial void LogWillRetry(ILogger logger, string referralId, int attempt, string error);

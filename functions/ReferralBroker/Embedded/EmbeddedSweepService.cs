@@ -8,13 +8,19 @@ internal sealed partial class EmbeddedSweepService(
     ReferralSweeper sweeper,
     SqliteReferralQueue queue,
     SqliteDatabase database,
+    ReferralService referrals,
     QueueOptions options,
     TimeProvider time,
     ILogger<EmbeddedSweepService> logger) : BackgroundService
 {
     public async Task<SweepReport> SweepOnceAsync(CancellationToken cancellationToken)
     {
-        await queue.PurgeExpiredAsync(cancellationToken);
+        // A message dropped unsent must not leave its referral "submitted" in silence: the client would wait.
+        foreach (var referralId in await queue.PurgeExpiredAsync(cancellationToken))
+        {
+            await referrals.MarkUndeliverableAsync(referralId, cancellationToken);
+        }
+
         var report = await sweeper.SweepAsync(cancellationToken);
         // What the sweep destroyed is zeroed in the file but still in the write-ahead log until this.
         await database.CheckpointAsync(cancellationToken);

@@ -12,6 +12,13 @@ internal sealed class OutboxMailSender(string outboxPath, string fromEmail, Time
     public async Task SendAsync(OutgoingMail mail, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(outboxPath);
+        // Dispatch is at least once: a crash after the email but before "delivered" is recorded redelivers the
+        // message. One email per key is the outbox's idempotency, as a provider's would be.
+        if (Directory.EnumerateFiles(outboxPath, $"*-{mail.DeduplicationKey}-*.eml").Any())
+        {
+            return;
+        }
+
         var now = time.GetUtcNow();
         var boundary = "=_" + Guid.NewGuid().ToString("N");
         var message = new StringBuilder()
@@ -27,7 +34,7 @@ internal sealed class OutboxMailSender(string outboxPath, string fromEmail, Time
             .Append($"--{boundary}--\r\n")
             .ToString();
 
-        var name = $"{now:yyyyMMdd'T'HHmmssfff}-{mail.ReferralId}-{Guid.NewGuid().ToString("N")[..8]}.eml";
+        var name = $"{now:yyyyMMdd'T'HHmmssfff}-{mail.DeduplicationKey}-{Guid.NewGuid().ToString("N")[..8]}.eml";
         var temporary = Path.Combine(outboxPath, name + ".tmp");
         await File.WriteAllTextAsync(temporary, message, new UTF8Encoding(false), cancellationToken);
         // A reader of the folder never sees half a message.

@@ -2,6 +2,7 @@ using System.Text;
 using ReferralBroker.Azure.ServiceBus;
 using ReferralBroker.Hosting;
 using ReferralBroker.Ports;
+using ReferralBroker.Referrals;
 using static ReferralBroker.Embedded.SqliteDatabase;
 
 namespace ReferralBroker.Embedded;
@@ -12,21 +13,48 @@ internal sealed record LeasedMessage(long Sequence, int DeliveryCount, DispatchM
 /// A durable in-process queue in the same SQLite file: a message enqueued before a crash is still there after
 /// a restart. Messages have the same JSON as on Service Bus. A taken message is leased, not removed, so a crash mid-dispatch means redelivery, never loss.
 /// </summary>
-internal sealed class SqliteReferralQueue(SqliteDatabase database, QueueOptions options, TimeProvider time) : IReferralQueue, IDisposable
+internal sealed class SqliteReferralQueue(SqliteDatabase database, QueueOptions options, TimeProvider time) : IReferralQueue, IReferralIntake, IDisposable
 {
     private readonly SemaphoreSlim _signal = new(0);
 
     public async Task EnqueueAsync(DispatchMessage message, CancellationToken cancellationToken)
     {
         var now = Millis(time.GetUtcNow());
-        var body = Encoding.UTF8.GetString(DispatchMessageJson.Serialize(message));
-        await database.WriteAsync(writer => writer.Command("""
-            INSERT INTO queue (message_id, enqueued_at, available_at, delivery_count, body)
-            VALUES ($id, $now, $now, 0, $body)
-            ON CONFLICT (message_id) DO NOTHING
-            """, ("$id", message.MessageId), ("$now", now), ("$body", body)).ExecuteNonQuery(), cancellationToken);
+        await database.WriteAsync(writer => Insert(writer, message, now), cancellationToken);
         _signal.Release();
     }
+
+    /// <summary>
+    /// The record and its message in one SQLite transaction: a crash can leave both or neither, never a referral
+    /// answered with 201 that nothing will ever dispatch.
+    /// </summary>
+    public async Task<bool> TryCreateAndEnqueueAsync(ReferralRecord record, DispatchMessage message, CancellationToken cancellationToken)
+    {
+        var now = Millis(time.GetUtcNow());
+        // One write is one savepoint of the writer's transaction: both rows commit together or not at all.
+        var created = await database.WriteAsync(writer =>
+        {
+            if (!SqliteReferralStore.TryInsert(writer, record))
+            {
+                return false;
+            }
+
+            Insert(writer, message, now);
+            return true;
+        }, cancellationToken);
+        if (created)
+        {
+            _signal.Release();
+        }
+
+        return created;
+    }
+
+    private static int Insert(Lease writer, DispatchMessage message, long now) => writer.Command("""
+        INSERT INTO queue (message_id, enqueued_at, available_at, delivery_count, body)
+        VALUES ($id, $now, $now, 0, $body)
+        ON CONFLICT (message_id) DO NOTHING
+        """, ("$id", message.MessageId), ("$now", now), ("$body", Encoding.UTF8.GetString(DispatchMessageJson.Serialize(message)))).ExecuteNonQuery();
 
     /// <summary>Waits until something is enqueued or the poll interval passes.</summary>
     public async Task WaitForWorkAsync(CancellationToken cancellationToken)
@@ -84,12 +112,24 @@ internal sealed class SqliteReferralQueue(SqliteDatabase database, QueueOptions 
             ("$seq", sequence), ("$at", at)).ExecuteNonQuery(), cancellationToken);
     }
 
-    /// <summary>Drops messages past their time-to-live: the link secret they carry must not outlive it.</summary>
-    public Task<int> PurgeExpiredAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Drops messages past their time-to-live (the link secret they carry must not outlive it) and returns the ids
+    /// of their referrals, which can now never be emailed.
+    /// </summary>
+    public Task<IReadOnlyList<string>> PurgeExpiredAsync(CancellationToken cancellationToken)
     {
         var cutoff = Millis(time.GetUtcNow() - options.MessageTimeToLive);
-        return database.WriteAsync(writer => writer.Command("DELETE FROM queue WHERE enqueued_at <= $cutoff", ("$cutoff", cutoff)).ExecuteNonQuery(),
-            cancellationToken);
+        return database.WriteAsync<IReadOnlyList<string>>(writer =>
+        {
+            using var reader = writer.Command("DELETE FROM queue WHERE enqueued_at <= $cutoff RETURNING message_id", ("$cutoff", cutoff)).ExecuteReader();
+            var dropped = new List<string>();
+            while (reader.Read())
+            {
+                dropped.Add(reader.GetString(0));
+            }
+
+            return dropped;
+        }, cancellationToken);
     }
 
     public void Dispose() => _signal.Dispose();

@@ -13,17 +13,17 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
 {
     private const string Columns = "record, version";
 
-    public Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken cancellationToken)
-    {
-        var parameters = Parameters(record);
-        return database.WriteAsync(writer => writer.Command("""
-            INSERT INTO referrals (referral_id, token_hash, version, expires_at, sealed_delete_at, purge_at, status, record,
-                notify_at, organisation_id, created_at, category, duress_token_hash)
-            VALUES ($id, $token, 1, $expires, $sealedDelete, $purge, $status, $record,
-                $notifyAt, $organisation, $createdAt, $category, $duressToken)
-            ON CONFLICT (referral_id) DO NOTHING
-            """, parameters).ExecuteNonQuery() == 1, cancellationToken);
-    }
+    public Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken cancellationToken) =>
+        database.WriteAsync(writer => TryInsert(writer, record), cancellationToken);
+
+    /// <summary>The insert, inside a write the caller owns (intake writes it together with the queue row).</summary>
+    internal static bool TryInsert(Lease writer, ReferralRecord record) => writer.Command("""
+        INSERT INTO referrals (referral_id, token_hash, version, expires_at, sealed_delete_at, purge_at, status, record,
+            notify_at, organisation_id, created_at, category, duress_token_hash)
+        VALUES ($id, $token, 1, $expires, $sealedDelete, $purge, $status, $record,
+            $notifyAt, $organisation, $createdAt, $category, $duressToken)
+        ON CONFLICT (referral_id) DO NOTHING
+        """, Parameters(record)).ExecuteNonQuery() == 1;
 
     public Task<Versioned<ReferralRecord>?> FindAsync(string referralId, CancellationToken cancellationToken) =>
         FindOneAsync($"SELECT {Columns} FROM referrals WHERE referral_id = $key", referralId, cancellationToken);

@@ -84,6 +84,11 @@ public sealed class RateLimitOptions
     /// <summary>Token lookups per client address per minute; tokens are unguessable, this stops noisy scanning.</summary>
     public int StatusPerMinute { get; set; } = 30;
     public int PartnerPerMinute { get; set; } = 120;
+    /// <summary>
+    /// Status and partner lookups that miss (404), per minute, across all addresses; once spent, addresses that
+    /// missed wait for the next minute while others still get through (see GuessingBudget).
+    /// </summary>
+    public int GlobalMissesPerMinute { get; set; } = 300;
 }
 
 public sealed class DirectoryOptions

@@ -67,6 +67,11 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             failures.Add("Broker:Storage:CheckpointInterval must be positive and at most a minute: destroyed data waits that long in the write-ahead log.");
         }
 
+        if (options.RateLimits is { StatusPerMinute: < 1 } or { PartnerPerMinute: < 1 } or { GlobalMissesPerMinute: < 1 })
+        {
+            failures.Add("Broker:RateLimits:StatusPerMinute, PartnerPerMinute and GlobalMissesPerMinute must be at least 1.");
+        }
+
         foreach (var org in options.Organisations)
         {
             if (string.IsNullOrWhiteSpace(org.Id) || !ApiKeys.IsHash(org.ApiKeySha256))

@@ -90,6 +90,7 @@ internal static class BrokerServices
             new SqliteDirectoryStore(sp.GetRequiredService<SqliteDatabase>()), sp.GetRequiredService<Pepper>()));
         services.AddSingleton<SqliteReferralQueue>();
         services.AddSingleton<IReferralQueue>(sp => sp.GetRequiredService<SqliteReferralQueue>());
+        services.AddSingleton<IReferralIntake>(sp => sp.GetRequiredService<SqliteReferralQueue>());
         services.AddSingleton<IMailSender>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
@@ -109,24 +110,15 @@ internal static class BrokerServices
         return services;
     }
 
-    private static IServiceCollection AddBrokerRateLimits(this IServiceCollection services) =>
-        services.AddRateLimiter(limiter =>
+    private static IServiceCollection AddBrokerRateLimits(this IServiceCollection services) => services
+        .AddSingleton<GuessingBudget>()
+        .AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            limiter.OnRejected = async (context, ct) =>
+            limiter.OnRejected = (context, _) =>
             {
-                if (context.HttpContext.GetEndpoint()?.Metadata.GetMetadata<RejectionPage>() is { } page)
-                {
-                    await page.WriteAsync(context.HttpContext);
-                    return;
-                }
-
-                var problems = context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>();
-                await problems.WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = context.HttpContext,
-                    ProblemDetails = { Status = StatusCodes.Status429TooManyRequests, Title = "Too many requests", Detail = "Please wait a minute and try again." },
-                });
+                var wait = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromMinutes(1);
+                return new ValueTask(RejectionPage.TooManyRequests(context.HttpContext, wait).ExecuteAsync(context.HttpContext));
             };
             // Partitioned by address only in memory; addresses are never stored or logged.
             limiter.AddPolicy(BrokerPolicies.StatusRateLimit, context => PerAddress(context, o => o.StatusPerMinute));

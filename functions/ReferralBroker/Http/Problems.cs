@@ -16,6 +16,14 @@ internal static class Problems
         TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large",
             detail: $"The request body may be at most {limit} bytes.");
 
+    /// <summary>429 with Retry-After in whole seconds (at least 1).</summary>
+    public static ProblemHttpResult TooManyRequests(HttpContext context, TimeSpan retryAfter)
+    {
+        context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests",
+            detail: "Please wait and try again; the Retry-After header says how long.");
+    }
+
     /// <summary>400: the request is not the JSON this endpoint reads (syntax, types, unknown properties).</summary>
     public static ProblemHttpResult Malformed(IDictionary<string, string[]> errors) =>
         Fields(StatusCodes.Status400BadRequest, "The request body is not valid for this endpoint", errors);

@@ -35,15 +35,54 @@ internal static class RequestBody
         return buffer.ToArray();
     }
 
+    /// <summary>
+    /// The body as JSON, or null when it is not JSON in valid UTF-8. The parser leaves string contents unchecked
+    /// until they are read, so invalid UTF-8 or a lone surrogate escape (\ud800) would otherwise surface later
+    /// as a 500: every string and property name is decoded once here.
+    /// </summary>
     public static JsonDocument? TryParse(byte[] body)
     {
-        try
-        {
-            return JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16, AllowDuplicateProperties = false });
-        }
-        catch (JsonException)
+        if (!System.Text.Unicode.Utf8.IsValid(body))
         {
             return null;
+        }
+
+        JsonDocument? document = null;
+        try
+        {
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16, AllowDuplicateProperties = false });
+            DecodeAllText(document.RootElement);
+            return document;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            document?.Dispose();
+            return null;
+        }
+    }
+
+    private static void DecodeAllText(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                _ = element.GetString();
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    DecodeAllText(item);
+                }
+
+                break;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    _ = property.Name;
+                    DecodeAllText(property.Value);
+                }
+
+                break;
         }
     }
 

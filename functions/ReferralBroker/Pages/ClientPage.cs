@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Localization;
 using Microsoft.Extensions.Options;
 using ReferralBroker.Hosting;
+using ReferralBroker.Http;
 using ReferralBroker.Lifecycle;
 
 namespace ReferralBroker.Pages;
@@ -109,5 +110,13 @@ internal sealed record LanguageSwitch(string Path, string? Token = null);
 /// <summary>Marks endpoints whose rate-limit refusal is a page in the client's language rather than problem+json.</summary>
 internal sealed class RejectionPage(Func<HttpContext, IResult> page)
 {
-    public Task WriteAsync(HttpContext context) => page(context).ExecuteAsync(context);
+    /// <summary>The 429 for the endpoint being served, from the rate limiter or the guessing budget alike.</summary>
+    public static IResult TooManyRequests(HttpContext context, TimeSpan retryAfter)
+    {
+        // Sets Retry-After, which the page needs as much as the problem does.
+        var problem = Problems.TooManyRequests(context, retryAfter);
+        return context.GetEndpoint()?.Metadata.GetMetadata<RejectionPage>() is { } rejection ? rejection.Render(context) : problem;
+    }
+
+    private IResult Render(HttpContext context) => page(context);
 }

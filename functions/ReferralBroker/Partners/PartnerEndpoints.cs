@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using ReferralBroker.Hosting;
 using ReferralBroker.Http;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Referrals;
@@ -23,6 +24,7 @@ internal static partial class PartnerEndpoints
 
         var partner = routes.MapGroup("/api/partner/referrals/{referralId}")
             .RequireRateLimiting(BrokerPolicies.PartnerRateLimit)
+            .AddEndpointFilter<GuessingGuard>()
             .WithTags("Partner");
         partner.MapGet("/", Get).WithName("PartnerGetReferral");
         partner.MapPost("/accept", Accept).WithName("PartnerAccept");

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using ReferralBroker.Hosting;
 using ReferralBroker.Http;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Referrals;
@@ -16,6 +17,7 @@ internal static class StatusEndpoints
     {
         var group = routes.MapGroup("/api/status")
             .RequireRateLimiting(BrokerPolicies.StatusRateLimit)
+            .AddEndpointFilter<GuessingGuard>()
             .WithTags("Status");
         group.MapPost("/", Check).WithName("CheckStatus");
         group.MapPost("/withdraw", Withdraw).WithName("Withdraw");

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using ReferralBroker.Hosting;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Pages;
 using ReferralBroker.Referrals;
@@ -30,9 +31,10 @@ internal static class StatusPageEndpoints
     public static IEndpointRouteBuilder MapStatusPages(this IEndpointRouteBuilder routes)
     {
         routes.MapGet(Path, Form).ExcludeFromDescription();
-        // The same limiter policy as POST /api/status: the page is no way around it.
+        // The same limiter policy and guessing budget as POST /api/status: the page is no way around them.
         var posts = routes.MapGroup(Path)
             .RequireRateLimiting(BrokerPolicies.StatusRateLimit)
+            .AddEndpointFilter<GuessingGuard>()
             .WithMetadata(new RejectionPage(context => RenderForm(context, ClientPage.For(context)["ErrorTooMany"], null, StatusCodes.Status429TooManyRequests)))
             .ExcludeFromDescription();
         posts.MapPost("/", Check);

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using ReferralBroker.Azure.Tests.ServiceBus;
 using ReferralBroker.Azure.Tests.TableStorage;
@@ -21,21 +22,29 @@ internal sealed partial class AzureBroker : IDisposable
 {
     public const string SendGridKey = "SG.test-key";
     private readonly List<byte[]> _sentMessages = [];
+    private readonly List<StubRequest> _acceptedMails = [];
     private readonly Lock _gate = new();
+    private readonly Func<string, bool> _fail;
     private int _sendGridFailures;
 
     public const string NotificationEmail = "caseworkers@org.example.org";
 
     /// <param name="webhook">When set, the organisation is notified by email and by this (loopback) webhook.</param>
-    public AzureBroker(AzuriteFixture azurite, Uri? webhook = null)
+    /// <param name="settings">Extra settings over the Azure ones, e.g. rate limits out of the way.</param>
+    /// <param name="services">Passed to <see cref="BrokerApp"/>: the last word on the services.</param>
+    /// <param name="fail">Asked before each Service Bus send ("servicebus") and SendGrid call ("sendgrid"): true answers 503.</param>
+    public AzureBroker(AzuriteFixture azurite, Uri? webhook = null, IReadOnlyDictionary<string, string?>? settings = null,
+        Func<AzureBroker, Action<IServiceCollection>>? services = null, Func<string, bool>? fail = null)
     {
+        _fail = fail ?? (_ => false);
         Time = new FakeTimeProvider(BrokerApp.Start);
         DeadLetters = new ServiceBusDeadLetterPurgerTests.DeadLetterQueues(Time, ServiceBusDeadLetterPurgerTests.Key);
         ServiceBus = HttpStub.Start(HandleServiceBus);
         SendGrid = HttpStub.Start(request => request.Header("Authorization") != $"Bearer {SendGridKey}"
             ? new StubResponse(401)
-            : Interlocked.Decrement(ref _sendGridFailures) >= 0 ? new StubResponse(503) : new StubResponse(202));
+            : Interlocked.Decrement(ref _sendGridFailures) >= 0 || _fail("sendgrid") ? new StubResponse(503) : Accepted(request));
         var tables = azurite.CreateOptions();
+        Tables = tables;
         var network = new JsonObject
         {
             ["organisations"] = new JsonArray(new JsonObject
@@ -69,7 +78,7 @@ internal sealed partial class AzureBroker : IDisposable
             ["Broker:Azure:SendGrid:ApiKey"] = SendGridKey,
             ["Broker:Azure:SendGrid:FromEmail"] = "referrals@broker.test",
             ["Broker:Notifications:AllowLoopbackHttpWebhooks"] = webhook is null ? "false" : "true",
-        });
+        }.Concat(settings ?? new Dictionary<string, string?>()).ToDictionary(), services: services?.Invoke(this));
         TablePrefix = tables.TablePrefix;
     }
 
@@ -79,6 +88,19 @@ internal sealed partial class AzureBroker : IDisposable
     public HttpStub SendGrid { get; }
     public ServiceBusDeadLetterPurgerTests.DeadLetterQueues DeadLetters { get; }
     public string TablePrefix { get; }
+    public ReferralBroker.Azure.TableStorage.TableStorageOptions Tables { get; }
+
+    /// <summary>The mails SendGrid accepted (202): what partners actually received.</summary>
+    public IReadOnlyList<StubRequest> AcceptedMails
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _acceptedMails];
+            }
+        }
+    }
 
     /// <summary>Bodies of the messages sent to the topic, in order.</summary>
     public IReadOnlyList<byte[]> SentMessages
@@ -149,6 +171,16 @@ internal sealed partial class AzureBroker : IDisposable
         SendGrid.Dispose();
     }
 
+    private StubResponse Accepted(StubRequest mail)
+    {
+        lock (_gate)
+        {
+            _acceptedMails.Add(mail);
+        }
+
+        return new StubResponse(202);
+    }
+
     private StubResponse HandleServiceBus(StubRequest request)
     {
         if (request is { Method: "POST", Path: "/referrals/messages" })
@@ -158,6 +190,11 @@ internal sealed partial class AzureBroker : IDisposable
                     ServiceBusDeadLetterPurgerTests.Key, Time.GetUtcNow()))
             {
                 return new StubResponse(401);
+            }
+
+            if (_fail("servicebus"))
+            {
+                return new StubResponse(503);
             }
 
             lock (_gate)

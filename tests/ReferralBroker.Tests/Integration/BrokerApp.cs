@@ -29,12 +29,15 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
     public static readonly DateTimeOffset Start = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
 
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
 
     /// <param name="settings">Extra settings over the defaults, e.g. to host it as in Azure against Azurite and stubs.</param>
     /// <param name="realServer">Serve on a real socket (Kestrel, 127.0.0.1, a free port) for a browser: see <see cref="ServerAddress"/>.</param>
+    /// <param name="services">Last word on the services, e.g. to wrap the ports in fault injectors.</param>
     public BrokerApp(string? dataPath = null, bool runDispatcher = false, FakeTimeProvider? time = null,
-        IReadOnlyDictionary<string, string?>? settings = null, bool realServer = false)
+        IReadOnlyDictionary<string, string?>? settings = null, bool realServer = false, Action<IServiceCollection>? services = null)
     {
+        _services = services;
         if (realServer)
         {
             UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -112,7 +115,11 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
 
         builder.ConfigureLogging(logging => logging.ClearProviders().SetMinimumLevel(LogLevel.Trace)
             .AddProvider(new CapturingLoggerProvider(Logs)));
-        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<TimeProvider>(Time);
+            _services?.Invoke(services);
+        });
     }
 
     public HttpClient Organisation(string key = OrgKey)

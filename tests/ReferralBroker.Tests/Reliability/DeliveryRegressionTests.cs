@@ -1,0 +1,141 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using ReferralBroker.Embedded;
+using ReferralBroker.Ports;
+using ReferralBroker.Referrals;
+using ReferralBroker.Tests.Integration;
+
+namespace ReferralBroker.Tests.Reliability;
+
+/// <summary>The bugs the fault run found, each pinned down on its own.</summary>
+public sealed class DeliveryRegressionTests
+{
+    [Fact]
+    public async Task Embedded_intake_stores_the_record_and_its_message_together_or_not_at_all()
+    {
+        using var app = new BrokerApp();
+        _ = app.Services;
+        await SqliteFile.ExecuteAsync(app, "CREATE TRIGGER queue_full BEFORE INSERT ON queue BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+
+        var response = await app.Organisation().PostAsJsonAsync("/api/referrals", BrokerApp.Referral());
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal(0L, await SqliteFile.CountAsync(app, "referrals"));
+
+        await SqliteFile.ExecuteAsync(app, "DROP TRIGGER queue_full;");
+        var submitted = await app.SubmitAsync();
+        Assert.Equal(1L, await SqliteFile.CountAsync(app, "queue"));
+        await app.DispatchAsync();
+        Assert.Equal("delivered", (await app.StatusAsync(submitted.StatusToken)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Without_a_shared_transaction_a_referral_stored_but_not_queued_is_marked_not_silently_answered_201()
+    {
+        // Azure's intake (Table Storage, then Service Bus) over a queue that is down.
+        using var app = new BrokerApp(services: services => services.AddSingleton<IReferralIntake>(sp =>
+            new StoreThenQueueIntake(sp.GetRequiredService<IReferralStore>(), new DownQueue())));
+        var organisation = app.Organisation();
+        var first = await SubmitWithKeyAsync(organisation, "retry-me");
+        Assert.Equal(HttpStatusCode.InternalServerError, first.StatusCode);
+
+        var retry = await SubmitWithKeyAsync(organisation, "retry-me");
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        var submitted = (await retry.Content.ReadFromJsonAsync<Submitted>())!;
+        var view = await organisation.GetFromJsonAsync<JsonElement>($"/api/referrals/{submitted.ReferralId}");
+        Assert.True(view.GetProperty("deliveryFailed").GetBoolean());
+        Assert.DoesNotContain("ciphertext", await Storage.RecordJsonAsync(app, submitted.ReferralId), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_message_dropped_unsent_at_its_time_to_live_marks_its_referral_for_re_sending()
+    {
+        using var app = new BrokerApp();
+        var submitted = await app.SubmitAsync();
+        app.Time.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(1));
+        await app.SweepAsync();
+
+        var view = await app.Organisation().GetFromJsonAsync<JsonElement>($"/api/referrals/{submitted.ReferralId}");
+        Assert.True(view.GetProperty("deliveryFailed").GetBoolean());
+        Assert.Equal(0, await app.DispatchAsync());
+    }
+
+    [Fact]
+    public async Task A_crash_after_the_email_but_before_delivery_is_recorded_still_sends_one_email()
+    {
+        using var app = new BrokerApp();
+        var submitted = await app.SubmitAsync();
+        var queue = app.Services.GetRequiredService<SqliteReferralQueue>();
+        var leased = await queue.TryReceiveAsync(CancellationToken.None);
+        var referral = (await app.Services.GetRequiredService<IReferralStore>().FindAsync(submitted.ReferralId, CancellationToken.None))!.Value;
+        var partner = app.Services.GetRequiredService<INetworkDirectory>().FindPartner(referral.PartnerId)!;
+        // The email went out; the process died before "delivered" was written and the message completed.
+        await app.Services.GetRequiredService<IMailSender>().SendAsync(
+            PartnerMail.Compose(partner, referral, "https://broker.test", leased!.Message.LinkSecret), CancellationToken.None);
+
+        app.Time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(1, await app.DispatchAsync());
+        Assert.Single(app.Outbox());
+        Assert.Equal("delivered", (await app.StatusAsync(submitted.StatusToken)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task A_referral_marked_undeliverable_is_never_emailed_afterwards()
+    {
+        using var app = new BrokerApp();
+        var submitted = await app.SubmitAsync();
+        Assert.True(await app.Services.GetRequiredService<ReferralService>().MarkUndeliverableAsync(submitted.ReferralId, CancellationToken.None));
+        Assert.Equal(1, await app.DispatchAsync());
+        Assert.Empty(app.Outbox());
+    }
+
+    [Fact]
+    public async Task When_recording_delivery_fails_once_after_the_email_the_dispatcher_retries_it_instead_of_emailing_again()
+    {
+        using var app = new BrokerApp(services: services => services.AddSingleton<IReferralStore>(sp =>
+            new FailsFirstReplace(sp.GetRequiredService<SqliteReferralStore>())));
+        var submitted = await app.SubmitAsync();
+        Assert.Equal(1, await app.DispatchAsync());
+        app.Time.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(0, await app.DispatchAsync());
+        Assert.Single(app.Outbox());
+        Assert.Equal("delivered", (await app.StatusAsync(submitted.StatusToken)).GetProperty("status").GetString());
+    }
+
+    private static async Task<HttpResponseMessage> SubmitWithKeyAsync(HttpClient organisation, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/referrals")
+        {
+            Content = new StringContent(BrokerApp.Referral().GetRawText(), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("Idempotency-Key", key);
+        return await organisation.SendAsync(request);
+    }
+
+    /// <summary>The store times out on the first replace (after writing nothing), then works.</summary>
+    private sealed class FailsFirstReplace(IReferralStore inner) : IReferralStore
+    {
+        private int _replaces;
+
+        public Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken ct) => inner.TryCreateAsync(record, ct);
+        public Task<Versioned<ReferralRecord>?> FindAsync(string referralId, CancellationToken ct) => inner.FindAsync(referralId, ct);
+        public Task<Versioned<ReferralRecord>?> FindByTokenHashAsync(string tokenHash, CancellationToken ct) => inner.FindByTokenHashAsync(tokenHash, ct);
+        public Task<WriteOutcome> TryDeleteAsync(string referralId, string expectedVersion, CancellationToken ct) => inner.TryDeleteAsync(referralId, expectedVersion, ct);
+        public IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(DateTimeOffset now, CancellationToken ct) => inner.FindDueAsync(now, ct);
+        public IAsyncEnumerable<Versioned<ReferralRecord>> FindNotificationsDueAsync(DateTimeOffset now, CancellationToken ct) => inner.FindNotificationsDueAsync(now, ct);
+        public Task<ReferralPage> ListAsync(ReferralQuery query, CancellationToken ct) => inner.ListAsync(query, ct);
+
+        public Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken ct) =>
+            Interlocked.Increment(ref _replaces) == 1
+                ? throw new TimeoutException("The store did not answer.")
+                : inner.TryReplaceAsync(record, expectedVersion, ct);
+    }
+
+    private sealed class DownQueue : IReferralQueue
+    {
+        public Task EnqueueAsync(DispatchMessage message, CancellationToken cancellationToken) =>
+            throw new HttpRequestException("503 Service Unavailable");
+    }
+}

@@ -1,0 +1,100 @@
+using System.Text;
+using ReferralBroker.Sealing;
+using ReferralBroker.Tokens;
+
+namespace ReferralBroker.Tests.Reliability;
+
+public sealed record SeizureReport(int Places, long Bytes, int Markers, int Tokens, int Secrets, int Hits, IReadOnlyList<string> Found)
+{
+    public override string ToString() =>
+        $"seizure: places={Places} bytes={Bytes} markers={Markers} tokens={Tokens} secrets={Secrets} hits={Hits}" +
+        (Found.Count > 0 ? " found: " + string.Join(", ", Found.Take(10)) : "");
+}
+
+/// <summary>
+/// What someone who takes the broker gets: every file in its data folder (the SQLite file with its queue, any
+/// journal, the outbox) and every log line, searched for what clients said, their tokens, and anything that
+/// opens a sealed referral (link secrets, derived keys, capabilities), in UTF-8, UTF-16 and raw bytes.
+/// </summary>
+public static class Seizure
+{
+    public static SeizureReport Search(FaultRun run, string dataPath)
+    {
+        var places = new Dictionary<string, byte[]>
+        {
+            ["logs"] = Encoding.UTF8.GetBytes(string.Join('\n', run.Logs)),
+        };
+        foreach (var file in Directory.GetFiles(dataPath, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith("pepper.key", StringComparison.Ordinal)))
+        {
+            places[Path.GetRelativePath(dataPath, file)] = ReadShared(file);
+        }
+
+        var pepper = File.ReadAllText(Path.Combine(dataPath, "pepper.key")).Trim();
+        var markers = run.Referrals.Select(r => r.Marker).ToList();
+        var tokens = run.Referrals.Where(r => r.Acknowledged is not null)
+            .SelectMany(r => new[] { r.Acknowledged!.StatusToken, r.Acknowledged.StatusToken.Replace("-", "", StringComparison.Ordinal) })
+            .ToList();
+        // The outbox is the partner's mail: it carries S by design, but never a derived key or capability.
+        var secrets = run.Links.Values.Select(l => Encoding.ASCII.GetBytes(l.Secret)).Concat(run.Links.Values.Select(l => l.SecretBytes)).ToList();
+        var keys = run.Links.Values.SelectMany(l => new[]
+        {
+            Encoding.ASCII.GetBytes(l.Capability),
+            ReferralSeal.DeriveKey(l.SecretBytes, l.ReferralId),
+            Encoding.ASCII.GetBytes(Base64Url.Encode(ReferralSeal.DeriveKey(l.SecretBytes, l.ReferralId))),
+        }).Append(Encoding.ASCII.GetBytes(pepper)).ToList();
+
+        var everywhere = new Needles(markers.Concat(tokens).SelectMany(t => new[] { Encoding.UTF8.GetBytes(t), Encoding.Unicode.GetBytes(t) })
+            .Concat(keys));
+        var outsideOutbox = new Needles(secrets);
+        var found = new List<string>();
+        foreach (var (place, bytes) in places)
+        {
+            if (everywhere.AnyIn(bytes) || (!place.StartsWith("mail", StringComparison.Ordinal) && outsideOutbox.AnyIn(bytes)))
+            {
+                found.Add(place);
+            }
+        }
+
+        return new SeizureReport(places.Count, places.Values.Sum(b => (long)b.Length), markers.Count, tokens.Count / 2,
+            run.Links.Count, found.Count, found);
+    }
+
+    /// <summary>
+    /// Thousands of needles in megabytes: every window of each needle length is looked up in a set, instead of
+    /// one scan per needle.
+    /// </summary>
+    internal sealed class Needles
+    {
+        private readonly Dictionary<int, HashSet<string>> _byLength;
+
+        public Needles(IEnumerable<byte[]> needles) => _byLength = needles
+            .GroupBy(n => n.Length)
+            .ToDictionary(g => g.Key, g => g.Select(n => Encoding.Latin1.GetString(n)).ToHashSet(StringComparer.Ordinal));
+
+        public bool AnyIn(byte[] haystack)
+        {
+            var text = Encoding.Latin1.GetString(haystack);
+            foreach (var (length, set) in _byLength)
+            {
+                var lookup = set.GetAlternateLookup<ReadOnlySpan<char>>();
+                for (var i = 0; i + length <= text.Length; i++)
+                {
+                    if (lookup.Contains(text.AsSpan(i, length)))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            return false;
+        }
+    }
+
+    private static byte[] ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+}
