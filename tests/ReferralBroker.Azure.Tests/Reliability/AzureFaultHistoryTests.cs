@@ -174,11 +174,7 @@ public sealed class AzureFaultHistoryTests(AzuriteFixture azurite, ITestOutputHe
         }
     }
 
-    private void Report(string line)
-    {
-        output.WriteLine(line);
-        Console.WriteLine(line);
-    }
+    private void Report(string line) => Figures.Report(output, "fault run (Azure adapters)", line);
 
     /// <summary>Seeded faults for Table Storage (a pipeline policy, inside the retries) and the HTTP stubs.</summary>
     private sealed class ProtocolFaults(int seed) : HttpPipelinePolicy

@@ -74,8 +74,7 @@ public sealed partial class AzureRaceTests(AzuriteFixture azurite, ITestOutputHe
             judge.Judge(answers, expired, history, (await _broker.App.StatusAsync(submitted.StatusToken)).GetProperty("status").GetString());
         }
 
-        output.WriteLine("azure " + judge.Summary(10));
-        Console.WriteLine("azure " + judge.Summary(10));
+        Figures.Report(output, "decision race (Table Storage)", judge.Summary(10));
         judge.Problems.ForEach(output.WriteLine);
         Assert.Equal(Rounds, judge.Rounds);
         Assert.Empty(judge.Problems);

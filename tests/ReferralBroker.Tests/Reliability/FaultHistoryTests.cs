@@ -68,9 +68,5 @@ public sealed class FaultHistoryTests(ITestOutputHelper output)
         Assert.False(needles.AnyIn(Encoding.UTF8.GetBytes("..xx MARK41 yy.. MARK4")));
     }
 
-    private void Report(string line)
-    {
-        output.WriteLine(line);
-        Console.WriteLine(line);
-    }
+    private void Report(string line) => Figures.Report(output, "fault run (SQLite)", line);
 }

@@ -168,8 +168,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
     private void Report(Tally tally)
     {
         var line = $"cases={tally.Cases} 4xx={tally.ClientErrors} 2xx={tally.Successes} 5xx={tally.ServerErrors} seed={Seed}";
-        output.WriteLine(line);
-        Console.WriteLine(line);
+        Figures.Report(output, "fuzz", line);
         foreach (var failure in tally.Failures.Take(20))
         {
             output.WriteLine(failure);

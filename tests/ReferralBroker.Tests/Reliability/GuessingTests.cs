@@ -66,7 +66,7 @@ public sealed class GuessingTests(ITestOutputHelper output)
         // Twenty addresses spend the budget (two misses each); the other twenty get one miss each, then wait.
         Assert.Equal(60, statuses.Count(s => s == 404));
         Assert.Equal(180, statuses.Count(s => s == 429));
-        output.WriteLine($"guesses={statuses.Count} answered404={statuses.Count(s => s == 404)} throttled429={statuses.Count(s => s == 429)}");
+        Figures.Report(output, "token guessing", $"guesses={statuses.Count} answered404={statuses.Count(s => s == 404)} throttled429={statuses.Count(s => s == 429)}");
 
         // The client, from her own phone, with her real token; the partner with the real link.
         var client = await FromAsync(app, "192.0.2.10", "/api/status", $$"""{"token":"{{submitted.StatusToken}}"}""");
@@ -115,8 +115,7 @@ public sealed class GuessingTests(ITestOutputHelper output)
         var spread = Math.Max(Iqr(known), Iqr(unknown));
         var difference = Math.Abs(knownMedian - unknownMedian);
         var line = $"timing: knownMedianUs={knownMedian:F0} unknownMedianUs={unknownMedian:F0} differenceUs={difference:F0} iqrUs={spread:F0} samples={known.Count}+{unknown.Count}";
-        output.WriteLine(line);
-        Console.WriteLine(line);
+        Figures.Report(output, "status lookup timing", line);
         Assert.True(difference <= Math.Max(0.5 * spread, 0.15 * Math.Min(knownMedian, unknownMedian)), line);
     }
 

@@ -26,8 +26,7 @@ public sealed class RaceTests(ITestOutputHelper output)
             await RaceOnceAsync(app, judge, round);
         }
 
-        output.WriteLine(judge.Summary(Contenders));
-        Console.WriteLine(judge.Summary(Contenders));
+        Figures.Report(output, "decision race (SQLite)", judge.Summary(Contenders));
         judge.Problems.ForEach(output.WriteLine);
         Assert.Equal(Rounds, judge.Rounds);
         Assert.Empty(judge.Problems);
