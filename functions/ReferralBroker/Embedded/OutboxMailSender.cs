@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using ReferralBroker.Ports;
 
@@ -9,16 +10,34 @@ namespace ReferralBroker.Embedded;
 /// </summary>
 internal sealed class OutboxMailSender(string outboxPath, string fromEmail, TimeProvider time) : IMailSender
 {
+    // Not caching a failure: an outbox that cannot be read now (a file where the folder should be) may be later.
+    private readonly Lazy<ConcurrentDictionary<string, bool>> _sent = new(() => SentKeys(outboxPath), LazyThreadSafetyMode.PublicationOnly);
+
     public async Task SendAsync(OutgoingMail mail, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(outboxPath);
         // Dispatch is at least once: a crash after the email but before "delivered" is recorded redelivers the
-        // message. One email per key is the outbox's idempotency, as a provider's would be.
-        if (Directory.EnumerateFiles(outboxPath, $"*-{mail.DeduplicationKey}-*.eml").Any())
+        // message. One email per key is the outbox's idempotency, as a provider's would be. The keys are read from
+        // the folder once (what an earlier process sent) and kept in memory: a search of the folder per email
+        // made each send as slow as the outbox is long.
+        if (!_sent.Value.TryAdd(mail.DeduplicationKey, true))
         {
             return;
         }
 
+        try
+        {
+            await WriteAsync(mail, cancellationToken);
+        }
+        catch
+        {
+            _sent.Value.TryRemove(mail.DeduplicationKey, out _);
+            throw;
+        }
+    }
+
+    private async Task WriteAsync(OutgoingMail mail, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(outboxPath);
         var now = time.GetUtcNow();
         var boundary = "=_" + Guid.NewGuid().ToString("N");
         var message = new StringBuilder()
@@ -39,6 +58,24 @@ internal sealed class OutboxMailSender(string outboxPath, string fromEmail, Time
         await File.WriteAllTextAsync(temporary, message, new UTF8Encoding(false), cancellationToken);
         // A reader of the folder never sees half a message.
         File.Move(temporary, Path.Combine(outboxPath, name));
+    }
+
+    /// <summary>The keys of the emails already in the folder: names are "{time}-{key}-{random}.eml".</summary>
+    private static ConcurrentDictionary<string, bool> SentKeys(string outboxPath)
+    {
+        Directory.CreateDirectory(outboxPath);
+        var sent = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(outboxPath, "*.eml"))
+        {
+            var name = Path.GetFileNameWithoutExtension(file);
+            var (first, last) = (name.IndexOf('-', StringComparison.Ordinal), name.LastIndexOf('-'));
+            if (first > 0 && last > first)
+            {
+                sent.TryAdd(name[(first + 1)..last], true);
+            }
+        }
+
+        return sent;
     }
 
     private static string Part(string boundary, string contentType, string body) =>
