@@ -174,7 +174,7 @@ public sealed partial class ReferralService(
                 Sealed = null,
                 SealedDeleteAt = null,
                 UpdatedAt = now,
-                Notifications = [.. current.Value.Notifications, ClosedLoop.For(referralId, ClosedLoop.DeliveryFailedEvent, now)],
+                Notifications = Notify(current.Value, ClosedLoop.DeliveryFailedEvent, now),
             };
             if (await store.TryReplaceAsync(failed, current.Version, ct) != WriteOutcome.Conflict)
             {
@@ -198,6 +198,16 @@ public sealed partial class ReferralService(
         }
     }
 
+    /// <summary>
+    /// An organisation with neither an email nor a webhook for notifications is owed none: recording one anyway
+    /// would cost every referral of it a second write and keep the notification worker reading them.
+    /// </summary>
+    private bool HearsOfChanges(string organisationId) =>
+        directory.FindOrganisation(organisationId)?.Notifications is { Email: not null } or { WebhookUrl: not null };
+
+    private IReadOnlyList<PendingNotification> Notify(ReferralRecord record, string @event, DateTimeOffset now) =>
+        HearsOfChanges(record.OrganisationId) ? [.. record.Notifications, ClosedLoop.For(record.ReferralId, @event, now)] : record.Notifications;
+
     /// <summary>Loads, applies the event and writes back, reloading when another writer got there first.</summary>
     internal async Task<ActionOutcome> TransitionAsync(
         Func<Task<Versioned<ReferralRecord>?>> load, ReferralEvent @event, DeclineReason? reason, CancellationToken ct)
@@ -209,7 +219,7 @@ public sealed partial class ReferralService(
                 return new ActionOutcome.NotFound();
             }
 
-            if (Transitions.Apply(current.Value, @event, time.GetUtcNow(), retention, reason) is not { } next)
+            if (Transitions.Apply(current.Value, @event, time.GetUtcNow(), retention, reason, HearsOfChanges(current.Value.OrganisationId)) is not { } next)
             {
                 return new ActionOutcome.NotAllowed(current.Value.Status);
             }
@@ -265,7 +275,7 @@ public sealed partial class ReferralService(
                 var flagged = current.Value with
                 {
                     DuressUsedAt = now,
-                    Notifications = [.. current.Value.Notifications, ClosedLoop.For(referralId, ClosedLoop.DuressEvent, now)],
+                    Notifications = Notify(current.Value, ClosedLoop.DuressEvent, now),
                 };
                 if (await store.TryReplaceAsync(flagged, current.Version, CancellationToken.None) != WriteOutcome.Conflict)
                 {

@@ -5,8 +5,9 @@ namespace ReferralBroker.Referrals;
 /// <summary>Applies a lifecycle event to a record, with every side effect on stored data the event implies.</summary>
 public static class Transitions
 {
+    /// <param name="notify">Whether the referring organisation hears of status changes (it has an email or a webhook).</param>
     public static ReferralRecord? Apply(
-        ReferralRecord record, ReferralEvent @event, DateTimeOffset now, RetentionPolicy retention, DeclineReason? reason = null)
+        ReferralRecord record, ReferralEvent @event, DateTimeOffset now, RetentionPolicy retention, DeclineReason? reason = null, bool notify = true)
     {
         if (!ReferralLifecycle.TryApply(record.Status, @event, out var next))
         {
@@ -25,7 +26,7 @@ public static class Transitions
                 : record.SealedDeleteAt,
             PurgeAt = retention.PurgeAt(next, record.CreatedAt, record.ExpiresAt, now),
             DeclineReason = next == ReferralStatus.Declined ? reason : record.DeclineReason,
-            Notifications = [.. record.Notifications, ClosedLoop.For(record.ReferralId, next, now)],
+            Notifications = notify ? [.. record.Notifications, ClosedLoop.For(record.ReferralId, next, now)] : record.Notifications,
         };
     }
 
