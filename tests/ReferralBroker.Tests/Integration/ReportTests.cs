@@ -95,7 +95,6 @@ public sealed class ReportTests : IDisposable
         Assert.Equal("5", Count(after.GetProperty("organisation"), "2026-11", "health", "withdrawn"));
         Assert.Equal(before.GetProperty("organisation").GetRawText(), after.GetProperty("organisation").GetRawText());
 
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         var file = await _app.DatabaseBytesAsync();
         foreach (var referral in submitted)
         {
