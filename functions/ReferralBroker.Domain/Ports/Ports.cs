@@ -131,3 +131,24 @@ public interface IDirectoryStore
 
     Task ClearFlagsAsync(string partnerId, CancellationToken cancellationToken);
 }
+
+/// <summary>What one drain of a dispatch subscription did. Counts only: never a message body.</summary>
+public sealed record DrainReport(int Received, int Completed, int Abandoned, int DeadLettered)
+{
+    public static readonly DrainReport Empty = new(0, 0, 0, 0);
+}
+
+/// <summary>
+/// The receiving side of the dispatch queue where messages wait in a broker (Service Bus subscriptions, one per
+/// category): the hosting drains a subscription on a timer, bounded in messages and time, in peek-lock. Each
+/// message is dispatched by <see cref="Referrals.ReferralDispatcher"/>; it is completed once the partner's email is
+/// out (or nothing is left to send), and abandoned on a failure so that the broker redelivers it and, after its
+/// max delivery count, dead-letters it.
+/// </summary>
+public interface IDispatchInbox
+{
+    /// <summary>Every subscription a dispatch message can land in.</summary>
+    IReadOnlyList<string> Subscriptions { get; }
+
+    Task<DrainReport> DrainAsync(string subscription, CancellationToken cancellationToken);
+}
