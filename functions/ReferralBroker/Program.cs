@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.HttpOverrides;
 using ReferralBroker.Admin;
 using ReferralBroker.Azure;
+using ReferralBroker.Embedded;
 using ReferralBroker.Hosting;
 using ReferralBroker.Pages;
 using ReferralBroker.Partners;
@@ -19,6 +20,15 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 var azure = AzureHosting.IsAzure(builder.Configuration);
 builder.WebHost.UseBrokerUrls(builder.Configuration).UseCustomHandlerPort(builder.Configuration);
 builder.Services.AddBroker(builder.Configuration);
+if (azure)
+{
+    builder.Services.AddAzureAdapters(builder.Configuration);
+}
+else
+{
+    builder.Services.AddEmbeddedAdapters();
+}
+
 
 var app = builder.Build();
 if (azure)

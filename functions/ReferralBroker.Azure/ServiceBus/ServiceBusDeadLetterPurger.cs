@@ -1,3 +1,4 @@
+using ReferralBroker.Ports;
 using System.Globalization;
 using System.Text.Json;
 using Azure;

@@ -1,5 +1,4 @@
 using System.Text;
-using ReferralBroker.Azure.ServiceBus;
 using ReferralBroker.Hosting;
 using ReferralBroker.Ports;
 using ReferralBroker.Referrals;
