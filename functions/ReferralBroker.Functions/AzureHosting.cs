@@ -12,19 +12,10 @@ using ReferralBroker.Tokens;
 
 namespace ReferralBroker.Azure;
 
-/// <summary>
-/// The broker as an Azure Functions custom handler: the same endpoints, with Table Storage, Service Bus and
-/// SendGrid behind the ports, and the host's trigger invocations posted to <see cref="FunctionInvocationEndpoints"/>.
-/// </summary>
+/// <summary>The broker's Azure adapters: Table Storage, Service Bus and SendGrid behind the ports.</summary>
 internal static class AzureHosting
 {
-    public const string PortVariable = "FUNCTIONS_CUSTOMHANDLER_PORT";
     public const string Section = "Broker:Azure";
-
-    /// <summary>Azure when the Functions host started us (it sets the port), or when configured so (tests).</summary>
-    public static bool IsAzure(IConfiguration configuration) =>
-        !string.IsNullOrEmpty(configuration[PortVariable])
-        || string.Equals(configuration["Broker:Hosting"], "Azure", StringComparison.OrdinalIgnoreCase);
 
     public static IServiceCollection AddAzureAdapters(this IServiceCollection services, IConfiguration configuration)
     {
@@ -74,14 +65,12 @@ internal static class AzureHosting
         services.AddSingleton(sp => new ServiceBusDeadLetterPurger(
             ServiceBusOptionsFor(sp), CredentialFor(sp, ServiceBusOptionsFor(sp).SasKey is null),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ServiceBusDeadLetterPurger>>()));
+        services.AddSingleton<IUndeliveredDispatches>(sp => new DeadLetteredDispatches(sp.GetRequiredService<ServiceBusDeadLetterPurger>()));
+        services.AddSingleton<ScheduledSweep>();
         services.AddSingleton<IMailSender>(sp => new SendGridMailSender(
             sp.GetRequiredService<IOptions<SendGridOptions>>().Value, sp.GetRequiredService<ILogger<SendGridMailSender>>()));
         return services;
     }
-
-    /// <summary>Kestrel on loopback only, at the port the Functions host chose: the host is our only client.</summary>
-    public static IWebHostBuilder UseCustomHandlerPort(this IWebHostBuilder webHost, IConfiguration configuration) =>
-        configuration[PortVariable] is { Length: > 0 } port ? webHost.UseUrls($"http://127.0.0.1:{port}") : webHost;
 
     private static ServiceBusOptions ServiceBusOptionsFor(IServiceProvider sp) => sp.GetRequiredService<IOptions<ServiceBusOptions>>().Value;
 
@@ -131,4 +120,10 @@ internal sealed class AzureSettingsValidator(IConfiguration configuration)
         string.IsNullOrEmpty(options.ApiKey) || !options.FromEmail.Contains('@', StringComparison.Ordinal)
             ? ValidateOptionsResult.Fail($"{AzureSettings.SendGridApiKey} and {AzureSettings.SendGridFromEmail} are required in Azure.")
             : ValidateOptionsResult.Success;
+}
+
+/// <summary>The sweep's view of the Service Bus dead letters: the messages it destroys, by referral.</summary>
+internal sealed class DeadLetteredDispatches(ServiceBusDeadLetterPurger purger) : IUndeliveredDispatches
+{
+    public Task<IReadOnlyList<string>> PurgeExpiredAsync(CancellationToken cancellationToken) => purger.PurgeExpiredAsync(cancellationToken);
 }

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using ReferralBroker.Gate;
 using ReferralBroker.Hosting;
 using ReferralBroker.Http;
 using ReferralBroker.Partners;
@@ -27,7 +28,7 @@ internal static partial class AdminEndpoints
     public static RouteGroupBuilder MapAdmin(this IEndpointRouteBuilder routes)
     {
         var admin = routes.MapGroup("/api/admin")
-            .RequireAuthorization(BrokerPolicies.Coordinator)
+            .RequireAccess(Access.Coordinator)
             .WithTags("Admin");
         admin.MapGet("/organisations", ListOrganisations).WithName("AdminListOrganisations");
         admin.MapPut("/organisations/{organisationId}", PutOrganisation).WithName("AdminPutOrganisation");
@@ -48,9 +49,10 @@ internal static partial class AdminEndpoints
         Json<IReadOnlyList<OrganisationAdminView>>([.. directory.Organisations.Select(OrganisationAdminView.Of)]);
 
     public static async Task<Results<JsonHttpResult<OrganisationAdminView>, ProblemHttpResult>> PutOrganisation(
-        string organisationId, HttpRequest request, NetworkAdministration administration, StoredNetworkDirectory directory,
+        HttpRequest request, NetworkAdministration administration, StoredNetworkDirectory directory,
         IOptions<BrokerOptions> options, ILogger<NetworkAdministration> logger, CancellationToken ct)
     {
+        var organisationId = request.Route("organisationId");
         if (!HsdsMapping.IsId(organisationId))
         {
             return Rejected(new Dictionary<string, string[]> { ["id"] = ["1 to 64 characters of a-z, 0-9 and '-'."] });
@@ -94,8 +96,9 @@ internal static partial class AdminEndpoints
     }
 
     public static async Task<Results<JsonHttpResult<IssuedKey>, ProblemHttpResult>> IssueKey(
-        string organisationId, NetworkAdministration administration, TimeProvider time, ILogger<NetworkAdministration> logger, CancellationToken ct)
+        HttpRequest request, NetworkAdministration administration, TimeProvider time, ILogger<NetworkAdministration> logger, CancellationToken ct)
     {
+        var organisationId = request.Route("organisationId");
         if (await administration.IssueKeyAsync(organisationId, ct) is not { } key)
         {
             return Problems.NotFound();
@@ -119,14 +122,15 @@ internal static partial class AdminEndpoints
     }
 
     public static async Task<Results<JsonHttpResult<PartnerAdminView>, ProblemHttpResult>> GetPartner(
-        string partnerId, StoredNetworkDirectory directory, NetworkAdministration administration, CancellationToken ct) =>
-        directory.FindPartner(partnerId) is { } partner
-            ? Json(PartnerAdminView.Of(partner, await administration.FlagsAsync(partnerId, ct)))
+        HttpRequest request, StoredNetworkDirectory directory, NetworkAdministration administration, CancellationToken ct) =>
+        directory.FindPartner(request.Route("partnerId")) is { } partner
+            ? Json(PartnerAdminView.Of(partner, await administration.FlagsAsync(partner.Id, ct)))
             : Problems.NotFound();
 
     public static async Task<Results<JsonHttpResult<PartnerAdminView>, ProblemHttpResult>> PutPartner(
-        string partnerId, HttpRequest request, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
+        HttpRequest request, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
     {
+        var partnerId = request.Route("partnerId");
         var (service, problem) = await ReadJsonAsync(request, RequestBody.MaxBytes, AdminJsonContext.Default.HsdsService, ct);
         if (problem is not null)
         {
@@ -146,8 +150,9 @@ internal static partial class AdminEndpoints
     }
 
     public static async Task<Results<JsonHttpResult<PartnerAdminView>, ProblemHttpResult>> Pause(
-        string partnerId, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
+        HttpRequest request, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
     {
+        var partnerId = request.Route("partnerId");
         if (await administration.PauseAsync(partnerId, ct) is not { } partner)
         {
             return Problems.NotFound();
@@ -158,8 +163,9 @@ internal static partial class AdminEndpoints
     }
 
     public static async Task<Results<JsonHttpResult<PartnerAdminView>, ProblemHttpResult>> Resume(
-        string partnerId, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
+        HttpRequest request, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
     {
+        var partnerId = request.Route("partnerId");
         if (await administration.ResumeAsync(partnerId, ct) is not { } partner)
         {
             return Problems.NotFound();

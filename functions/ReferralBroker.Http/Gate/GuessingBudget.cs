@@ -1,9 +1,7 @@
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using ReferralBroker.Http;
-using ReferralBroker.Pages;
+using ReferralBroker.Hosting;
 
-namespace ReferralBroker.Hosting;
+namespace ReferralBroker.Gate;
 
 /// <summary>
 /// The broker-wide budget against guessing tokens and capabilities from many addresses at once. It counts only
@@ -57,26 +55,5 @@ internal sealed class GuessingBudget(IOptions<BrokerOptions> options, TimeProvid
         }
 
         return now;
-    }
-}
-
-/// <summary>Puts the status and partner lookups under the <see cref="GuessingBudget"/>.</summary>
-internal sealed class GuessingGuard(GuessingBudget budget) : IEndpointFilter
-{
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var address = context.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (budget.WaitFor(address) is { } wait)
-        {
-            return RejectionPage.TooManyRequests(context.HttpContext, wait);
-        }
-
-        var result = await next(context);
-        if ((result is INestedHttpResult nested ? nested.Result : result) is IStatusCodeHttpResult { StatusCode: StatusCodes.Status404NotFound })
-        {
-            budget.RecordMiss(address);
-        }
-
-        return result;
     }
 }

@@ -1,5 +1,4 @@
-using System.Threading.RateLimiting;
-using Microsoft.AspNetCore.Authentication;
+using ReferralBroker.Gate;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using ReferralBroker.Http;
@@ -40,38 +39,9 @@ internal static class BrokerServices
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
             o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
         });
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
-            .AddScheme<AuthenticationSchemeOptions, CoordinatorKeyAuthenticationHandler>(CoordinatorKeyAuthenticationHandler.SchemeName, null);
-        services.AddAuthorizationBuilder()
-            .AddPolicy(BrokerPolicies.Organisation, p => p.RequireClaim(ApiKeyAuthenticationHandler.OrganisationIdClaim))
-            .AddPolicy(BrokerPolicies.Coordinator, p => p
-                .AddAuthenticationSchemes(CoordinatorKeyAuthenticationHandler.SchemeName)
-                .RequireClaim(CoordinatorKeyAuthenticationHandler.CoordinatorClaim));
-        services.AddBrokerRateLimits();
+        services.AddSingleton<Callers>();
+        services.AddSingleton<GuessingBudget>();
+        services.AddSingleton<BrokerGate>();
         return services;
-    }
-
-    private static IServiceCollection AddBrokerRateLimits(this IServiceCollection services) => services
-        .AddSingleton<GuessingBudget>()
-        .AddRateLimiter(limiter =>
-        {
-            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            limiter.OnRejected = (context, _) =>
-            {
-                var wait = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromMinutes(1);
-                return new ValueTask(RejectionPage.TooManyRequests(context.HttpContext, wait).ExecuteAsync(context.HttpContext));
-            };
-            // Partitioned by address only in memory; addresses are never stored or logged.
-            limiter.AddPolicy(BrokerPolicies.StatusRateLimit, context => PerAddress(context, o => o.StatusPerMinute));
-            limiter.AddPolicy(BrokerPolicies.PartnerRateLimit, context => PerAddress(context, o => o.PartnerPerMinute));
-        });
-
-    private static RateLimitPartition<string> PerAddress(HttpContext context, Func<RateLimitOptions, int> limit)
-    {
-        var permits = limit(context.RequestServices.GetRequiredService<IOptions<BrokerOptions>>().Value.RateLimits);
-        return RateLimitPartition.GetFixedWindowLimiter(
-            context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
-            _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
     }
 }

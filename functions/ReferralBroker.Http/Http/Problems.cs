@@ -16,6 +16,25 @@ internal static class Problems
         TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large",
             detail: $"The request body may be at most {limit} bytes.");
 
+    /// <summary>401 with "WWW-Authenticate: Bearer": no key, or one nobody holds.</summary>
+    public static ProblemHttpResult Unauthorized(HttpResponse response, string detail)
+    {
+        response.Headers.WWWAuthenticate = "Bearer";
+        return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized", detail: detail);
+    }
+
+    public static ProblemHttpResult Forbidden(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: detail);
+
+    /// <summary>A request that breaks HTTP itself, with the status the server chose (400, 413, ...).</summary>
+    public static ProblemHttpResult BadRequest(int status) =>
+        TypedResults.Problem(statusCode: status, title: "Bad request", detail: "The request could not be read.");
+
+    /// <summary>500, and nothing about why: the log has the exception's type, the client only this.</summary>
+    public static ProblemHttpResult Failed() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "Something went wrong",
+            detail: "The broker could not answer this request; please try again.");
+
     /// <summary>429 with Retry-After in whole seconds (at least 1).</summary>
     public static ProblemHttpResult TooManyRequests(HttpContext context, TimeSpan retryAfter)
     {

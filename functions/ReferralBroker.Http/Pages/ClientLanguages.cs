@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.AspNetCore.Localization;
 
 namespace ReferralBroker.Pages;
 
@@ -60,18 +59,14 @@ internal static class ClientLanguages
             .FirstOrDefault(code => code is not null);
     }
 
-    public static IApplicationBuilder UseClientLanguages(this IApplicationBuilder app) => app.UseRequestLocalization(options =>
+    /// <summary>
+    /// The request's language as the current culture of the handler that follows (the culture flows with its async
+    /// calls). No cookie is read or set: the client pages carry none.
+    /// </summary>
+    public static void Apply(HttpRequest request)
     {
-        options.DefaultRequestCulture = new RequestCulture(Default);
-        options.SupportedCultures = [.. Cultures];
-        options.SupportedUICultures = [.. Cultures];
-        // Only this provider: the stock ones include a cookie, and the client pages set and read no cookies.
-        options.RequestCultureProviders = [new ProviderFromRequest()];
-    });
-
-    private sealed class ProviderFromRequest : RequestCultureProvider
-    {
-        public override Task<ProviderCultureResult?> DetermineProviderCultureResult(HttpContext httpContext) =>
-            Task.FromResult(Choose(httpContext.Request) is { } code ? new ProviderCultureResult(code) : null);
+        var culture = new CultureInfo(Choose(request) ?? Default);
+        CultureInfo.CurrentCulture = culture;
+        CultureInfo.CurrentUICulture = culture;
     }
 }

@@ -106,17 +106,3 @@ internal sealed class ClientPage
 
 /// <summary>Where the language picker leads: <paramref name="Path"/> by a link, or by re-posting <paramref name="Token"/>.</summary>
 internal sealed record LanguageSwitch(string Path, string? Token = null);
-
-/// <summary>Marks endpoints whose rate-limit refusal is a page in the client's language rather than problem+json.</summary>
-internal sealed class RejectionPage(Func<HttpContext, IResult> page)
-{
-    /// <summary>The 429 for the endpoint being served, from the rate limiter or the guessing budget alike.</summary>
-    public static IResult TooManyRequests(HttpContext context, TimeSpan retryAfter)
-    {
-        // Sets Retry-After, which the page needs as much as the problem does.
-        var problem = Problems.TooManyRequests(context, retryAfter);
-        return context.GetEndpoint()?.Metadata.GetMetadata<RejectionPage>() is { } rejection ? rejection.Render(context) : problem;
-    }
-
-    private IResult Render(HttpContext context) => page(context);
-}

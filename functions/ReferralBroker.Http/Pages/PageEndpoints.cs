@@ -4,10 +4,13 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Localization;
 using Microsoft.Extensions.Options;
-using ReferralBroker.Pages;
+using Microsoft.AspNetCore.StaticFiles;
+using ReferralBroker.Gate;
+using ReferralBroker.Hosting;
+using ReferralBroker.Http;
 using ReferralBroker.Status;
 
-namespace ReferralBroker.Hosting;
+namespace ReferralBroker.Pages;
 
 /// <summary>
 /// The human pages. The client's pages (home, status) are rendered on the server in her language and work without
@@ -29,13 +32,29 @@ internal static class PageEndpoints
 
     public static IEndpointRouteBuilder MapPages(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/", Home).ExcludeFromDescription();
+        var pages = routes.MapGroup("").RequireAccess(Access.Anyone).ExcludeFromDescription();
+        pages.MapGet("/", Home);
+        pages.MapGet("/reports", Reports);
+        pages.MapGet("/partner/{referralId}", Partner);
+        pages.MapGet("/refer", Refer);
+        pages.MapGet("/assets/{file}", Asset);
         routes.MapStatusPages();
-        routes.MapGet("/reports", () => Page("reports.html")).ExcludeFromDescription();
-        // The link secret is in the fragment, which browsers never send: the server only ever sees the id.
-        routes.MapGet("/partner/{referralId}", (string referralId) => Page("partner.html")).ExcludeFromDescription();
-        routes.MapGet("/refer", Refer).ExcludeFromDescription();
         return routes;
+    }
+
+    public static PhysicalFileHttpResult Reports() => Page("reports.html");
+
+    /// <summary>The link secret is in the fragment, which browsers never send: the server only ever sees the id.</summary>
+    public static PhysicalFileHttpResult Partner() => Page("partner.html");
+
+    /// <summary>The pages' scripts and stylesheets: a flat folder, so a name with a path in it is nobody's file.</summary>
+    public static Results<PhysicalFileHttpResult, ProblemHttpResult> Asset(HttpRequest request)
+    {
+        var name = request.Route("file");
+        var path = Path.Combine(AppContext.BaseDirectory, "wwwroot", "assets", name);
+        return Path.GetFileName(name) == name && !name.StartsWith('.') && File.Exists(path) && ContentTypes.TryGetContentType(name, out var type)
+            ? TypedResults.PhysicalFile(path, type)
+            : Problems.NotFound();
     }
 
     public static ContentHttpResult Home(HttpContext context)
@@ -92,6 +111,8 @@ internal static class PageEndpoints
         var block = $"""<script type="application/json" id="client-texts">{Encoding.UTF8.GetString(buffer.ToArray())}</script>""";
         return TypedResults.Content(html.Replace(ClientTextsMarker, block, StringComparison.Ordinal), "text/html; charset=utf-8");
     }
+
+    private static readonly FileExtensionContentTypeProvider ContentTypes = new();
 
     private static PhysicalFileHttpResult Page(string name) => TypedResults.PhysicalFile(WebRootFile(name), "text/html; charset=utf-8");
 

@@ -1,7 +1,5 @@
-using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
-using ReferralBroker.Hosting;
+using ReferralBroker.Gate;
 using ReferralBroker.Http;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Referrals;
@@ -18,13 +16,12 @@ internal static partial class PartnerEndpoints
 
     public static IEndpointRouteBuilder MapPartners(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/api/partners", ListPartners).WithName("ListPartners").WithTags("Partners");
+        routes.MapGet("/api/partners", ListPartners).WithName("ListPartners").WithTags("Partners").RequireAccess(Access.Anyone);
         routes.MapPost("/api/partners/{partnerId}/flags", Flag).WithName("FlagPartner").WithTags("Partners")
-            .RequireAuthorization(BrokerPolicies.Organisation);
+            .RequireAccess(Access.Organisation);
 
         var partner = routes.MapGroup("/api/partner/referrals/{referralId}")
-            .RequireRateLimiting(BrokerPolicies.PartnerRateLimit)
-            .AddEndpointFilter<GuessingGuard>()
+            .RequireAccess(Access.Partner)
             .WithTags("Partner");
         partner.MapGet("/", Get).WithName("PartnerGetReferral");
         partner.MapPost("/accept", Accept).WithName("PartnerAccept");
@@ -38,9 +35,12 @@ internal static partial class PartnerEndpoints
     /// number of safety attributes, all of which must hold.
     /// </summary>
     public static Results<Ok<IReadOnlyList<PartnerDirectoryEntry>>, ProblemHttpResult> ListPartners(
-        INetworkDirectory directory, string? category, string? language, [FromQuery] string[]? attribute)
+        HttpRequest request, INetworkDirectory directory)
     {
-        var unknown = (attribute ?? []).Where(a => !SafetyAttributes.All.Contains(a)).ToList();
+        var category = First(request.Query["category"]);
+        var language = First(request.Query["language"]);
+        string[] attribute = [.. request.Query["attribute"].OfType<string>()];
+        var unknown = attribute.Where(a => !SafetyAttributes.All.Contains(a)).ToList();
         if (unknown.Count > 0)
         {
             return Problems.Malformed(new Dictionary<string, string[]>
@@ -52,7 +52,7 @@ internal static partial class PartnerEndpoints
         return TypedResults.Ok<IReadOnlyList<PartnerDirectoryEntry>>([.. directory.Partners
             .Where(p => category is null || p.Categories.Any(c => WireNames.Of(c) == category))
             .Where(p => language is null || p.Languages.Any(l => SpeaksLanguage(l, language)))
-            .Where(p => (attribute ?? []).All(p.Attributes.Contains))
+            .Where(p => attribute.All(p.Attributes.Contains))
             .Select(PartnerDirectoryEntry.Of)]);
     }
 
@@ -61,16 +61,16 @@ internal static partial class PartnerEndpoints
     /// nothing else. Each organisation counts once; enough of them pause the partner for the coordinator's review.
     /// </summary>
     public static async Task<Results<Ok<FlagReceipt>, ProblemHttpResult>> Flag(
-        string partnerId, HttpRequest request, ClaimsPrincipal user, NetworkAdministration administration,
-        ILogger<NetworkAdministration> logger, CancellationToken ct)
+        HttpRequest request, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
     {
+        var partnerId = request.Route("partnerId");
         var (reason, problem) = await ReadChoiceAsync(request, "reason", FlagReasons.All, ct);
         if (problem is not null)
         {
             return problem;
         }
 
-        var organisationId = ApiKeyAuthenticationHandler.OrganisationOf(user).Id;
+        var organisationId = Callers.OrganisationOf(request).Id;
         switch (await administration.FlagAsync(organisationId, partnerId, reason!, ct))
         {
             case FlagOutcome.Recorded { PartnerPaused: var paused }:
@@ -86,18 +86,17 @@ internal static partial class PartnerEndpoints
         || (spoken.Length > wanted.Length && spoken[wanted.Length] == '-' && spoken.StartsWith(wanted, StringComparison.OrdinalIgnoreCase));
 
     public static async Task<Results<Ok<PartnerReferralView>, ProblemHttpResult>> Get(
-        string referralId, [FromHeader(Name = CapabilityHeader)] string? capability, ReferralService referrals, CancellationToken ct) =>
-        await referrals.FindForPartnerAsync(referralId, capability, ct) is { } record
+        HttpRequest request, ReferralService referrals, CancellationToken ct) =>
+        await referrals.FindForPartnerAsync(request.Route("referralId"), Capability(request), ct) is { } record
             ? TypedResults.Ok(PartnerReferralView.Of(record))
             : Problems.NotFound();
 
     public static Task<Results<Ok<PartnerReferralView>, ProblemHttpResult>> Accept(
-        string referralId, [FromHeader(Name = CapabilityHeader)] string? capability, ReferralService referrals, CancellationToken ct) =>
-        ActAsync(referrals, referralId, capability, ReferralEvent.Accept, null, ct);
+        HttpRequest request, ReferralService referrals, CancellationToken ct) =>
+        ActAsync(referrals, request, ReferralEvent.Accept, null, ct);
 
     public static async Task<Results<Ok<PartnerReferralView>, ProblemHttpResult>> Decline(
-        string referralId, [FromHeader(Name = CapabilityHeader)] string? capability, HttpRequest request,
-        ReferralService referrals, CancellationToken ct)
+        HttpRequest request, ReferralService referrals, CancellationToken ct)
     {
         var (reason, problem) = await ReadChoiceAsync(request, "reason", WireNames.AllDeclineReasons, ct);
         if (problem is not null)
@@ -106,12 +105,11 @@ internal static partial class PartnerEndpoints
         }
 
         DeclineReason? parsed = WireNames.TryParse(reason, out DeclineReason known) ? known : null;
-        return await ActAsync(referrals, referralId, capability, ReferralEvent.Decline, parsed, ct);
+        return await ActAsync(referrals, request, ReferralEvent.Decline, parsed, ct);
     }
 
     public static async Task<Results<Ok<PartnerReferralView>, ProblemHttpResult>> Progress(
-        string referralId, [FromHeader(Name = CapabilityHeader)] string? capability, HttpRequest request,
-        ReferralService referrals, CancellationToken ct)
+        HttpRequest request, ReferralService referrals, CancellationToken ct)
     {
         var (status, problem) = await ReadChoiceAsync(request, "status", ["in-progress", "completed", "could-not-contact"], ct);
         if (problem is not null)
@@ -125,12 +123,12 @@ internal static partial class PartnerEndpoints
             "completed" => ReferralEvent.Complete,
             _ => ReferralEvent.FailContact,
         };
-        return await ActAsync(referrals, referralId, capability, @event, null, ct);
+        return await ActAsync(referrals, request, @event, null, ct);
     }
 
     private static async Task<Results<Ok<PartnerReferralView>, ProblemHttpResult>> ActAsync(
-        ReferralService referrals, string referralId, string? capability, ReferralEvent @event, DeclineReason? reason, CancellationToken ct) =>
-        await referrals.PartnerActAsync(referralId, capability, @event, reason, ct) switch
+        ReferralService referrals, HttpRequest request, ReferralEvent @event, DeclineReason? reason, CancellationToken ct) =>
+        await referrals.PartnerActAsync(request.Route("referralId"), Capability(request), @event, reason, ct) switch
         {
             ActionOutcome.Done { Referral: var r } => TypedResults.Ok(PartnerReferralView.Of(r)),
             ActionOutcome.NotAllowed { Current: var current } =>
@@ -146,6 +144,10 @@ internal static partial class PartnerEndpoints
             ? (value, problem)
             : (null, Problems.Invalid(new Dictionary<string, string[]> { [property] = [$"One of {string.Join(", ", allowed)}."] }));
     }
+
+    private static string? Capability(HttpRequest request) => First(request.Headers[CapabilityHeader]);
+
+    private static string? First(Microsoft.Extensions.Primitives.StringValues values) => values.Count > 0 ? values[0] : null;
 
     private static string Verb(ReferralEvent @event) => @event switch
     {

@@ -1,6 +1,5 @@
-using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
+using ReferralBroker.Gate;
 using ReferralBroker.Http;
 using ReferralBroker.Lifecycle;
 
@@ -12,7 +11,7 @@ internal static class ReferralEndpoints
     public static RouteGroupBuilder MapReferrals(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/referrals")
-            .RequireAuthorization(BrokerPolicies.Organisation)
+            .RequireAccess(Access.Organisation)
             .WithTags("Referrals");
         group.MapPost("/", Submit).WithName("SubmitReferral");
         group.MapGet("/", List).WithName("ListReferrals");
@@ -21,12 +20,9 @@ internal static class ReferralEndpoints
     }
 
     public static async Task<Results<Created<SubmitResponse>, ProblemHttpResult>> Submit(
-        HttpRequest request,
-        ClaimsPrincipal user,
-        ReferralService referrals,
-        [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
-        CancellationToken ct)
+        HttpRequest request, ReferralService referrals, CancellationToken ct)
     {
+        var idempotencyKey = request.Headers["Idempotency-Key"] is { Count: > 0 } keys ? keys.ToString() : null;
         if (idempotencyKey is { Length: 0 or > 200 })
         {
             return Problems.Malformed(new Dictionary<string, string[]> { ["Idempotency-Key"] = ["Between 1 and 200 characters."] });
@@ -48,7 +44,7 @@ internal static class ReferralEndpoints
             return Problems.Malformed(malformed);
         }
 
-        return await referrals.SubmitAsync(ApiKeyAuthenticationHandler.OrganisationOf(user), submission, idempotencyKey, body, ct) switch
+        return await referrals.SubmitAsync(Callers.OrganisationOf(request), submission, idempotencyKey, body, ct) switch
         {
             SubmitOutcome.Created { Referral: var r } => TypedResults.Created(
                 $"/api/referrals/{r.ReferralId}",
@@ -59,11 +55,11 @@ internal static class ReferralEndpoints
     }
 
     public static async Task<Results<Ok<ReferralListView>, ProblemHttpResult>> List(
-        HttpRequest request, ClaimsPrincipal user, ReferralService referrals, CancellationToken ct)
+        HttpRequest request, ReferralService referrals, CancellationToken ct)
     {
         var parameters = new QueryParameters(request.Query, "status", "category", "from", "to", "limit", "continuation");
         var query = new ReferralQuery(
-            ApiKeyAuthenticationHandler.OrganisationOf(user).Id,
+            Callers.OrganisationOf(request).Id,
             parameters.Parsed<ReferralStatus>("status", WireNames.TryParse, "One of the statuses in the README (accepted, in-progress, ...)."),
             parameters.Parsed<ServiceCategory>("category", WireNames.TryParse, $"One of {string.Join(", ", WireNames.AllCategories)}."),
             parameters.Instant("from", endOfRange: false),
@@ -88,8 +84,8 @@ internal static class ReferralEndpoints
     }
 
     public static async Task<Results<Ok<OrganisationReferralView>, ProblemHttpResult>> Get(
-        string referralId, ClaimsPrincipal user, ReferralService referrals, CancellationToken ct) =>
-        await referrals.FindForOrganisationAsync(ApiKeyAuthenticationHandler.OrganisationOf(user).Id, referralId, ct) is { } record
+        HttpRequest request, ReferralService referrals, CancellationToken ct) =>
+        await referrals.FindForOrganisationAsync(Callers.OrganisationOf(request).Id, request.Route("referralId"), ct) is { } record
             ? TypedResults.Ok(OrganisationReferralView.Of(record))
             : Problems.NotFound();
 }

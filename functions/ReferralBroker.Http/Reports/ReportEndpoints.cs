@@ -1,5 +1,5 @@
-using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using ReferralBroker.Gate;
 using ReferralBroker.Http;
 
 namespace ReferralBroker.Reports;
@@ -13,14 +13,14 @@ internal static class ReportEndpoints
     public static RouteGroupBuilder MapReports(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/reports")
-            .RequireAuthorization(BrokerPolicies.Organisation)
+            .RequireAccess(Access.Organisation)
             .WithTags("Reports");
         group.MapGet("/summary", Summary).WithName("ReportSummary");
         return group;
     }
 
     public static async Task<Results<ContentHttpResult, ProblemHttpResult>> Summary(
-        HttpRequest request, ClaimsPrincipal user, IReportSource source, TimeProvider time, CancellationToken ct)
+        HttpRequest request, IReportSource source, TimeProvider time, CancellationToken ct)
     {
         var parameters = new QueryParameters(request.Query, "from", "to", "format");
         var thisMonth = ReportFact.MonthOf(time.GetUtcNow());
@@ -50,7 +50,7 @@ internal static class ReportEndpoints
             facts.Add(fact);
         }
 
-        var organisation = SummaryReport.Build(facts, ApiKeyAuthenticationHandler.OrganisationOf(user).Id, from, to);
+        var organisation = SummaryReport.Build(facts, Callers.OrganisationOf(request).Id, from, to);
         var network = SummaryReport.Build(facts, null, from, to);
         return csv
             ? TypedResults.Text(ReportDocuments.Csv(organisation, network), "text/csv; charset=utf-8")

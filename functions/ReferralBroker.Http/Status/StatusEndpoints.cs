@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using ReferralBroker.Hosting;
+using ReferralBroker.Gate;
 using ReferralBroker.Http;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Referrals;
@@ -16,8 +16,7 @@ internal static class StatusEndpoints
     public static RouteGroupBuilder MapStatus(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/status")
-            .RequireRateLimiting(BrokerPolicies.StatusRateLimit)
-            .AddEndpointFilter<GuessingGuard>()
+            .RequireAccess(Access.ClientStatus)
             .WithTags("Status");
         group.MapPost("/", Check).WithName("CheckStatus");
         group.MapPost("/withdraw", Withdraw).WithName("Withdraw");

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
-using ReferralBroker.Hosting;
+using ReferralBroker.Gate;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Pages;
 using ReferralBroker.Referrals;
@@ -33,15 +33,17 @@ internal static class StatusPageEndpoints
         routes.MapGet(Path, Form).ExcludeFromDescription();
         // The same limiter policy and guessing budget as POST /api/status: the page is no way around them.
         var posts = routes.MapGroup(Path)
-            .RequireRateLimiting(BrokerPolicies.StatusRateLimit)
-            .AddEndpointFilter<GuessingGuard>()
-            .WithMetadata(new RejectionPage(context => RenderForm(context, ClientPage.For(context)["ErrorTooMany"], null, StatusCodes.Status429TooManyRequests)))
+            .RequireAccess(Access.ClientStatusPage)
             .ExcludeFromDescription();
         posts.MapPost("/", Check);
         posts.MapPost("/withdraw", ConfirmWithdraw);
         posts.MapPost("/withdraw/confirm", Withdraw);
         return routes;
     }
+
+    /// <summary>The page's refusal when the limits are spent: the form again, in her language, instead of problem+json.</summary>
+    public static ContentHttpResult TooManyRequests(HttpContext context) =>
+        RenderForm(context, ClientPage.For(context)["ErrorTooMany"], null, StatusCodes.Status429TooManyRequests);
 
     public static ContentHttpResult Form(HttpContext context) => RenderForm(context, null, null, StatusCodes.Status200OK);
 
