@@ -1,6 +1,4 @@
 using Microsoft.Azure.Functions.Worker.Builder;
-using ReferralBroker.Azure;
-using ReferralBroker.Hosting;
 
 namespace ReferralBroker.Functions;
 
@@ -12,7 +10,7 @@ internal static class Program
         var builder = FunctionsApplication.CreateBuilder(args);
         builder.ConfigureFunctionsWebApplication();
         builder.UseWhen<WorkerGate>(WorkerGate.AppliesTo);
-        builder.Services.AddBroker(builder.Configuration).AddAzureAdapters(builder.Configuration).AddWorkerGate();
+        builder.Services.AddBrokerFunctions(builder.Configuration);
         builder.Build().Run();
     }
 }

@@ -1,6 +1,8 @@
 using System.Reflection;
 using Microsoft.Azure.Functions.Worker.Middleware;
+using ReferralBroker.Azure;
 using ReferralBroker.Gate;
+using ReferralBroker.Hosting;
 
 namespace ReferralBroker.Functions;
 
@@ -14,17 +16,26 @@ internal sealed class WorkerGate(BrokerGate gate, FunctionRules rules) : IFuncti
     public static bool AppliesTo(FunctionContext context) =>
         context.FunctionDefinition.InputBindings.Values.Any(b => b.Type == "httpTrigger");
 
-    public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
+    public Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
+    {
+        var invocation = context.GetInvocationResult();
+        return PassAsync(context, next, () => invocation.Value, answer => invocation.Value = answer);
+    }
+
+    /// <summary>
+    /// The invocation through the gate; the result is read and replaced through <paramref name="result"/> and
+    /// <paramref name="answer"/> (the worker keeps it behind an internal feature, which a test cannot supply).
+    /// </summary>
+    public async Task PassAsync(FunctionContext context, FunctionExecutionDelegate next, Func<object?> result, Action<IResult> answer)
     {
         var http = context.GetHttpContext() ?? throw new InvalidOperationException("An HTTP function without its HttpContext.");
-        var invocation = context.GetInvocationResult();
         if (await gate.PassAsync(http, rules.For(context.FunctionDefinition.Name), async () =>
             {
                 await next(context);
-                return BrokerGate.StatusOf(invocation.Value);
-            }) is { } answer)
+                return BrokerGate.StatusOf(result());
+            }) is { } refusal)
         {
-            invocation.Value = answer;
+            answer(refusal);
         }
     }
 }
@@ -45,7 +56,9 @@ internal sealed class FunctionRules
         : throw new InvalidOperationException($"Function {function} has no [Gate] rule.");
 }
 
-internal static class WorkerGateServices
+internal static class FunctionsServices
 {
-    public static IServiceCollection AddWorkerGate(this IServiceCollection services) => services.AddSingleton<FunctionRules>();
+    /// <summary>The worker's services: the shared handlers and gate, the Azure adapters, the functions' rules.</summary>
+    public static IServiceCollection AddBrokerFunctions(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddBroker(configuration).AddAzureAdapters(configuration).AddSingleton<FunctionRules>();
 }

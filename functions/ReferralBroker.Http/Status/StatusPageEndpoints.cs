@@ -30,7 +30,7 @@ internal static class StatusPageEndpoints
 
     public static IEndpointRouteBuilder MapStatusPages(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet(Path, Form).ExcludeFromDescription();
+        routes.MapGet(Path, Form).RequireAccess(Access.Anyone).ExcludeFromDescription();
         // The same limiter policy and guessing budget as POST /api/status: the page is no way around them.
         var posts = routes.MapGroup(Path)
             .RequireAccess(Access.ClientStatusPage)

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using ReferralBroker.Azure.Tests.ServiceBus;
 using ReferralBroker.Azure.Tests.TableStorage;
+using ReferralBroker.Ports;
 using ReferralBroker.Referrals;
 using ReferralBroker.Tests.Integration;
 
@@ -16,7 +17,7 @@ namespace ReferralBroker.Azure.Tests.Hosting;
 /// <summary>
 /// The broker hosted as in Azure: the same <see cref="BrokerApp"/>, with Table Storage on the real Azurite and
 /// protocol stubs for Service Bus (topic send and dead-letter queues, checking the SAS signature) and SendGrid
-/// (checking the API key). Trigger invocations are posted as the Functions host would.
+/// (checking the API key). Dispatch and sweep run as the Functions project's timers run them.
 /// </summary>
 internal sealed partial class AzureBroker : IDisposable
 {
@@ -62,7 +63,7 @@ internal sealed partial class AzureBroker : IDisposable
         };
         App = new BrokerApp(time: Time, settings: new Dictionary<string, string?>
         {
-            ["Broker:Hosting"] = "Azure",
+            [BrokerApp.HostingSetting] = BrokerApp.AzureHosting,
             ["Broker:Pepper"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             ["Broker:NetworkJson"] = network.ToJsonString(),
             ["Broker:Admin:CoordinatorKeySha256"] = ApiKeys.Hash(Coordinator.Key),
@@ -118,43 +119,29 @@ internal sealed partial class AzureBroker : IDisposable
 
     public void FailSendGrid(int times) => _sendGridFailures = times;
 
-    /// <summary>A Service Bus trigger invocation as the host posts it, metadata double-encoded (reference §1.4).</summary>
-    public static JsonObject ServiceBusInvocation(byte[] body, int deliveryCount, string messageId) => new()
+    /// <summary>
+    /// One dispatch of a message body, as the dispatch timer's receiver hands it over (200 when done, 500 when it
+    /// would be abandoned), or one run of the sweep timer: the work of the Functions project's timer functions.
+    /// </summary>
+    public async Task<(int Status, JsonElement Body)> InvokeAsync(string function, byte[]? message = null)
     {
-        ["Data"] = new JsonObject { ["message"] = Convert.ToBase64String(body) },
-        ["Metadata"] = new JsonObject
+        if (function == "Sweep")
         {
-            ["DeliveryCount"] = deliveryCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["MessageId"] = JsonSerializer.Serialize(messageId),
-            ["ContentType"] = "\"application/json\"",
-            ["EnqueuedTimeUtc"] = "\"2026-11-23T12:00:00Z\"",
-            ["UserProperties"] = new JsonObject { ["category"] = "health", ["partnerId"] = "demo-health" },
-            ["sys"] = new JsonObject { ["MethodName"] = "DispatchHealth", ["UtcNow"] = "2026-11-23T12:00:01Z", ["RandGuid"] = Guid.NewGuid().ToString() },
-        },
-    };
+            var (sweep, marked, notified) = await App.Services.GetRequiredService<ScheduledSweep>().RunAsync(CancellationToken.None);
+            return (200, JsonSerializer.SerializeToElement(
+                $"Sweep: {sweep.Expired} expired, {sweep.Purged} purged, {marked} marked undeliverable, {notified} notified"));
+        }
 
-    public static JsonObject TimerInvocation() => new()
-    {
-        ["Data"] = new JsonObject
+        try
         {
-            ["timer"] = new JsonObject
-            {
-                ["Schedule"] = new JsonObject { ["AdjustForDST"] = true },
-                ["ScheduleStatus"] = new JsonObject { ["Last"] = "2026-11-23T11:55:00Z", ["Next"] = "2026-11-23T12:05:00Z" },
-                ["IsPastDue"] = false,
-            },
-        },
-        ["Metadata"] = new JsonObject { ["sys"] = new JsonObject { ["MethodName"] = "Sweep" } },
-    };
-
-    public async Task<(int Status, JsonElement Body)> InvokeAsync(string function, JsonObject payload)
-    {
-        using var client = App.CreateClient();
-        var response = await client.PostAsJsonAsync($"/{function}", payload);
-        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.True(body.TryGetProperty("Outputs", out _), "The host needs Outputs in every reply.");
-        return ((int)response.StatusCode, body);
+            var decoded = DispatchMessageJson.Deserialize(message) ?? throw new InvalidDataException("Not a dispatch message.");
+            var result = await App.Services.GetRequiredService<ReferralDispatcher>().DispatchAsync(decoded, CancellationToken.None);
+            return (200, JsonSerializer.SerializeToElement($"{function} {decoded.ReferralId}: {result}"));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return (500, JsonSerializer.SerializeToElement($"{function}: {e.GetType().Name}"));
+        }
     }
 
     public static PartnerLink LinkInMail(StubRequest mail)

@@ -84,7 +84,7 @@ public sealed class AzureFaultHistoryTests(AzuriteFixture azurite, ITestOutputHe
             await DispatchPendingAsync(broker, delivered, deliveries);
         }
 
-        await broker.InvokeAsync("Sweep", AzureBroker.TimerInvocation());
+        await broker.InvokeAsync("Sweep");
         var emails = broker.AcceptedMails.Select(m => AzureBroker.LinkInMail(m).ReferralId).CountBy(id => id).ToDictionary();
         var finals = new Dictionary<string, FinalState>();
         foreach (var t in tracked.Where(t => t.Acknowledged is not null))
@@ -139,7 +139,7 @@ public sealed class AzureFaultHistoryTests(AzuriteFixture azurite, ITestOutputHe
             }
 
             var count = deliveries[id] = deliveries.GetValueOrDefault(id) + 1;
-            var (status, _) = await broker.InvokeAsync("DispatchHealth", AzureBroker.ServiceBusInvocation(body, count, id));
+            var (status, _) = await broker.InvokeAsync("DispatchHealth", body);
             if (status == 200)
             {
                 delivered.Add(id);

@@ -34,7 +34,7 @@ public sealed partial class AzureRaceTests(AzuriteFixture azurite, ITestOutputHe
         {
             var expiresAt = (_broker.Time.GetUtcNow() + TimeSpan.FromHours(1)).ToString("O");
             var submitted = await _broker.App.SubmitAsync(BrokerApp.Referral(expiresAt: expiresAt));
-            var (status, _) = await _broker.InvokeAsync("DispatchHealth", AzureBroker.ServiceBusInvocation(_broker.SentMessages[^1], 1, submitted.ReferralId));
+            var (status, _) = await _broker.InvokeAsync("DispatchHealth", _broker.SentMessages[^1]);
             Assert.Equal(200, status);
             var link = AzureBroker.LinkInMail(_broker.Mails[^1]);
             Assert.Equal(submitted.ReferralId, link.ReferralId);
@@ -62,7 +62,7 @@ public sealed partial class AzureRaceTests(AzuriteFixture azurite, ITestOutputHe
             var sweep = Task.Run(async () =>
             {
                 await gate.Task;
-                var (_, reply) = await _broker.InvokeAsync("Sweep", AzureBroker.TimerInvocation());
+                var (_, reply) = await _broker.InvokeAsync("Sweep");
                 return int.Parse(ExpiredCount().Match(reply.GetRawText()).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
             });
             gate.SetResult();
