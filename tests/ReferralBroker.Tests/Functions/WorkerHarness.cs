@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Routing.Template;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using ReferralBroker.Embedded;
@@ -24,6 +25,7 @@ namespace ReferralBroker.Tests.Functions;
 internal sealed class WorkerHarness : IDisposable
 {
     private readonly ServiceProvider _services;
+    private readonly IReadOnlyList<IHostedService> _hosted;
     private readonly IReadOnlyList<(FunctionEntry Function, TemplateMatcher Matcher)> _routes;
 
     public WorkerHarness(IReadOnlyDictionary<string, string?> settings, FakeTimeProvider time, ILoggerProvider? logs = null)
@@ -44,6 +46,14 @@ internal sealed class WorkerHarness : IDisposable
         services.AddEmbeddedAdapters();
         services.AddSingleton<TimeProvider>(time);
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
+        // What the worker's host does at start: validate the settings, start the hosted services (the directory load).
+        _services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
+        _hosted = [.. _services.GetServices<IHostedService>()];
+        foreach (var service in _hosted)
+        {
+            service.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+        }
+
         _routes = [.. FunctionsMetadata.Read().Where(f => f.Trigger == "httpTrigger")
             .Select(f => (f, new TemplateMatcher(TemplateParser.Parse(f.Route!), [])))];
     }
@@ -104,7 +114,15 @@ internal sealed class WorkerHarness : IDisposable
         return answer;
     }
 
-    public void Dispose() => _services.Dispose();
+    public void Dispose()
+    {
+        foreach (var service in _hosted)
+        {
+            service.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
+        }
+
+        _services.Dispose();
+    }
 
     /// <summary>The one function whose route and method take this request, as the host's routing would pick it.</summary>
     private FunctionEntry Route(HttpRequest request)
