@@ -9,6 +9,7 @@ using ReferralBroker.Ports;
 using ReferralBroker.Referrals;
 using ReferralBroker.Sealing;
 using ReferralBroker.Tokens;
+using SendGrid.Helpers.Reliability;
 
 namespace ReferralBroker.Azure.Tests.SendGrid;
 
@@ -173,11 +174,7 @@ public sealed class SendGridMailSenderTests
     private static SendGridOptions Options(HttpStub stub) =>
         new() { Endpoint = stub.BaseUri, ApiKey = ApiKey, FromEmail = "broker@example.org" };
 
-    private static SendGridClientOptions TestClientOptions()
-    {
-        var options = new SendGridClientOptions();
-        options.Retry.Delay = TimeSpan.FromMilliseconds(1);
-        options.Retry.MaxDelay = TimeSpan.FromMilliseconds(5);
-        return options;
-    }
+    /// <summary>The production count of retries, a millisecond or so apart.</summary>
+    private static ReliabilitySettings TestClientOptions() =>
+        new(2, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(1));
 }
