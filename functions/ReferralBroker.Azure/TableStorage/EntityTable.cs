@@ -34,6 +34,12 @@ internal sealed class EntityTable(TableClient client)
             throw new ArgumentException("Content logging would write stored records to the Azure SDK log.", nameof(clientOptions));
         }
 
+        // Azure.Core redacts it unless told otherwise; told otherwise, it would log the token or the key's signature.
+        if (clientOptions.Diagnostics.LoggedHeaderNames.Contains("Authorization", StringComparer.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException("Logging the Authorization header would write credentials to the Azure SDK log.", nameof(clientOptions));
+        }
+
         return new EntityTable(options.UsesSharedKey
             ? new TableClient(options.Endpoint!, tableName, new TableSharedKeyCredential(options.AccountName!, options.AccountKey!), clientOptions)
             : new TableClient(options.Endpoint!, tableName,

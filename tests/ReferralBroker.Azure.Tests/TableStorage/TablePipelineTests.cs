@@ -41,6 +41,19 @@ public sealed class TablePipelineTests
         var failure = Assert.Throws<ArgumentException>(() => new TableReferralStore(options, new FixedCredential(), clientOptions));
 
         Assert.Equal("clientOptions", failure.ParamName);
+        Assert.NotNull(new TableReferralStore(options, new FixedCredential(), new TableClientOptions()));
+    }
+
+    [Fact]
+    public void Logging_the_Authorization_header_is_refused_at_construction()
+    {
+        var options = new TableStorageOptions { Endpoint = new Uri("https://acct.table.core.windows.net") };
+        var clientOptions = new TableClientOptions();
+        clientOptions.Diagnostics.LoggedHeaderNames.Add("authorization");
+
+        var failure = Assert.Throws<ArgumentException>(() => new TableIdempotencyStore(options, new FixedCredential(), clientOptions));
+
+        Assert.Equal("clientOptions", failure.ParamName);
     }
 
     [Fact]
