@@ -24,7 +24,7 @@ public sealed partial class SendGridMailSender : IMailSender
     /// <param name="reliability">
     /// The SDK's in-process retries; by default two, a second or more apart. Few on purpose: a mail that still fails
     /// goes back to the queue and is retried from there, and SendGrid has no idempotency key, so every extra attempt
-    /// after an ambiguous 5xx risks a duplicate email.
+    /// after an ambiguous 5xx risks a duplicate email. 429 is added to its retriable statuses.
     /// </param>
     public SendGridMailSender(SendGridOptions options, ILogger<SendGridMailSender> logger, ReliabilitySettings? reliability = null)
     {

@@ -14,7 +14,8 @@ namespace ReferralBroker.Azure.TableStorage;
 internal sealed class EntityTable(TableClient client)
 {
     private const string TableNotFound = "TableNotFound";
-    private volatile Task? _created;
+    private readonly Lock _gate = new();
+    private Task? _created;
 
     public string TableName => client.Name;
 
@@ -47,17 +48,24 @@ internal sealed class EntityTable(TableClient client)
                 clientOptions));
     }
 
-    /// <summary>Creates the table the first time any caller needs it; a failed attempt is tried again by the next.</summary>
+    /// <summary>
+    /// Creates the table the first time any caller needs it; a failed attempt is tried again by the next. The
+    /// creation is shared, so one caller giving up does not cancel it for the others waiting on it.
+    /// </summary>
     public Task EnsureCreatedAsync(CancellationToken ct)
     {
-        var created = _created;
-        if (created is null || created.IsFaulted || created.IsCanceled)
+        Task created;
+        lock (_gate)
         {
-            created = client.CreateIfNotExistsAsync(ct);
-            _created = created;
+            if (_created is null || _created.IsFaulted)
+            {
+                _created = client.CreateIfNotExistsAsync(CancellationToken.None);
+            }
+
+            created = _created;
         }
 
-        return created;
+        return created.WaitAsync(ct);
     }
 
     /// <summary>Inserts the entity; its new ETag, or null when an entity with its keys already exists.</summary>
