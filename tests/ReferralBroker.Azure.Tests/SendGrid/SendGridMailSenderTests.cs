@@ -38,6 +38,9 @@ public sealed class SendGridMailSenderTests
 
         using var json = JsonDocument.Parse(request.Body);
         var root = json.RootElement;
+        // Nothing the SDK might add on its own (categories, custom args, an unsubscribe group) goes to SendGrid.
+        Assert.Equal(["content", "from", "personalizations", "subject", "tracking_settings"],
+            root.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
         Assert.Equal(PartnerMail.Subject, root.GetProperty("subject").GetString());
         Assert.Equal("partner@example.org", root.GetProperty("personalizations")[0].GetProperty("to")[0].GetProperty("email").GetString());
         Assert.Equal("broker@example.org", root.GetProperty("from").GetProperty("email").GetString());
