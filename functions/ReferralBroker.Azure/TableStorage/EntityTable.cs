@@ -17,8 +17,6 @@ internal sealed class EntityTable(TableClient client)
     private readonly Lock _gate = new();
     private Task? _created;
 
-    public string TableName => client.Name;
-
     /// <summary>The client for one table of these options, with the shared key (Azurite) or an Entra credential.</summary>
     public static EntityTable Create(TableStorageOptions options, string tableName, TokenCredential? credential, TableClientOptions? clientOptions)
     {
