@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 using System.Text;
 using System.Text.Json;
 
@@ -105,10 +106,6 @@ internal static class BicepCli
         return diagnostics;
     }
 
-    /// <summary>
-    /// The restored binary may have lost its execute bit in the NuGet cache (extraction does not always keep it);
-    /// then a private copy with the bit set is used.
-    /// </summary>
     private static string LocateExecutable()
     {
         if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux) || RuntimeInformation.OSArchitecture != Architecture.X64)
@@ -124,6 +121,16 @@ internal static class BicepCli
             throw new InvalidOperationException("The test assembly carries no BicepPackagePath: restore the test project.");
         }
 
+        return ExecutableIn(package, Path.GetTempPath());
+    }
+
+    /// <summary>
+    /// tools/bicep of the package, or, if it has lost its execute bit in the NuGet cache (extraction does not always
+    /// keep it), a private copy with the bit set under <paramref name="copies"/>, made once per binary.
+    /// </summary>
+    [UnsupportedOSPlatform("windows")]
+    internal static string ExecutableIn(string package, string copies)
+    {
         var bicep = Path.Combine(package, "tools", "bicep");
         if (!File.Exists(bicep))
         {
@@ -135,10 +142,12 @@ internal static class BicepCli
             return bicep;
         }
 
-        var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"referralbroker-bicep-{new FileInfo(bicep).Length}"));
+        var source = new FileInfo(bicep);
+        var folder = Directory.CreateDirectory(Path.Combine(copies, $"referralbroker-bicep-{source.Length}-{source.LastWriteTimeUtc.Ticks}"));
         var copy = Path.Combine(folder.FullName, "bicep");
-        if (!File.Exists(copy) || new FileInfo(copy).Length != new FileInfo(bicep).Length)
+        if (!File.Exists(copy))
         {
+            // Copy, then rename: another test process may be doing the same at this moment.
             var partial = Path.Combine(folder.FullName, $"bicep.{Guid.NewGuid():N}");
             File.Copy(bicep, partial);
             File.SetUnixFileMode(partial, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

@@ -40,13 +40,16 @@ internal static partial class InfraChecks
     private static readonly string[] ForbiddenSecretMarkers =
         ["AccountKey=", "SharedAccessKey=", "SharedAccessSignature", "listKeys", "listConnectionStrings", "listCredentials"];
 
-    /// <summary>Settings Flex Consumption rejects or ignores ("Flex Consumption plan deprecations", azure-protocols.md §5.2).</summary>
+    /// <summary>
+    /// Settings Flex Consumption rejects or ignores: azure-protocols.md §5.2 ("Flex Consumption plan deprecations" in
+    /// functions-app-settings.md) and the scale and worker settings that Flex configures in functionAppConfig instead.
+    /// </summary>
     private static readonly string[] FlexDeprecatedSettings =
     [
-        "FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_RUN_FROM_PACKAGE", "WEBSITE_CONTENTSHARE",
-        "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING", "SCM_DO_BUILD_DURING_DEPLOYMENT", "ENABLE_ORYX_BUILD",
-        "WEBSITE_TIME_ZONE", "TZ", "WEBSITE_NODE_DEFAULT_VERSION", "WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT",
-        "FUNCTIONS_WORKER_PROCESS_COUNT", "AzureWebJobsStorage",
+        "FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_WORKER_RUNTIME_VERSION", "FUNCTIONS_WORKER_PROCESS_COUNT",
+        "WEBSITE_RUN_FROM_PACKAGE", "WEBSITE_CONTENTSHARE", "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+        "SCM_DO_BUILD_DURING_DEPLOYMENT", "ENABLE_ORYX_BUILD", "WEBSITE_TIME_ZONE", "TZ",
+        "WEBSITE_NODE_DEFAULT_VERSION", "WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT",
     ];
 
     /// <summary>Role definition id → name and the resource types it may be scoped to (azure-protocols.md §5.5).</summary>
