@@ -48,25 +48,14 @@ internal abstract record ArmExpression
     /// <summary>A call to <paramref name="function"/> (ARM function names are case-insensitive).</summary>
     public bool IsCall(string function, out IReadOnlyList<ArmExpression> arguments)
     {
-        arguments = this is Call call && string.Equals(call.Function, function, StringComparison.OrdinalIgnoreCase) ? call.Arguments : [];
-        return this is Call c && string.Equals(c.Function, function, StringComparison.OrdinalIgnoreCase);
-    }
-
-    /// <summary>Every sub-expression, this one first.</summary>
-    public IEnumerable<ArmExpression> DescendantsAndSelf()
-    {
-        yield return this;
-        var children = this switch
+        if (this is Call call && string.Equals(call.Function, function, StringComparison.OrdinalIgnoreCase))
         {
-            Call call => call.Arguments,
-            Property property => [property.Target],
-            Index index => [index.Target, index.Key],
-            _ => (IEnumerable<ArmExpression>)[],
-        };
-        foreach (var descendant in children.SelectMany(c => c.DescendantsAndSelf()))
-        {
-            yield return descendant;
+            arguments = call.Arguments;
+            return true;
         }
+
+        arguments = [];
+        return false;
     }
 
     /// <summary>One canonical spelling, for messages and for comparing two expressions.</summary>

@@ -461,20 +461,32 @@ internal static partial class InfraChecks
                 problems.Add($"{app}: serverFarmId must be a Linux Flex Consumption plan (sku FC1, reserved: true), not {serverFarm}");
             }
 
-            // '${storage.properties.primaryEndpoints.blob}${container}' compiles to format('{0}{1}', reference(storage).primaryEndpoints.blob, name).
             var package = app.ExpressionAt("properties.functionAppConfig.deployment.storage.value");
-            var container = package is not null && package.IsCall("format", out var arguments) && arguments.Count == 3
-                && arguments[0].LiteralString == "{0}{1}" && arguments[1] is ArmExpression.Property { Name: "blob", Target: ArmExpression.Property { Name: "primaryEndpoints" } endpoints }
-                ? app.Template.Resources.FirstOrDefault(c => c.Type == ContainerType && c.Leaf == arguments[2].Evaluate(app.Template.Scope)?.ToString()
-                    && app.Template.Resources.Any(s => s.Type == StorageType && s.IsPropertyReference(endpoints, "primaryEndpoints") && c.Segments[0].SameAs(s.Segments[0])))
-                : null;
-            if (container is null)
+            if (DeploymentContainer(app.Template, package) is null)
             {
                 problems.Add($"{app}: the deployment storage must be a blob container of these templates' storage account, not {package}");
             }
         }
 
         return problems;
+    }
+
+    /// <summary>
+    /// The container <paramref name="package"/> names: '${storage.properties.primaryEndpoints.blob}${name}' compiles to
+    /// format('{0}{1}', reference(storage).primaryEndpoints.blob, name), with name a container of that storage account.
+    /// </summary>
+    private static ArmResource? DeploymentContainer(ArmTemplate template, ArmExpression? package)
+    {
+        if (package is null || !package.IsCall("format", out var arguments) || arguments is not [{ LiteralString: "{0}{1}" }, var endpoint, var name]
+            || endpoint is not ArmExpression.Property { Name: "blob", Target: ArmExpression.Property endpoints })
+        {
+            return null;
+        }
+
+        var storage = template.Resources.FirstOrDefault(s => s.Type == StorageType && s.IsPropertyReference(endpoints, "primaryEndpoints"));
+        var container = name.Evaluate(template.Scope)?.ToString();
+        return storage is null ? null : template.Resources.FirstOrDefault(c =>
+            c.Type == ContainerType && c.Leaf == container && c.Segments[0].SameAs(storage.Segments[0]));
     }
 
     public static List<string> VaultAndTelemetryAreEntraOnly(InfraSnapshot infra) =>

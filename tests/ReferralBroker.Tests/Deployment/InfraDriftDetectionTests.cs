@@ -99,7 +99,7 @@ public sealed class InfraDriftDetectionTests(InfraDriftDetectionTests.CompiledDr
         ["Service Bus accepts SAS keys"] = new(Module,
             "disableLocalAuth: true", "disableLocalAuth: false",
             InfraChecks.ServiceBusRefusesLocalAuth, "must set disableLocalAuth: true"),
-        ["the app runs as a custom handler again"] = new(Module,
+        ["the app goes back to runtime 'custom'"] = new(Module,
             "name: 'dotnet-isolated'", "name: 'custom'",
             InfraChecks.FunctionAppIsFlexConsumptionDotnetIsolated, "must use functionAppConfig.runtime name 'dotnet-isolated'"),
         ["the app runs .NET 8"] = new(Module,
