@@ -1,4 +1,7 @@
+using System.Text;
 using System.Text.RegularExpressions;
+using ReferralBroker.Tests.Reliability;
+using Xunit.Abstractions;
 
 namespace ReferralBroker.Tests.Deployment;
 
@@ -8,13 +11,18 @@ namespace ReferralBroker.Tests.Deployment;
 /// least-privilege posture, the Flex Consumption runtime, and the azd project. InfraDriftDetectionTests shows that
 /// each check fails when the templates drift.
 /// </summary>
-public sealed partial class InfraConsistencyTests
+public sealed partial class InfraConsistencyTests(ITestOutputHelper output)
 {
     private static InfraSnapshot Infra => InfraSnapshot.Repository;
 
     [Fact]
-    public void The_templates_compile_without_errors_or_warnings() =>
+    public void The_templates_compile_without_errors_or_warnings()
+    {
+        // In the run's figures, so that CI shows the compiler really ran and what it produced.
+        Figures.Report(output, "infra", $"bicep build: {Encoding.UTF8.GetByteCount(Infra.CompiledJson ?? "")} bytes of ARM JSON, " +
+            $"{Infra.BuildDiagnostics.Count} build diagnostics, {Infra.LintDiagnostics?.Count} lint diagnostics");
         AssertNoProblems(InfraChecks.CompilesWithoutDiagnostics(Infra));
+    }
 
     [Fact]
     public void The_linter_finds_nothing() =>
