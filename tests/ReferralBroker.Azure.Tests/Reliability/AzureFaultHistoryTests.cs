@@ -6,6 +6,7 @@ using System.Text.Json;
 using Azure;
 using Azure.Core;
 using Azure.Core.Pipeline;
+using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using ReferralBroker.Azure.ServiceBus;
 using ReferralBroker.Azure.TableStorage;
@@ -35,7 +36,7 @@ public sealed class AzureFaultHistoryTests(AzuriteFixture azurite, ITestOutputHe
     public async Task No_acknowledged_referral_is_lost_or_emailed_twice_on_Table_Storage_under_protocol_faults()
     {
         var faults = new ProtocolFaults(Seed);
-        var clientOptions = new TableStorageClientOptions();
+        var clientOptions = new TableClientOptions();
         clientOptions.Retry.Mode = RetryMode.Fixed;
         clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(1);
         clientOptions.AddPolicy(faults, HttpPipelinePosition.PerRetry);
