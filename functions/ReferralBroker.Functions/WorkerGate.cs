@@ -60,5 +60,5 @@ internal static class FunctionsServices
 {
     /// <summary>The worker's services: the shared handlers and gate, the Azure adapters, the functions' rules.</summary>
     public static IServiceCollection AddBrokerFunctions(this IServiceCollection services, IConfiguration configuration) =>
-        services.AddBroker(configuration).AddAzureAdapters(configuration).AddSingleton<FunctionRules>();
+        services.AddBroker(configuration).AddAzureAdapters(configuration).AddPrivateTelemetry().AddSingleton<FunctionRules>();
 }

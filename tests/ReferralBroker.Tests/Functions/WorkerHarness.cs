@@ -28,19 +28,14 @@ internal sealed class WorkerHarness : IDisposable
     private readonly IReadOnlyList<IHostedService> _hosted;
     private readonly IReadOnlyList<(FunctionEntry Function, TemplateMatcher Matcher)> _routes;
 
-    public WorkerHarness(IReadOnlyDictionary<string, string?> settings, FakeTimeProvider time, ILoggerProvider? logs = null)
+    /// <param name="edges">Registered first: services the composition only adds when absent (a telemetry channel).</param>
+    public WorkerHarness(IReadOnlyDictionary<string, string?> settings, FakeTimeProvider time, Action<IServiceCollection>? edges = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)
-            .AddLogging(logging =>
-            {
-                logging.SetMinimumLevel(LogLevel.Trace);
-                if (logs is not null)
-                {
-                    logging.AddProvider(logs);
-                }
-            });
+            .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace));
+        edges?.Invoke(services);
         services.AddBrokerFunctions(configuration);
         // The edges: everything behind the ports, and the clock.
         services.AddEmbeddedAdapters();
@@ -121,7 +116,8 @@ internal sealed class WorkerHarness : IDisposable
             service.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
         }
 
-        _services.Dispose();
+        // The worker's telemetry module disposes only asynchronously.
+        _services.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
     /// <summary>The one function whose route and method take this request, as the host's routing would pick it.</summary>
