@@ -10,11 +10,13 @@ namespace ReferralBroker.Azure.ServiceBus;
 /// Service Bus trigger extension is not available to the worker here.
 /// </summary>
 /// <remarks>
-/// A message to abandon is abandoned only when the drain ends, not at once: Service Bus hands an abandoned message
-/// straight back, so a drain during a SendGrid outage would otherwise spend all its delivery attempts in a second
-/// and dead-letter it. Held until the end, each drain costs a message one delivery, and the max delivery count
-/// spans that many timer periods. A drain that dies (crash, cancellation) settles nothing: the locks run out and
-/// Service Bus redelivers, and the dispatcher's status check keeps a redelivered message from emailing twice.
+/// A message to retry is not abandoned in the drain but left locked until the drain's receiver closes: Service Bus
+/// hands an abandoned message straight back (the link still has credit), so a drain during a SendGrid outage would
+/// spend all its delivery attempts in a second and dead-letter the message. Left locked, it comes back when the
+/// receiver's link closes or its lock runs out, one delivery more each time, so the max delivery count spans that
+/// many timer periods. A drain that dies (crash, cancellation) settles nothing either, and the dispatcher's status
+/// check keeps a redelivered message from emailing twice. A trigger function would abandon instead (its host
+/// owns the pacing).
 /// </remarks>
 public sealed partial class ServiceBusDispatchInbox : IDispatchInbox
 {
@@ -47,51 +49,40 @@ public sealed partial class ServiceBusDispatchInbox : IDispatchInbox
 
         var started = _time.GetTimestamp();
         int received = 0, completed = 0, deadLettered = 0, failedSettlements = 0;
-        var toAbandon = new List<ServiceBusReceivedMessage>();
+        var leftLocked = 0;
         var receiver = _client.CreateReceiver(_options.TopicName, subscription, PeekLock);
         await using (receiver.ConfigureAwait(false))
         {
-            try
+            while (received < _options.MaxMessagesPerDrain && _time.GetElapsedTime(started) < _options.MaxDrainDuration)
             {
-                while (received < _options.MaxMessagesPerDrain && _time.GetElapsedTime(started) < _options.MaxDrainDuration)
+                var batch = await receiver.ReceiveMessagesAsync(
+                    Math.Min(_options.ReceiveBatchSize, _options.MaxMessagesPerDrain - received), _options.ReceiveWaitTime, cancellationToken).ConfigureAwait(false);
+                if (batch.Count == 0)
                 {
-                    var batch = await receiver.ReceiveMessagesAsync(
-                        Math.Min(_options.ReceiveBatchSize, _options.MaxMessagesPerDrain - received), _options.ReceiveWaitTime, cancellationToken).ConfigureAwait(false);
-                    if (batch.Count == 0)
-                    {
-                        break;
-                    }
-
-                    received += batch.Count;
-                    foreach (var message in batch)
-                    {
-                        var disposition = await _handler.HandleAsync(message, cancellationToken).ConfigureAwait(false);
-                        if (disposition == DispatchDisposition.Abandon)
-                        {
-                            toAbandon.Add(message);
-                        }
-                        else if (await TrySettleAsync(receiver, message, disposition, cancellationToken).ConfigureAwait(false))
-                        {
-                            _ = disposition == DispatchDisposition.Complete ? completed++ : deadLettered++;
-                        }
-                        else
-                        {
-                            failedSettlements++;
-                        }
-                    }
+                    break;
                 }
-            }
-            finally
-            {
-                foreach (var message in toAbandon)
+
+                received += batch.Count;
+                foreach (var message in batch)
                 {
-                    // Independent of the caller's token: an abandon left undone only delays the message to its lock's end.
-                    failedSettlements += await TrySettleAsync(receiver, message, DispatchDisposition.Abandon, CancellationToken.None).ConfigureAwait(false) ? 0 : 1;
+                    var disposition = await _handler.HandleAsync(message, cancellationToken).ConfigureAwait(false);
+                    if (disposition == DispatchDisposition.Abandon)
+                    {
+                        leftLocked++;
+                    }
+                    else if (await TrySettleAsync(receiver, message, disposition, cancellationToken).ConfigureAwait(false))
+                    {
+                        _ = disposition == DispatchDisposition.Complete ? completed++ : deadLettered++;
+                    }
+                    else
+                    {
+                        failedSettlements++;
+                    }
                 }
             }
         }
 
-        var report = new DrainReport(received, completed, toAbandon.Count + failedSettlements, deadLettered);
+        var report = new DrainReport(received, completed, leftLocked + failedSettlements, deadLettered);
         if (received > 0)
         {
             LogDrained(_logger, subscription, report.Received, report.Completed, report.Abandoned, report.DeadLettered);
@@ -114,8 +105,7 @@ public sealed partial class ServiceBusDispatchInbox : IDispatchInbox
                     await receiver.DeadLetterMessageAsync(message, "Unreadable", "The body is not a dispatch message.", ct).ConfigureAwait(false);
                     break;
                 default:
-                    await receiver.AbandonMessageAsync(message, cancellationToken: ct).ConfigureAwait(false);
-                    break;
+                    throw new ArgumentOutOfRangeException(nameof(disposition), disposition, "A message to retry is left locked, not settled.");
             }
 
             return true;

@@ -147,24 +147,6 @@ public sealed class CustomHandlerTests(AzuriteFixture azurite) : IDisposable
         using var client = _broker.App.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/")).StatusCode);
     }
-
-    [Fact]
-    public async Task Idempotent_retries_through_Azure_send_one_message()
-    {
-        using var request1 = Request();
-        using var request2 = Request();
-        var first = await (await _broker.App.Organisation().SendAsync(request1)).Content.ReadFromJsonAsync<Submitted>();
-        var second = await (await _broker.App.Organisation().SendAsync(request2)).Content.ReadFromJsonAsync<Submitted>();
-        Assert.Equal(first, second);
-        Assert.Single(await _broker.SentMessagesAsync());
-
-        static HttpRequestMessage Request()
-        {
-            var request = new HttpRequestMessage(HttpMethod.Post, "/api/referrals") { Content = JsonContent.Create(BrokerApp.Referral("same")) };
-            request.Headers.Add("Idempotency-Key", "azure-retry");
-            return request;
-        }
-    }
 }
 
 public sealed class EmbeddedHostingTests

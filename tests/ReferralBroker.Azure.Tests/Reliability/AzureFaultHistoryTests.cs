@@ -293,19 +293,6 @@ public sealed class AzureFaultHistoryTests(AzuriteFixture azurite, ITestOutputHe
         }
     }
 
-    /// <summary>The process dying right after the dispatch message went out, before the record is inserted.</summary>
-    private sealed class CrashAfterSend(IReferralQueue inner, Func<bool> crash) : IReferralQueue
-    {
-        public async Task EnqueueAsync(DispatchMessage message, CancellationToken cancellationToken)
-        {
-            await inner.EnqueueAsync(message, cancellationToken);
-            if (crash())
-            {
-                throw new IOException("Injected crash after the Service Bus send, before the table insert.");
-            }
-        }
-    }
-
     private sealed class StatusResponse(int status) : Response
     {
         public override int Status => status;
