@@ -63,8 +63,6 @@ public sealed class AzureFaultHistoryTests(AzuriteFixture azurite, ITestOutputHe
         var drainCrashes = 0;
 
         var tracked = new List<TrackedReferral>();
-        var delivered = new HashSet<string>();
-        var deliveries = new Dictionary<string, int>();
         var organisation = broker.App.Organisation();
         var anyone = broker.App.CreateClient();
         for (var n = 0; n < Referrals; n++)
