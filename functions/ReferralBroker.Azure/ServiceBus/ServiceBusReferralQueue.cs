@@ -9,8 +9,9 @@ namespace ReferralBroker.Azure.ServiceBus;
 /// Sends dispatch messages to the referrals topic. Each category has a subscription whose SQL filter matches the
 /// <c>category</c> application property, so it is set on every message; <c>partnerId</c> and <c>referralId</c> ride
 /// along for filters and for the dead-letter purger, which must not need the body (it holds the link secret).
+/// The sender closes with the client (<see cref="ServiceBusNamespace"/>).
 /// </summary>
-public sealed partial class ServiceBusReferralQueue : IReferralQueue, IAsyncDisposable
+public sealed partial class ServiceBusReferralQueue : IReferralQueue
 {
     private readonly ServiceBusSender _sender;
     private readonly TimeSpan _timeToLive;
@@ -55,8 +56,6 @@ public sealed partial class ServiceBusReferralQueue : IReferralQueue, IAsyncDisp
             CryptographicOperations.ZeroMemory(body);
         }
     }
-
-    public ValueTask DisposeAsync() => _sender.DisposeAsync();
 
     /// <summary>
     /// The referral id plus a nonce of this send. The SDK's own retries resend the same message, so duplicate detection
