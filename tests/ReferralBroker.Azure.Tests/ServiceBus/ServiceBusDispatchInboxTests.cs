@@ -177,10 +177,7 @@ public sealed class ServiceBusDispatchInboxTests(AzuriteFixture azurite)
     [Fact]
     public async Task Intake_dying_between_send_and_insert_answers_no_201_and_the_retry_with_its_key_ends_delivered_with_a_working_link()
     {
-        var crashes = 1;
-        using var broker = new AzureBroker(azurite, services: _ => services => services.AddSingleton<IReferralQueue>(sp =>
-            new CrashAfterSend(new ServiceBusReferralQueue(sp.GetRequiredService<ServiceBusNamespace>(), sp.GetRequiredService<ILogger<ServiceBusReferralQueue>>()),
-                () => Interlocked.Decrement(ref crashes) >= 0)));
+        using var broker = BrokerWhoseFirstIntakeDiesAfterTheSend();
         var organisation = broker.App.Organisation();
 
         var first = await SubmitWithKeyAsync(organisation, "crash-key");
@@ -206,10 +203,7 @@ public sealed class ServiceBusDispatchInboxTests(AzuriteFixture azurite)
     [Fact]
     public async Task The_message_of_a_submission_that_died_before_its_insert_is_dropped_after_the_grace_period_without_an_email()
     {
-        var crashes = 1;
-        using var broker = new AzureBroker(azurite, services: _ => services => services.AddSingleton<IReferralQueue>(sp =>
-            new CrashAfterSend(new ServiceBusReferralQueue(sp.GetRequiredService<ServiceBusNamespace>(), sp.GetRequiredService<ILogger<ServiceBusReferralQueue>>()),
-                () => Interlocked.Decrement(ref crashes) >= 0)));
+        using var broker = BrokerWhoseFirstIntakeDiesAfterTheSend();
         Assert.Equal(HttpStatusCode.InternalServerError, (await SubmitWithKeyAsync(broker.App.Organisation(), "never-retried")).StatusCode);
 
         Assert.Equal(new DrainReport(1, 0, 1, 0), await Inbox(broker).DrainAsync("health", CancellationToken.None));
@@ -231,6 +225,14 @@ public sealed class ServiceBusDispatchInboxTests(AzuriteFixture azurite)
 
         Assert.Equal(first, second);
         Assert.Single(await broker.ServiceBus.ReceivedAsync());
+    }
+
+    private AzureBroker BrokerWhoseFirstIntakeDiesAfterTheSend()
+    {
+        var crashes = 1;
+        return new AzureBroker(azurite, services: _ => services => services.AddSingleton<IReferralQueue>(sp =>
+            new CrashAfterSend(new ServiceBusReferralQueue(sp.GetRequiredService<ServiceBusNamespace>(), sp.GetRequiredService<ILogger<ServiceBusReferralQueue>>()),
+                () => Interlocked.Decrement(ref crashes) >= 0)));
     }
 
     private static IDispatchInbox Inbox(AzureBroker broker) => broker.App.Services.GetRequiredService<IDispatchInbox>();

@@ -304,21 +304,22 @@ container.sasl_server_mechanisms.MSSBCBS = () => ({
 });
 
 const linkOptions = { max_message_size: MAX_MESSAGE_SIZE, autoaccept: false, autosettle: false, treat_modified_as_released: false };
-container.on('receiver_open', context => {
-    const link = context.receiver;
-    const target = link.remote.attach.target || {};
+// The broker's side of an attach mirrors the client's terminus and always states max_message_size (the SDK
+// refuses to send over a link without it).
+function answerAttach(link, entityAddress) {
     link.local.attach.max_message_size = MAX_MESSAGE_SIZE;
-    link.set_target({ address: target.address });
     link.set_source(link.remote.attach.source || {});
-    link.entityPath = entityPathOf(target.address);
+    link.set_target(link.remote.attach.target || {});
+    const path = entityPathOf(entityAddress);
+    link.entityPath = path;
+    return path;
+}
+container.on('receiver_open', context => {
+    answerAttach(context.receiver, (context.receiver.remote.attach.target || {}).address);
 });
 container.on('sender_open', context => {
     const link = context.sender;
-    const source = link.remote.attach.source || {};
-    link.local.attach.max_message_size = MAX_MESSAGE_SIZE;
-    link.set_source({ address: source.address });
-    link.set_target(link.remote.attach.target || {});
-    link.entityPath = entityPathOf(source.address) === '$cbs' ? null : entityPathOf(source.address);
+    if (answerAttach(link, (link.remote.attach.source || {}).address) === '$cbs') link.entityPath = null;
     links.add(link);
     pump();
 });
