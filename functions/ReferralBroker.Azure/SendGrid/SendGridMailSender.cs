@@ -1,33 +1,32 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text.Json;
+using System.Net;
 using Azure;
-using Azure.Core;
-using Azure.Core.Pipeline;
 using Microsoft.Extensions.Logging;
 using ReferralBroker.Ports;
+using SendGrid;
+using SendGrid.Helpers.Mail;
+using SendGrid.Helpers.Reliability;
 
 namespace ReferralBroker.Azure.SendGrid;
 
 /// <summary>
-/// Sends partner emails through the SendGrid v3 mail/send API. The mail carries the partner's link (and so the
-/// link secret), never client data; nothing of the request or of SendGrid's answer is logged beyond status codes.
+/// Sends partner emails through the SendGrid SDK's <see cref="SendGridClient"/>, built once. The mail carries the
+/// partner's link (and so the link secret), never client data; nothing of the request or of SendGrid's answer is
+/// logged beyond status codes.
 /// </summary>
 public sealed partial class SendGridMailSender : IMailSender
 {
-    private readonly HttpPipeline _pipeline;
-    private readonly Uri _sendUri;
-    private readonly SendGridAddress _from;
-    private readonly SendGridMailSettings? _mailSettings;
+    private readonly SendGridClient _client;
+    private readonly EmailAddress _from;
+    private readonly bool _sandboxMode;
     private readonly ILogger _logger;
 
-    private static readonly SendGridTrackingSettings NoTracking = new(
-        new SendGridClickTracking(Enable: false, EnableText: false),
-        new SendGridSwitch(false),
-        new SendGridSwitch(false),
-        new SendGridSwitch(false));
-
-    public SendGridMailSender(SendGridOptions options, ILogger<SendGridMailSender> logger, SendGridClientOptions? clientOptions = null)
+    /// <param name="reliability">
+    /// The SDK's in-process retries; by default two, a second or more apart. Few on purpose: a mail that still fails
+    /// goes back to the queue and is retried from there, and SendGrid has no idempotency key, so every extra attempt
+    /// after an ambiguous 5xx risks a duplicate email. 429 is added to its retriable statuses.
+    /// </param>
+    public SendGridMailSender(SendGridOptions options, ILogger<SendGridMailSender> logger, ReliabilitySettings? reliability = null)
     {
         if (string.IsNullOrWhiteSpace(options.ApiKey))
         {
@@ -46,16 +45,23 @@ public sealed partial class SendGridMailSender : IMailSender
             throw new ArgumentException("The SendGrid endpoint must use https (plain http only to a loopback address).", nameof(options));
         }
 
-        clientOptions ??= new SendGridClientOptions();
-        if (clientOptions.Diagnostics.IsLoggingContentEnabled)
+        reliability ??= new ReliabilitySettings(2, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1));
+        // Throttling is as passing as a 503; the SDK's default list stops at the 5xx.
+        if (!reliability.RetriableServerErrorStatusCodes.Contains(HttpStatusCode.TooManyRequests))
         {
-            throw new ArgumentException("Content logging would write link secrets to the Azure SDK log.", nameof(clientOptions));
+            reliability.RetriableServerErrorStatusCodes.Add(HttpStatusCode.TooManyRequests);
         }
 
-        _pipeline = HttpPipelineBuilder.Build(clientOptions, new ApiKeyPolicy(options.ApiKey));
-        _sendUri = new Uri($"{endpoint.GetLeftPart(UriPartial.Path).TrimEnd('/')}/v3/mail/send");
-        _from = new SendGridAddress(options.FromEmail, string.IsNullOrWhiteSpace(options.FromName) ? null : options.FromName);
-        _mailSettings = options.SandboxMode ? new SendGridMailSettings(new SendGridSwitch(true)) : null;
+        _client = new SendGridClient(new SendGridClientOptions
+        {
+            ApiKey = options.ApiKey,
+            Host = endpoint.GetLeftPart(UriPartial.Path).TrimEnd('/'),
+            ReliabilitySettings = reliability,
+            // Statuses are mapped below; the SDK's exceptions would carry SendGrid's error text, which can quote the request.
+            HttpErrorAsException = false,
+        });
+        _from = new EmailAddress(options.FromEmail, string.IsNullOrWhiteSpace(options.FromName) ? null : options.FromName);
+        _sandboxMode = options.SandboxMode;
         _logger = logger;
     }
 
@@ -63,49 +69,23 @@ public sealed partial class SendGridMailSender : IMailSender
     /// <exception cref="RequestFailedException">SendGrid refused the request (other 4xx): a configuration error.</exception>
     public async Task SendAsync(OutgoingMail mail, CancellationToken cancellationToken)
     {
-        var body = JsonSerializer.SerializeToUtf8Bytes(
-            new SendGridMailRequest(
-                [new SendGridPersonalization([new SendGridAddress(mail.To, null)])],
-                _from,
-                mail.Subject,
-                // SendGrid requires text/plain first, then text/html.
-                [new SendGridContent("text/plain", mail.TextBody), new SendGridContent("text/html", mail.HtmlBody)],
-                NoTracking,
-                _mailSettings),
-            SendGridJson.Default.SendGridMailRequest);
         int status;
         string? sendGridMessageId = null;
         try
         {
-            using var http = _pipeline.CreateMessage();
-            http.Request.Method = RequestMethod.Post;
-            http.Request.Uri.Reset(_sendUri);
-            http.Request.Headers.SetValue(HttpHeader.Names.ContentType, "application/json");
-            http.Request.Content = RequestContent.Create(body);
-            await _pipeline.SendAsync(http, cancellationToken).ConfigureAwait(false);
-            status = http.Response.Status;
-            if (http.Response.Headers.TryGetValue("X-Message-Id", out var id))
+            var response = await _client.SendEmailAsync(Compose(mail), cancellationToken).ConfigureAwait(false);
+            status = (int)response.StatusCode;
+            if (response.Headers.TryGetValues("X-Message-Id", out var ids))
             {
-                sendGridMessageId = id;
+                sendGridMessageId = ids.FirstOrDefault();
             }
         }
-        catch (Exception ex) when (ex is RequestFailedException { Status: 0 }
-            || (ex is AggregateException aggregate && aggregate.InnerExceptions.All(e => e is RequestFailedException)))
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException
+            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            // No answer at all (DNS, refused, reset) even after the retries; Azure.Core reports that as status 0,
-            // wrapped in an AggregateException when there were retries.
+            // No answer at all (DNS, refused, reset, time-out) even after the SDK's retries.
             LogUnavailable(_logger, mail.ReferralId, 0);
             throw new TransientDeliveryException("SendGrid could not be reached; retry later.", ex);
-        }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            LogUnavailable(_logger, mail.ReferralId, 0);
-            throw new TransientDeliveryException("SendGrid did not answer in time; retry later.", ex);
-        }
-        finally
-        {
-            // The body holds the partner's link and so the link secret.
-            CryptographicOperations.ZeroMemory(body);
         }
 
         switch (status)
@@ -126,6 +106,31 @@ public sealed partial class SendGridMailSender : IMailSender
         }
     }
 
+    /// <summary>
+    /// The domain's subject and bodies as they are, and every tracking setting off. Click tracking would rewrite the
+    /// link, fragment and all, through SendGrid's redirector and so hand the link secret to a third party; open
+    /// tracking adds a pixel that reports when a partner reads the mail; Google Analytics tagging would alter the
+    /// link; subscription tracking adds an unsubscribe footer to a service mail.
+    /// </summary>
+    private SendGridMessage Compose(OutgoingMail mail)
+    {
+        var message = new SendGridMessage { From = _from, Subject = mail.Subject };
+        message.AddTo(new EmailAddress(mail.To));
+        // SendGrid requires text/plain first, then text/html.
+        message.AddContent(MimeType.Text, mail.TextBody);
+        message.AddContent(MimeType.Html, mail.HtmlBody);
+        message.SetClickTracking(enable: false, enableText: false);
+        message.SetOpenTracking(enable: false);
+        message.SetSubscriptionTracking(enable: false);
+        message.SetGoogleAnalytics(enable: false);
+        if (_sandboxMode)
+        {
+            message.SetSandBoxMode(true);
+        }
+
+        return message;
+    }
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Mail for referral {ReferralId} accepted by SendGrid (message {SendGridMessageId})")]
     private static partial void LogAccepted(ILogger logger, string referralId, string sendGridMessageId);
 
@@ -134,13 +139,4 @@ public sealed partial class SendGridMailSender : IMailSender
 
     [LoggerMessage(Level = LogLevel.Error, Message = "SendGrid refused the mail for referral {ReferralId} with status {Status}; check the SendGrid configuration")]
     private static partial void LogRejected(ILogger logger, string referralId, int status);
-
-    /// <summary>Adds <c>Authorization: Bearer {key}</c> on every try, the auth scheme SendGrid's v3 API uses.</summary>
-    private sealed class ApiKeyPolicy(string apiKey) : HttpPipelineSynchronousPolicy
-    {
-        private readonly string _header = $"Bearer {apiKey}";
-
-        public override void OnSendingRequest(HttpMessage message) =>
-            message.Request.Headers.SetValue(HttpHeader.Names.Authorization, _header);
-    }
 }

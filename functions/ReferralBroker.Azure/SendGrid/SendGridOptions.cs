@@ -1,5 +1,3 @@
-using Azure.Core;
-
 namespace ReferralBroker.Azure.SendGrid;
 
 /// <summary>SendGrid settings. A class, not a record, so that formatting the options never prints the API key.</summary>
@@ -17,18 +15,4 @@ public sealed class SendGridOptions
 
     /// <summary>For smoke tests against the real API: SendGrid validates the mail (answering 200) and delivers nothing.</summary>
     public bool SandboxMode { get; set; }
-}
-
-/// <summary>
-/// Pipeline settings for the SendGrid client. Fewer retries than the Azure default: a mail that still fails
-/// goes back to the queue and is retried from there, and SendGrid has no idempotency key, so every extra
-/// attempt after an ambiguous 5xx risks a duplicate email.
-/// </summary>
-public sealed class SendGridClientOptions : ClientOptions
-{
-    public SendGridClientOptions()
-    {
-        Retry.MaxRetries = 2;
-        Retry.MaxDelay = TimeSpan.FromSeconds(10);
-    }
 }

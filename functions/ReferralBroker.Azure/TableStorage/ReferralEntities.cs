@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using Azure.Data.Tables;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Referrals;
 using ReferralBroker.Sealing;
@@ -21,46 +23,46 @@ internal static class ReferralEntities
 
     public static TableEntity ToEntity(ReferralRecord record)
     {
-        var entity = new TableEntity(TableKeys.Record(record.ReferralId))
-            .Set("Schema", SchemaVersion)
-            .Set("ReferralId", record.ReferralId)
-            .Set("OrganisationId", record.OrganisationId)
-            .Set("PartnerId", record.PartnerId)
-            .Set("Category", WireNames.Of(record.Category))
-            .Set("ConsentObtainedBy", WireNames.Of(record.ConsentObtainedBy))
-            .Set("Status", WireNames.Of(record.Status))
-            .Set("CreatedAt", record.CreatedAt)
-            .Set("UpdatedAt", record.UpdatedAt)
-            .Set(TableKeys.ExpiresAtProperty, record.ExpiresAt)
-            .Set("TokenHash", record.TokenHash)
-            .Set("CapabilityHash", record.CapabilityHash)
-            .Set("History", JsonSerializer.Serialize(
+        var entity = TableEntities.New(TableKeys.Record(record.ReferralId))
+            .With("Schema", SchemaVersion)
+            .With("ReferralId", record.ReferralId)
+            .With("OrganisationId", record.OrganisationId)
+            .With("PartnerId", record.PartnerId)
+            .With("Category", WireNames.Of(record.Category))
+            .With("ConsentObtainedBy", WireNames.Of(record.ConsentObtainedBy))
+            .With("Status", WireNames.Of(record.Status))
+            .With("CreatedAt", record.CreatedAt)
+            .With("UpdatedAt", record.UpdatedAt)
+            .With(TableKeys.ExpiresAtProperty, record.ExpiresAt)
+            .With("TokenHash", record.TokenHash)
+            .With("CapabilityHash", record.CapabilityHash)
+            .With("History", JsonSerializer.Serialize(
                 [.. record.History.Select(h => new StoredStatusChange(WireNames.Of(h.Status), h.At))],
-                TableStorageJsonContext.Default.ListStoredStatusChange))
-            .Set("SealedDeleteAt", record.SealedDeleteAt)
-            .Set("PurgeAt", record.PurgeAt)
-            .Set("DeclineReason", record.DeclineReason is { } reason ? WireNames.Of(reason) : null)
-            .Set("DeliveryFailed", record.DeliveryFailed ? 1 : 0)
-            .Set("Notifications", record.Notifications.Count == 0 ? null : JsonSerializer.Serialize(
+                StoredPropertyJson.Default.ListStoredStatusChange))
+            .With("SealedDeleteAt", record.SealedDeleteAt)
+            .With("PurgeAt", record.PurgeAt)
+            .With("DeclineReason", record.DeclineReason is { } reason ? WireNames.Of(reason) : null)
+            .With("DeliveryFailed", record.DeliveryFailed ? 1 : 0)
+            .With("Notifications", record.Notifications.Count == 0 ? null : JsonSerializer.Serialize(
                 [.. record.Notifications.Select(n => new StoredNotification(n.EventId, n.Event, n.At, n.EmailSent, n.WebhookSent, n.Attempts, n.NextAttemptAt))],
-                TableStorageJsonContext.Default.ListStoredNotification))
-            .Set("DuressTokenHash", record.DuressTokenHash)
-            .Set("DuressUsedAt", record.DuressUsedAt)
-            .Set(TableKeys.DueAtProperty, TableKeys.DueAt(record));
+                StoredPropertyJson.Default.ListStoredNotification))
+            .With("DuressTokenHash", record.DuressTokenHash)
+            .With("DuressUsedAt", record.DuressUsedAt)
+            .With(TableKeys.DueAtProperty, TableKeys.DueAt(record));
 
         if (record.Sealed is { } sealedReferral)
         {
-            entity.Set("SealedV", sealedReferral.V).Set("SealedNonce", sealedReferral.Nonce);
+            entity.With("SealedV", sealedReferral.V).With("SealedNonce", sealedReferral.Nonce);
             var parts = sealedReferral.Ciphertext.Chunk(CiphertextPartLength).Select(p => new string(p)).ToList();
-            entity.Set("SealedCiphertext", parts.Count == 0 ? "" : parts[0]);
+            entity.With("SealedCiphertext", parts.Count == 0 ? "" : parts[0]);
             for (var i = 1; i < parts.Count; i++)
             {
-                entity.Set(CiphertextPart(i), parts[i]);
+                entity.With(CiphertextPart(i), parts[i]);
             }
 
             if (parts.Count > 1)
             {
-                entity.Set("SealedCiphertextParts", parts.Count);
+                entity.With("SealedCiphertextParts", parts.Count);
             }
         }
 
@@ -90,15 +92,15 @@ internal static class ReferralEntities
             CapabilityHash = entity.RequireString("CapabilityHash"),
             History = ReadHistory(entity),
             Sealed = ReadSealed(entity),
-            SealedDeleteAt = entity.GetDateTime("SealedDeleteAt"),
+            SealedDeleteAt = entity.ReadDateTime("SealedDeleteAt"),
             PurgeAt = entity.RequireDateTime("PurgeAt"),
-            DeclineReason = entity.GetString("DeclineReason") is null
+            DeclineReason = entity.ReadString("DeclineReason") is null
                 ? null
                 : Parse<DeclineReason>(entity, "DeclineReason", WireNames.TryParse),
-            DeliveryFailed = entity.GetInt32("DeliveryFailed") == 1,
+            DeliveryFailed = entity.ReadInt32("DeliveryFailed") == 1,
             Notifications = ReadNotifications(entity),
-            DuressTokenHash = entity.GetString("DuressTokenHash"),
-            DuressUsedAt = entity.GetDateTime("DuressUsedAt"),
+            DuressTokenHash = entity.ReadString("DuressTokenHash"),
+            DuressUsedAt = entity.ReadDateTime("DuressUsedAt"),
         };
     }
 
@@ -107,30 +109,30 @@ internal static class ReferralEntities
     /// index left behind by a crash between two writes is removed at the latest when the record would be purged).
     /// </summary>
     public static TableEntity ToTokenIndex(string tokenHash, string referralId, DateTimeOffset checkAt) =>
-        new TableEntity(TableKeys.TokenIndex(tokenHash))
-            .Set("ReferralId", referralId)
-            .Set(TableKeys.DueAtProperty, checkAt);
+        TableEntities.New(TableKeys.TokenIndex(tokenHash))
+            .With("ReferralId", referralId)
+            .With(TableKeys.DueAtProperty, checkAt);
 
     /// <summary>
     /// The organisation index: the referral id, its creation time and category (which never change), and when the
     /// sweep should check that the record still exists.
     /// </summary>
     public static TableEntity ToOrganisationIndex(ReferralRecord record) =>
-        new TableEntity(TableKeys.OrganisationIndex(record.OrganisationId, record.CreatedAt, record.ReferralId))
-            .Set("ReferralId", record.ReferralId)
-            .Set("CreatedAt", record.CreatedAt)
-            .Set("Category", WireNames.Of(record.Category))
-            .Set(TableKeys.DueAtProperty, record.PurgeAt);
+        TableEntities.New(TableKeys.OrganisationIndex(record.OrganisationId, record.CreatedAt, record.ReferralId))
+            .With("ReferralId", record.ReferralId)
+            .With("CreatedAt", record.CreatedAt)
+            .With("Category", WireNames.Of(record.Category))
+            .With(TableKeys.DueAtProperty, record.PurgeAt);
 
     public static TableEntity ToReportCounter(EntityKey key, Reports.ReportFact fact) =>
-        new TableEntity(key)
-            .Set("Month", fact.Month.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture))
-            .Set("OrganisationId", fact.OrganisationId)
-            .Set("Category", WireNames.Of(fact.Category))
-            .Set("Outcome", WireNames.Of(fact.Outcome))
-            .Set("HoursToAcceptance", fact.HoursToAcceptance is { } accepted ? accepted : -1)
-            .Set("HoursToCompletion", fact.HoursToCompletion is { } completed ? completed : -1)
-            .Set("Count", fact.Count);
+        TableEntities.New(key)
+            .With("Month", fact.Month.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture))
+            .With("OrganisationId", fact.OrganisationId)
+            .With("Category", WireNames.Of(fact.Category))
+            .With("Outcome", WireNames.Of(fact.Outcome))
+            .With("HoursToAcceptance", fact.HoursToAcceptance is { } accepted ? accepted : -1)
+            .With("HoursToCompletion", fact.HoursToCompletion is { } completed ? completed : -1)
+            .With("Count", fact.Count);
 
     public static Reports.ReportFact ToReportFact(TableEntity counter) => new(
         DateOnly.ParseExact(counter.RequireString("Month") + "-01", "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
@@ -145,12 +147,12 @@ internal static class ReferralEntities
 
     private static SealedReferral? ReadSealed(TableEntity entity)
     {
-        if (entity.GetInt32("SealedV") is not { } version)
+        if (entity.ReadInt32("SealedV") is not { } version)
         {
             return null;
         }
 
-        var parts = entity.GetInt32("SealedCiphertextParts") ?? 1;
+        var parts = entity.ReadInt32("SealedCiphertextParts") ?? 1;
         var ciphertext = entity.RequireString("SealedCiphertext");
         if (parts > 1)
         {
@@ -161,14 +163,14 @@ internal static class ReferralEntities
     }
 
     private static List<PendingNotification> ReadNotifications(TableEntity entity) =>
-        entity.GetString("Notifications") is { } json
-            ? [.. (JsonSerializer.Deserialize(json, TableStorageJsonContext.Default.ListStoredNotification) ?? [])
+        entity.ReadString("Notifications") is { } json
+            ? [.. (JsonSerializer.Deserialize(json, StoredPropertyJson.Default.ListStoredNotification) ?? [])
                 .Select(n => new PendingNotification(n.EventId, n.Event, n.At, n.EmailSent, n.WebhookSent, n.Attempts, n.NextAttemptAt))]
             : [];
 
     private static List<StatusChange> ReadHistory(TableEntity entity)
     {
-        var stored = JsonSerializer.Deserialize(entity.RequireString("History"), TableStorageJsonContext.Default.ListStoredStatusChange)
+        var stored = JsonSerializer.Deserialize(entity.RequireString("History"), StoredPropertyJson.Default.ListStoredStatusChange)
             ?? throw new InvalidDataException("Stored referral has no history.");
         return [.. stored.Select(h => new StatusChange(Parse<ReferralStatus>(h.Status, "History", WireNames.TryParse), h.At))];
     }
@@ -180,3 +182,24 @@ internal static class ReferralEntities
     private static T Parse<T>(string text, string name, TryParser<T> parse) =>
         parse(text, out var value) ? value : throw new InvalidDataException($"Stored property {name} holds an unknown value.");
 }
+
+/// <summary>One entry of a record's history as stored in its History property; the status is its wire name.</summary>
+internal sealed record StoredStatusChange(
+    [property: JsonPropertyName("s")] string Status,
+    [property: JsonPropertyName("at")] DateTimeOffset At);
+
+/// <summary>A notification the organisation is still owed, as stored in the record's Notifications property.</summary>
+internal sealed record StoredNotification(
+    [property: JsonPropertyName("id")] string EventId,
+    [property: JsonPropertyName("e")] string Event,
+    [property: JsonPropertyName("at")] DateTimeOffset At,
+    [property: JsonPropertyName("mail")] bool EmailSent,
+    [property: JsonPropertyName("hook")] bool WebhookSent,
+    [property: JsonPropertyName("n")] int Attempts,
+    [property: JsonPropertyName("next")] DateTimeOffset NextAttemptAt);
+
+/// <summary>The two list-valued properties of a record (Table Storage has no list type); the stored format, not the wire's.</summary>
+[JsonSourceGenerationOptions(GenerationMode = JsonSourceGenerationMode.Default)]
+[JsonSerializable(typeof(List<StoredStatusChange>))]
+[JsonSerializable(typeof(List<StoredNotification>))]
+internal sealed partial class StoredPropertyJson : JsonSerializerContext;

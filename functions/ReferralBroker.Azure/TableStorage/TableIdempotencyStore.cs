@@ -1,4 +1,5 @@
 using Azure.Core;
+using Azure.Data.Tables;
 using ReferralBroker.Ports;
 
 namespace ReferralBroker.Azure.TableStorage;
@@ -10,22 +11,21 @@ namespace ReferralBroker.Azure.TableStorage;
 public sealed class TableIdempotencyStore : IIdempotencyStore
 {
     private const int MaxAttempts = 3;
-    private readonly TableClient _table;
+    private readonly EntityTable _table;
 
-    public TableIdempotencyStore(TableStorageOptions options, TokenCredential? credential, ClientOptions? clientOptions = null)
-        : this(new TableClient(TableClient.CreatePipeline(options, credential, clientOptions), options.Endpoint!,
-            TableKeys.IdempotencyTable(options.TablePrefix)))
+    public TableIdempotencyStore(TableStorageOptions options, TokenCredential? credential, TableClientOptions? clientOptions = null)
+        : this(EntityTable.Create(options, TableKeys.IdempotencyTable(options.TablePrefix), credential, clientOptions))
     {
     }
 
-    internal TableIdempotencyStore(TableClient table) => _table = table;
+    internal TableIdempotencyStore(EntityTable table) => _table = table;
 
     /// <summary>Creates the table now rather than on first use, e.g. at startup to fail fast on bad settings.</summary>
-    public Task EnsureTablesAsync(CancellationToken cancellationToken) => _table.EnsureTableAsync(cancellationToken).AsTask();
+    public Task EnsureTablesAsync(CancellationToken cancellationToken) => _table.EnsureCreatedAsync(cancellationToken);
 
     public async Task<IdempotencyRecord> GetOrAddAsync(IdempotencyRecord record, CancellationToken cancellationToken)
     {
-        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var entity = ToEntity(record);
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
@@ -34,7 +34,7 @@ public sealed class TableIdempotencyStore : IIdempotencyStore
                 return record;
             }
 
-            if (await _table.GetAsync(entity.Key, cancellationToken).ConfigureAwait(false) is { } existing)
+            if (await _table.GetAsync(entity.Key(), cancellationToken).ConfigureAwait(false) is { } existing)
             {
                 return ToRecord(existing);
             }
@@ -47,7 +47,7 @@ public sealed class TableIdempotencyStore : IIdempotencyStore
 
     public async Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var purged = 0;
         await foreach (var entity in _table.QueryAsync(TableKeys.OnOrBefore(TableKeys.ExpiresAtProperty, now), ct: cancellationToken)
             .ConfigureAwait(false))
@@ -59,18 +59,18 @@ public sealed class TableIdempotencyStore : IIdempotencyStore
             }
 
             // Conditional on the version we saw, so that a key re-added meanwhile survives.
-            purged += await _table.DeleteAsync(entity.Key, entity.ETag!, cancellationToken).ConfigureAwait(false) == WriteOutcome.Written ? 1 : 0;
+            purged += await _table.DeleteAsync(entity.Key(), entity.ETag, cancellationToken).ConfigureAwait(false) == WriteOutcome.Written ? 1 : 0;
         }
 
         return purged;
     }
 
     private static TableEntity ToEntity(IdempotencyRecord record) =>
-        new TableEntity(TableKeys.Idempotency(record.KeyHash))
-            .Set("BodyFingerprint", record.BodyFingerprint)
-            .Set("ReferralId", record.ReferralId)
-            .Set("SealedResponse", record.SealedResponse)
-            .Set(TableKeys.ExpiresAtProperty, record.ExpiresAt);
+        TableEntities.New(TableKeys.Idempotency(record.KeyHash))
+            .With("BodyFingerprint", record.BodyFingerprint)
+            .With("ReferralId", record.ReferralId)
+            .With("SealedResponse", record.SealedResponse)
+            .With(TableKeys.ExpiresAtProperty, record.ExpiresAt);
 
     private static IdempotencyRecord ToRecord(TableEntity entity) => new(
         entity.PartitionKey,

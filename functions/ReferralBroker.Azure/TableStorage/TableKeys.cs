@@ -164,13 +164,6 @@ internal static partial class TableKeys
         return true;
     }
 
-    /// <summary>A key inside the quoted literal of an entity address: quotes doubled, then percent-encoded.</summary>
-    public static string EscapeKey(string key) => Uri.EscapeDataString(key.Replace("'", "''", StringComparison.Ordinal));
-
-    /// <summary>The relative address of one entity, e.g. <c>t(PartitionKey='a',RowKey='b')</c>.</summary>
-    public static string EntityPath(string table, EntityKey key) =>
-        $"{table}(PartitionKey='{EscapeKey(key.PartitionKey)}',RowKey='{EscapeKey(key.RowKey)}')";
-
     /// <summary>An Edm.DateTime value as the service stores it: UTC with the full 100 ns precision.</summary>
     public static string FormatDateTime(DateTimeOffset value) =>
         value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);

@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
+using Azure;
 using Azure.Core;
+using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using ReferralBroker.Ports;
@@ -19,40 +21,39 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
     private const int MaxScannedPerItem = 5;
     private const int MaxCounterAttempts = 10;
     private const string WriteIdProperty = "WriteId";
-    private readonly TableClient _table;
+    private readonly EntityTable _table;
     private readonly ILogger _logger;
 
     public TableReferralStore(
         TableStorageOptions options,
         TokenCredential? credential,
-        ClientOptions? clientOptions = null,
+        TableClientOptions? clientOptions = null,
         ILogger<TableReferralStore>? logger = null)
-        : this(new TableClient(TableClient.CreatePipeline(options, credential, clientOptions), options.Endpoint!,
-            TableKeys.ReferralsTable(options.TablePrefix)), logger)
+        : this(EntityTable.Create(options, TableKeys.ReferralsTable(options.TablePrefix), credential, clientOptions), logger)
     {
     }
 
-    internal TableReferralStore(TableClient table, ILogger<TableReferralStore>? logger = null)
+    internal TableReferralStore(EntityTable table, ILogger<TableReferralStore>? logger = null)
     {
         _table = table;
         _logger = logger ?? NullLogger<TableReferralStore>.Instance;
     }
 
     /// <summary>Creates the table now rather than on first use, e.g. at startup to fail fast on bad settings.</summary>
-    public Task EnsureTablesAsync(CancellationToken cancellationToken) => _table.EnsureTableAsync(cancellationToken).AsTask();
+    public Task EnsureTablesAsync(CancellationToken cancellationToken) => _table.EnsureCreatedAsync(cancellationToken);
 
     public async Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken cancellationToken)
     {
-        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         // Marks both entities as written by this call. An insert whose response was lost is retried by the
         // pipeline and then answers "already exists" for our own entity; the mark tells that apart from a rival.
         var writeId = Guid.NewGuid().ToString("N");
-        var index = ReferralEntities.ToTokenIndex(record.TokenHash, record.ReferralId, record.PurgeAt).Set(WriteIdProperty, writeId);
-        var entity = ReferralEntities.ToEntity(record).Set(WriteIdProperty, writeId);
+        var index = ReferralEntities.ToTokenIndex(record.TokenHash, record.ReferralId, record.PurgeAt).With(WriteIdProperty, writeId);
+        var entity = ReferralEntities.ToEntity(record).With(WriteIdProperty, writeId);
         var indexETag = await InsertTokenIndexAsync(index, record.ReferralId, writeId, cancellationToken).ConfigureAwait(false);
         if (record.DuressTokenHash is { } duressHash)
         {
-            var duressIndex = ReferralEntities.ToTokenIndex(duressHash, record.ReferralId, record.PurgeAt).Set(WriteIdProperty, writeId);
+            var duressIndex = ReferralEntities.ToTokenIndex(duressHash, record.ReferralId, record.PurgeAt).With(WriteIdProperty, writeId);
             await InsertTokenIndexAsync(duressIndex, record.ReferralId, writeId, cancellationToken).ConfigureAwait(false);
         }
 
@@ -64,16 +65,16 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return true;
         }
 
-        var existing = await _table.GetAsync(entity.Key, cancellationToken).ConfigureAwait(false);
-        if (existing?.GetString(WriteIdProperty) == writeId)
+        var existing = await _table.GetAsync(entity.Key(), cancellationToken).ConfigureAwait(false);
+        if (existing?.ReadString(WriteIdProperty) == writeId)
         {
             return true;
         }
 
-        if (indexETag is not null && existing?.GetString("TokenHash") != record.TokenHash)
+        if (indexETag is { } writtenIndex && existing?.ReadString("TokenHash") != record.TokenHash)
         {
             // The index this call wrote points at a record that does not carry this token: take it back.
-            await _table.DeleteAsync(index.Key, indexETag, cancellationToken).ConfigureAwait(false);
+            await _table.DeleteAsync(index.Key(), writtenIndex, cancellationToken).ConfigureAwait(false);
         }
 
         return false;
@@ -86,9 +87,9 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return null;
         }
 
-        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var entity = await _table.GetAsync(TableKeys.Record(referralId), cancellationToken).ConfigureAwait(false);
-        return entity is null ? null : new Versioned<ReferralRecord>(ReferralEntities.ToRecord(entity), entity.ETag!);
+        return entity is null ? null : new Versioned<ReferralRecord>(ReferralEntities.ToRecord(entity), entity.ETag.ToString());
     }
 
     public async Task<Versioned<ReferralRecord>?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken)
@@ -98,9 +99,9 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return null;
         }
 
-        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var index = await _table.GetAsync(TableKeys.TokenIndex(tokenHash), cancellationToken).ConfigureAwait(false);
-        if (index?.GetString("ReferralId") is not { } referralId)
+        if (index?.ReadString("ReferralId") is not { } referralId)
         {
             return null;
         }
@@ -117,8 +118,8 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return WriteOutcome.NotFound;
         }
 
-        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        return await _table.ReplaceAsync(ReferralEntities.ToEntity(record), expectedVersion, cancellationToken).ConfigureAwait(false);
+        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        return await _table.ReplaceAsync(ReferralEntities.ToEntity(record), new ETag(expectedVersion), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<WriteOutcome> TryDeleteAsync(string referralId, string expectedVersion, CancellationToken cancellationToken)
@@ -128,7 +129,7 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return WriteOutcome.NotFound;
         }
 
-        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var key = TableKeys.Record(referralId);
         // Read first for the token hash: the index is keyed by it and the caller only knows the id.
         var current = await _table.GetAsync(key, cancellationToken).ConfigureAwait(false);
@@ -137,16 +138,16 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return WriteOutcome.NotFound;
         }
 
-        var outcome = await _table.DeleteAsync(key, expectedVersion, cancellationToken).ConfigureAwait(false);
-        if (outcome == WriteOutcome.Written && current.GetString("TokenHash") is { } tokenHash && TableKeys.IsValidKey(tokenHash))
+        var outcome = await _table.DeleteAsync(key, new ETag(expectedVersion), cancellationToken).ConfigureAwait(false);
+        if (outcome == WriteOutcome.Written && current.ReadString("TokenHash") is { } tokenHash && TableKeys.IsValidKey(tokenHash))
         {
             // Unconditional: a token hash is indexed for one referral only (TryCreateAsync refuses a second).
-            await _table.DeleteAsync(TableKeys.TokenIndex(tokenHash), "*", cancellationToken).ConfigureAwait(false);
+            await _table.DeleteAsync(TableKeys.TokenIndex(tokenHash), ETag.All, cancellationToken).ConfigureAwait(false);
         }
 
-        if (outcome == WriteOutcome.Written && current.GetString("DuressTokenHash") is { } duressHash && TableKeys.IsValidKey(duressHash))
+        if (outcome == WriteOutcome.Written && current.ReadString("DuressTokenHash") is { } duressHash && TableKeys.IsValidKey(duressHash))
         {
-            await _table.DeleteAsync(TableKeys.TokenIndex(duressHash), "*", cancellationToken).ConfigureAwait(false);
+            await _table.DeleteAsync(TableKeys.TokenIndex(duressHash), ETag.All, cancellationToken).ConfigureAwait(false);
         }
 
         if (outcome == WriteOutcome.Written)
@@ -154,7 +155,7 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             var record = ReferralEntities.ToRecord(current);
             // After the delete, not with it (two partitions): a crash in between loses one count, never adds one.
             await CountForReportsAsync(ReportFact.Of(record), cancellationToken).ConfigureAwait(false);
-            await _table.DeleteAsync(TableKeys.OrganisationIndex(record.OrganisationId, record.CreatedAt, record.ReferralId), "*", cancellationToken)
+            await _table.DeleteAsync(TableKeys.OrganisationIndex(record.OrganisationId, record.CreatedAt, record.ReferralId), ETag.All, cancellationToken)
                 .ConfigureAwait(false);
         }
 
@@ -164,7 +165,7 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
     public async IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(
         DateTimeOffset now, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var orphansRemoved = 0;
         await foreach (var entity in _table.QueryAsync(TableKeys.OnOrBefore(TableKeys.DueAtProperty, now), ct: cancellationToken)
             .ConfigureAwait(false))
@@ -176,7 +177,7 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
                     // DueAt is a precomputed summary; the domain's rule has the last word.
                     if (Transitions.DueAction(record, now) != SweepAction.None)
                     {
-                        yield return new Versioned<ReferralRecord>(record, entity.ETag!);
+                        yield return new Versioned<ReferralRecord>(record, entity.ETag.ToString());
                     }
 
                     break;
@@ -185,7 +186,7 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
                     // removes indexes whose record is gone: retention applies to the token hash too.
                     orphansRemoved += await ReconcileTokenIndexAsync(entity, now, cancellationToken).ConfigureAwait(false) ? 1 : 0;
                     break;
-                case var _ when TableKeys.IsOrganisationIndex(entity.Key):
+                case var _ when TableKeys.IsOrganisationIndex(entity.Key()):
                     orphansRemoved += await ReconcileOrganisationIndexAsync(entity, now, cancellationToken).ConfigureAwait(false) ? 1 : 0;
                     break;
             }
@@ -200,14 +201,14 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
     public async IAsyncEnumerable<Versioned<ReferralRecord>> FindNotificationsDueAsync(
         DateTimeOffset now, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var filter = $"{TableKeys.OnOrBefore(TableKeys.DueAtProperty, now)} and RowKey eq '{TableKeys.RecordRow}'";
         await foreach (var entity in _table.QueryAsync(filter, ct: cancellationToken).ConfigureAwait(false))
         {
             var record = ReferralEntities.ToRecord(entity);
             if (record.NotifyAt <= now)
             {
-                yield return new Versioned<ReferralRecord>(record, entity.ETag!);
+                yield return new Versioned<ReferralRecord>(record, entity.ETag.ToString());
             }
         }
     }
@@ -224,7 +225,7 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return new ReferralPage([], null);
         }
 
-        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var items = new List<ReferralRecord>();
         var scanned = 0;
         var maxScanned = query.Limit * MaxScannedPerItem;
@@ -252,7 +253,7 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
     public async IAsyncEnumerable<ReportFact> FactsAsync(
         DateOnly fromMonth, DateOnly untilMonth, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await _table.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var filter = $"RowKey eq '{TableKeys.RecordRow}' and CreatedAt ge datetime'{TableKeys.FormatDateTime(Start(fromMonth))}'"
             + $" and CreatedAt lt datetime'{TableKeys.FormatDateTime(Start(untilMonth))}'";
         await foreach (var entity in _table.QueryAsync(filter, ct: cancellationToken).ConfigureAwait(false))
@@ -277,10 +278,10 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         for (var attempt = 0; attempt < MaxCounterAttempts; attempt++)
         {
             var current = await _table.GetAsync(key, ct).ConfigureAwait(false);
-            var next = ReferralEntities.ToReportCounter(key, fact with { Count = (current?.GetInt32("Count") ?? 0) + fact.Count });
+            var next = ReferralEntities.ToReportCounter(key, fact with { Count = (current?.ReadInt32("Count") ?? 0) + fact.Count });
             var written = current is null
                 ? await _table.InsertAsync(next, ct).ConfigureAwait(false) is not null
-                : await _table.ReplaceAsync(next, current.ETag!, ct).ConfigureAwait(false) == WriteOutcome.Written;
+                : await _table.ReplaceAsync(next, current.ETag, ct).ConfigureAwait(false) == WriteOutcome.Written;
             if (written)
             {
                 return;
@@ -293,7 +294,7 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
     private static DateTimeOffset Start(DateOnly month) => new(month.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
 
     /// <summary>Writes the token index; its ETag when this call wrote it, null when it was already there for this referral.</summary>
-    private async Task<string?> InsertTokenIndexAsync(TableEntity index, string referralId, string writeId, CancellationToken ct)
+    private async Task<ETag?> InsertTokenIndexAsync(TableEntity index, string referralId, string writeId, CancellationToken ct)
     {
         for (var attempt = 0; attempt < MaxIndexAttempts; attempt++)
         {
@@ -302,18 +303,18 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
                 return etag;
             }
 
-            var existing = await _table.GetAsync(index.Key, ct).ConfigureAwait(false);
+            var existing = await _table.GetAsync(index.Key(), ct).ConfigureAwait(false);
             if (existing is null)
             {
                 continue; // Removed between our insert and read: insert again.
             }
 
-            if (existing.GetString(WriteIdProperty) == writeId)
+            if (existing.ReadString(WriteIdProperty) == writeId)
             {
                 return existing.ETag; // Ours, from an attempt whose response was lost.
             }
 
-            if (string.Equals(existing.GetString("ReferralId"), referralId, StringComparison.Ordinal))
+            if (string.Equals(existing.ReadString("ReferralId"), referralId, StringComparison.Ordinal))
             {
                 return null; // Written by another create of this same referral.
             }
@@ -329,24 +330,24 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
     /// <summary>Deletes an index whose record is gone or carries another token; otherwise looks again at its next purge.</summary>
     private async Task<bool> ReconcileTokenIndexAsync(TableEntity index, DateTimeOffset now, CancellationToken ct)
     {
-        var referralId = index.GetString("ReferralId");
+        var referralId = index.ReadString("ReferralId");
         var record = referralId is not null && TableKeys.IsValidKey(referralId)
             ? await _table.GetAsync(TableKeys.Record(referralId), ct).ConfigureAwait(false)
             : null;
-        if (record is not null && Carries(record.GetString("TokenHash"), record.GetString("DuressTokenHash"), index.PartitionKey))
+        if (record is not null && Carries(record.ReadString("TokenHash"), record.ReadString("DuressTokenHash"), index.PartitionKey))
         {
             // A record already due for purge takes its index with it in this same sweep; otherwise wait for it.
             var purgeAt = record.RequireDateTime("PurgeAt");
             if (purgeAt > now)
             {
                 var next = ReferralEntities.ToTokenIndex(index.PartitionKey, referralId!, purgeAt);
-                await _table.ReplaceAsync(next, index.ETag!, ct).ConfigureAwait(false);
+                await _table.ReplaceAsync(next, index.ETag, ct).ConfigureAwait(false);
             }
 
             return false;
         }
 
-        return await _table.DeleteAsync(index.Key, index.ETag!, ct).ConfigureAwait(false) == WriteOutcome.Written;
+        return await _table.DeleteAsync(index.Key(), index.ETag, ct).ConfigureAwait(false) == WriteOutcome.Written;
     }
 
     /// <summary>Whether a record holds this hash as its client token or its duress token.</summary>
@@ -356,22 +357,22 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
     /// <summary>Deletes an organisation index row whose record is gone or is another; otherwise looks again at its purge.</summary>
     private async Task<bool> ReconcileOrganisationIndexAsync(TableEntity index, DateTimeOffset now, CancellationToken ct)
     {
-        var referralId = index.GetString("ReferralId");
+        var referralId = index.ReadString("ReferralId");
         var record = referralId is not null && TableKeys.IsValidKey(referralId)
             ? await _table.GetAsync(TableKeys.Record(referralId), ct).ConfigureAwait(false)
             : null;
         if (record is not null && ReferralEntities.ToRecord(record) is var current
-            && TableKeys.OrganisationIndex(current.OrganisationId, current.CreatedAt, current.ReferralId) == index.Key)
+            && TableKeys.OrganisationIndex(current.OrganisationId, current.CreatedAt, current.ReferralId) == index.Key())
         {
             if (current.PurgeAt > now)
             {
-                await _table.ReplaceAsync(ReferralEntities.ToOrganisationIndex(current), index.ETag!, ct).ConfigureAwait(false);
+                await _table.ReplaceAsync(ReferralEntities.ToOrganisationIndex(current), index.ETag, ct).ConfigureAwait(false);
             }
 
             return false;
         }
 
-        return await _table.DeleteAsync(index.Key, index.ETag!, ct).ConfigureAwait(false) == WriteOutcome.Written;
+        return await _table.DeleteAsync(index.Key(), index.ETag, ct).ConfigureAwait(false) == WriteOutcome.Written;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} index entries whose referral record was gone")]

@@ -1,5 +1,3 @@
-using Azure.Core;
-
 namespace ReferralBroker.Azure.TableStorage;
 
 /// <summary>Where the status records live and how the broker proves who it is to the Table service.</summary>
@@ -11,7 +9,7 @@ public sealed class TableStorageOptions
     /// </summary>
     public Uri? Endpoint { get; set; }
 
-    /// <summary>Needed with <see cref="AccountKey"/> only: SharedKey signs with the account's name.</summary>
+    /// <summary>Needed with <see cref="AccountKey"/> only: the shared key credential names the account.</summary>
     public string? AccountName { get; set; }
 
     /// <summary>
@@ -74,9 +72,3 @@ public sealed class TableStorageOptions
         return Convert.TryFromBase64String(key, buffer, out var written) && written > 0 ? buffer[..written] : null;
     }
 }
-
-/// <summary>
-/// Retry, transport and diagnostics settings of the Table pipeline; Azure.Core's defaults (3 exponential retries of
-/// 408, 429 and 5xx) are the right ones for the broker.
-/// </summary>
-public sealed class TableStorageClientOptions : ClientOptions;

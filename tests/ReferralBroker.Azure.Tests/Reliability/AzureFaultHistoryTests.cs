@@ -6,6 +6,7 @@ using System.Text.Json;
 using Azure;
 using Azure.Core;
 using Azure.Core.Pipeline;
+using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ReferralBroker.Azure.ServiceBus;
@@ -41,7 +42,7 @@ public sealed class AzureFaultHistoryTests(AzuriteFixture azurite, ITestOutputHe
     {
         var faults = new ProtocolFaults(Seed);
         var intakeCrashes = 0;
-        var clientOptions = new TableStorageClientOptions();
+        var clientOptions = new TableClientOptions();
         clientOptions.Retry.Mode = RetryMode.Fixed;
         clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(1);
         clientOptions.AddPolicy(faults, HttpPipelinePosition.PerRetry);

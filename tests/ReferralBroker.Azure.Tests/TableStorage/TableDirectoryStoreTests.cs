@@ -1,3 +1,7 @@
+using Azure;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Data.Tables;
 using ReferralBroker.Azure.TableStorage;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Referrals;
@@ -80,6 +84,46 @@ public sealed class TableDirectoryStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Clearing_more_flags_than_one_transaction_holds_removes_them_all()
+    {
+        var store = new TableDirectoryStore(azurite.CreateOptions(), credential: null);
+        for (var i = 0; i < 130; i++)
+        {
+            await store.AddFlagAsync(new PartnerFlag("clinic-a", $"org-{i}", "exposed-client-identity", Records.Now), Ct);
+        }
+
+        await store.AddFlagAsync(new PartnerFlag("clinic-b", "org-1", "exposed-client-identity", Records.Now), Ct);
+
+        await store.ClearFlagsAsync("clinic-a", Ct);
+
+        Assert.Empty(await store.FlagsAsync("clinic-a", Ct));
+        Assert.Single(await store.FlagsAsync("clinic-b", Ct));
+    }
+
+    [Fact]
+    public async Task A_flag_removed_by_another_clear_while_the_transaction_is_on_its_way_fails_it_and_the_clear_reads_again()
+    {
+        var options = azurite.CreateOptions();
+        var rival = EntityTable.Create(options, TableKeys.DirectoryTable(options.TablePrefix), credential: null, clientOptions: null);
+        var seeding = new TableDirectoryStore(options, credential: null);
+        for (var i = 0; i < 20; i++)
+        {
+            await seeding.AddFlagAsync(new PartnerFlag("clinic-a", $"org-{i}", "exposed-client-identity", Records.Now), Ct);
+        }
+
+        // Another clear deletes one flag between our read of the flags and the arrival of our batch.
+        var interference = new BeforeFirstBatch(() => rival.DeleteAsync(TableKeys.Flag("clinic-a", "org-7"), ETag.All, Ct));
+        var clientOptions = new TableClientOptions();
+        clientOptions.AddPolicy(interference, HttpPipelinePosition.PerCall);
+        var store = new TableDirectoryStore(options, credential: null, clientOptions);
+
+        await store.ClearFlagsAsync("clinic-a", Ct);
+
+        Assert.Equal(2, interference.Batches); // the one that failed whole, then the 19 flags read again
+        Assert.Empty(await store.FlagsAsync("clinic-a", Ct));
+    }
+
+    [Fact]
     public async Task The_directory_lives_in_the_directory_table_and_flags_hold_only_ids_a_reason_and_a_date()
     {
         var options = azurite.CreateOptions();
@@ -92,5 +136,25 @@ public sealed class TableDirectoryStoreTests(AzuriteFixture azurite)
         var properties = System.Text.Json.JsonDocument.Parse(flag.Json).RootElement.EnumerateObject()
             .Select(p => p.Name).Where(n => !n.StartsWith("odata.", StringComparison.Ordinal) && !n.EndsWith("@odata.type", StringComparison.Ordinal));
         Assert.Equal(["FlaggedAt", "PartitionKey", "Reason", "RowKey", "Timestamp"], properties.Order(StringComparer.Ordinal));
+    }
+
+    private sealed class BeforeFirstBatch(Func<Task<ReferralBroker.Ports.WriteOutcome>> interfere) : HttpPipelinePolicy
+    {
+        private int _batches;
+
+        public int Batches => _batches;
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            ProcessAsync(message, pipeline).AsTask().GetAwaiter().GetResult();
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            if (message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal) && Interlocked.Increment(ref _batches) == 1)
+            {
+                await interfere();
+            }
+
+            await ProcessNextAsync(message, pipeline);
+        }
     }
 }

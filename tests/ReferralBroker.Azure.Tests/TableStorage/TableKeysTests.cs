@@ -105,13 +105,6 @@ public sealed class TableKeysTests
     }
 
     [Fact]
-    public void Entity_paths_double_quotes_and_percent_encode_keys()
-    {
-        Assert.Equal("o%27%27brien%20%281%29", TableKeys.EscapeKey("o'brien (1)"));
-        Assert.Equal("t(PartitionKey='a%27%27b',RowKey='referral')", TableKeys.EntityPath("t", new EntityKey("a'b", "referral")));
-    }
-
-    [Fact]
     public void Times_are_written_in_UTC_with_seven_fractional_digits_and_compared_as_datetime_literals()
     {
         var local = new DateTimeOffset(2026, 3, 14, 17, 9, 26, TimeSpan.FromHours(2)).AddTicks(5_358_979);

@@ -1,69 +1,16 @@
 using System.Net;
-using System.Security.Cryptography;
 using System.Text;
 using Azure.Core;
 using Azure.Core.Pipeline;
+using Azure.Data.Tables;
 using ReferralBroker.Azure.TableStorage;
 
 namespace ReferralBroker.Azure.Tests.TableStorage;
 
-/// <summary>What goes on the wire, checked offline against a recording transport.</summary>
+/// <summary>How the SDK client is built from the options, checked offline against a recording transport.</summary>
 public sealed class TablePipelineTests
 {
     private static CancellationToken Ct => CancellationToken.None;
-
-    [Fact]
-    public void The_canonicalized_resource_names_the_account_then_the_path_as_sent()
-    {
-        Assert.Equal("/devstoreaccount1/devstoreaccount1/t(PartitionKey='a%27%27b',RowKey='r')",
-            SharedKeyPolicy.CanonicalizedResource("devstoreaccount1",
-                new Uri("http://127.0.0.1:10002/devstoreaccount1/t(PartitionKey='a%27%27b',RowKey='r')")));
-        Assert.Equal("/acct/orders()",
-            SharedKeyPolicy.CanonicalizedResource("acct", new Uri("https://acct.table.core.windows.net/orders()?$filter=x%20eq%201&NextPartitionKey=a")));
-        Assert.Equal("/acct/?comp=properties",
-            SharedKeyPolicy.CanonicalizedResource("acct", new Uri("https://acct.table.core.windows.net/?restype=service&comp=properties")));
-    }
-
-    [Fact]
-    public void The_string_to_sign_is_verb_md5_content_type_date_and_resource_on_separate_lines()
-    {
-        Assert.Equal("PUT\n\napplication/json\nSun, 22 Nov 2026 11:59:16 GMT\n/a/t",
-            SharedKeyPolicy.StringToSign("PUT", null, "application/json", "Sun, 22 Nov 2026 11:59:16 GMT", "/a/t"));
-    }
-
-    [Fact]
-    public async Task SharedKey_requests_carry_the_protocol_headers_and_a_signature_over_what_is_actually_sent()
-    {
-        var transport = new RecordingHandler();
-        var key = RandomNumberGenerator.GetBytes(64);
-        var store = new TableReferralStore(
-            new TableStorageOptions
-            {
-                Endpoint = new Uri("http://127.0.0.1:10002/devstoreaccount1"),
-                AccountName = "devstoreaccount1",
-                AccountKey = Convert.ToBase64String(key),
-            },
-            credential: null,
-            transport.Options());
-
-        await store.TryCreateAsync(Records.Submitted(), Ct);
-
-        Assert.NotEmpty(transport.Requests);
-        foreach (var request in transport.Requests)
-        {
-            Assert.Equal("2019-02-02", request.Header("x-ms-version"));
-            Assert.Equal("3.0", request.Header("DataServiceVersion"));
-            // HttpClient re-spaces Accept; the header is not signed, so that is harmless.
-            Assert.StartsWith("application/json;odata=", request.Header("Accept")!.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
-            var date = request.Header("x-ms-date")!;
-            var stringToSign = string.Join('\n', request.Method, "", request.ContentType ?? "", date,
-                "/devstoreaccount1" + request.Uri.AbsolutePath);
-            var expected = Convert.ToBase64String(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(stringToSign)));
-            Assert.Equal($"SharedKey devstoreaccount1:{expected}", request.Header("Authorization"));
-        }
-
-        Assert.Contains(transport.Requests, r => r.Method == "POST" && r.ContentType == "application/json");
-    }
 
     [Fact]
     public async Task Without_an_account_key_requests_carry_a_bearer_token_for_the_storage_scope()
@@ -81,7 +28,58 @@ public sealed class TablePipelineTests
         Assert.All(transport.Requests, r => Assert.Equal("Bearer test-token", r.Header("Authorization")));
         Assert.Equal("/Tables", transport.Requests[0].Uri.AbsolutePath);
         Assert.Equal("/brokeridempotency()", transport.Requests[1].Uri.AbsolutePath);
-        Assert.Contains("ExpiresAt%20le%20datetime", transport.Requests[1].Uri.Query, StringComparison.Ordinal);
+        Assert.Contains("ExpiresAt le datetime", Uri.UnescapeDataString(transport.Requests[1].Uri.Query), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Content_logging_is_refused_at_construction()
+    {
+        var options = new TableStorageOptions { Endpoint = new Uri("https://acct.table.core.windows.net") };
+        var clientOptions = new TableClientOptions();
+        clientOptions.Diagnostics.IsLoggingContentEnabled = true;
+
+        var failure = Assert.Throws<ArgumentException>(() => new TableReferralStore(options, new FixedCredential(), clientOptions));
+
+        Assert.Equal("clientOptions", failure.ParamName);
+        Assert.NotNull(new TableReferralStore(options, new FixedCredential(), new TableClientOptions()));
+    }
+
+    [Fact]
+    public void Logging_the_Authorization_header_is_refused_at_construction()
+    {
+        var options = new TableStorageOptions { Endpoint = new Uri("https://acct.table.core.windows.net") };
+        var clientOptions = new TableClientOptions();
+        clientOptions.Diagnostics.LoggedHeaderNames.Add("authorization");
+
+        var failure = Assert.Throws<ArgumentException>(() => new TableIdempotencyStore(options, new FixedCredential(), clientOptions));
+
+        Assert.Equal("clientOptions", failure.ParamName);
+    }
+
+    [Fact]
+    public async Task Requests_carry_no_record_content_into_the_SDK_log()
+    {
+        var transport = new RecordingHandler();
+        var record = Records.Submitted();
+        var logged = new List<string>();
+        using (new global::Azure.Core.Diagnostics.AzureEventSourceListener((_, message) =>
+        {
+            lock (logged)
+            {
+                logged.Add(message);
+            }
+        }, System.Diagnostics.Tracing.EventLevel.Verbose))
+        {
+            var store = new TableReferralStore(
+                new TableStorageOptions { Endpoint = new Uri("https://acct.table.core.windows.net") }, new FixedCredential(), transport.Options());
+            await store.TryCreateAsync(record, Ct);
+        }
+
+        Assert.NotEmpty(logged);
+        var log = string.Join('\n', logged);
+        Assert.DoesNotContain(record.TokenHash, log, StringComparison.Ordinal);
+        Assert.DoesNotContain(record.CapabilityHash, log, StringComparison.Ordinal);
+        Assert.DoesNotContain("test-token", log, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -133,9 +131,9 @@ public sealed class TablePipelineTests
     {
         public List<RecordedRequest> Requests { get; } = [];
 
-        public TableStorageClientOptions Options()
+        public TableClientOptions Options()
         {
-            var options = new TableStorageClientOptions { Transport = new HttpClientTransport(this) };
+            var options = new TableClientOptions { Transport = new HttpClientTransport(this) };
             options.Retry.MaxRetries = 0;
             return options;
         }

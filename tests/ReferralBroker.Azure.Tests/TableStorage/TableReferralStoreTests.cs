@@ -1,5 +1,6 @@
 using System.Text;
 using Azure.Core.Pipeline;
+using Azure.Data.Tables;
 using ReferralBroker.Azure.TableStorage;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Ports;
@@ -94,7 +95,7 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
     {
         var options = azurite.CreateOptions();
         using var handler = new LoseEveryOtherInsertResponse();
-        var clientOptions = new TableStorageClientOptions { Transport = new HttpClientTransport(handler) };
+        var clientOptions = new TableClientOptions { Transport = new HttpClientTransport(handler) };
         clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(10);
         var store = new TableReferralStore(options, credential: null, clientOptions);
         var record = Records.Submitted();
@@ -349,9 +350,9 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
         var (store, table, _) = NewStore();
         var lost = Records.Submitted();
         await store.EnsureTablesAsync(Ct);
-        await table.InsertAsync(new TableEntity(TableKeys.OrganisationIndex(lost.OrganisationId, lost.CreatedAt, lost.ReferralId))
-            .Set("ReferralId", lost.ReferralId).Set("CreatedAt", lost.CreatedAt).Set("Category", "legal")
-            .Set(TableKeys.DueAtProperty, lost.PurgeAt), Ct);
+        await table.InsertAsync(TableEntities.New(TableKeys.OrganisationIndex(lost.OrganisationId, lost.CreatedAt, lost.ReferralId))
+            .With("ReferralId", lost.ReferralId).With("CreatedAt", lost.CreatedAt).With("Category", "legal")
+            .With(TableKeys.DueAtProperty, lost.PurgeAt), Ct);
 
         Assert.Empty((await store.ListAsync(new ReferralQuery(lost.OrganisationId), Ct)).Items);
         await store.FindDueAsync(lost.PurgeAt, Ct).ToListAsync(Ct);
@@ -395,13 +396,13 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
         await table.InsertAsync(ReferralEntities.ToTokenIndex(orphanHash, Records.NewReferralId(), Records.Now.AddDays(1)), Ct);
         // A live index whose check time has come although its record has moved its purge further out.
         var liveIndex = ReferralEntities.ToTokenIndex(live.TokenHash, live.ReferralId, Records.Now.AddDays(1));
-        var current = await table.GetAsync(liveIndex.Key, Ct);
-        await table.ReplaceAsync(liveIndex, current!.ETag!, Ct);
+        var current = await table.GetAsync(liveIndex.Key(), Ct);
+        await table.ReplaceAsync(liveIndex, current!.ETag, Ct);
 
         Assert.Empty(await store.FindDueAsync(Records.Now.AddDays(2), Ct).ToListAsync(Ct));
 
         Assert.Null(await table.GetAsync(TableKeys.TokenIndex(orphanHash), Ct));
-        var kept = await table.GetAsync(liveIndex.Key, Ct);
+        var kept = await table.GetAsync(liveIndex.Key(), Ct);
         Assert.Equal(live.PurgeAt.UtcTicks, kept!.RequireDateTime(TableKeys.DueAtProperty).UtcTicks);
         Records.AssertSame(live, (await store.FindByTokenHashAsync(live.TokenHash, Ct))!.Value);
     }
@@ -439,12 +440,11 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
             ReferralSeal.Open(record.ReferralId, record.Sealed!, linkSecret))).RootElement.GetProperty("firstName").GetString());
     }
 
-    /// <summary>A store on tables of its own, and a raw client on its referrals table to look behind it.</summary>
-    private (TableReferralStore Store, TableClient Table, TableStorageOptions Options) NewStore()
+    /// <summary>A store on tables of its own, and a second client on its referrals table to look behind it.</summary>
+    private (TableReferralStore Store, EntityTable Table, TableStorageOptions Options) NewStore()
     {
         var options = azurite.CreateOptions();
-        var table = new TableClient(
-            TableClient.CreatePipeline(options, null, null), options.Endpoint!, TableKeys.ReferralsTable(options.TablePrefix));
+        var table = EntityTable.Create(options, TableKeys.ReferralsTable(options.TablePrefix), credential: null, clientOptions: null);
         return (new TableReferralStore(options, credential: null), table, options);
     }
 
