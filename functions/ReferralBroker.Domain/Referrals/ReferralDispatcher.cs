@@ -18,7 +18,8 @@ public enum DispatchResult
     /// <summary>
     /// No record (yet): intake queues before it stores (<see cref="QueueThenStoreIntake"/>), so the insert may still
     /// be on its way, or it never came because the request failed. Retry later; drop the message once it is older
-    /// than any request could take.
+    /// than any request could take. (With a transactional intake, the embedded one, a missing record was purged and
+    /// the message is simply done with.)
     /// </summary>
     NotYetStored,
     /// <summary>
@@ -53,7 +54,7 @@ public sealed partial class ReferralDispatcher(
         }
 
         // A referral marked undeliverable has lost its sealed details: an email now would open nothing.
-        if (found?.Value is not { Status: ReferralStatus.Submitted, DeliveryFailed: false } referral)
+        if (found.Value is not { Status: ReferralStatus.Submitted, DeliveryFailed: false } referral)
         {
             LogAlreadyHandled(logger, message.ReferralId);
             return DispatchResult.AlreadyHandled;
