@@ -24,24 +24,21 @@ public sealed class AzureHostingTests(AzuriteFixture azurite) : IDisposable
         var submitted = await _broker.App.SubmitAsync(body);
 
         // Intake sent one message to the topic, with the routing properties the subscriptions filter on.
-        var send = Assert.Single(_broker.ServiceBus.Requests, r => r.Method == "POST");
-        Assert.Equal("\"health\"", send.Header("category"));
-        Assert.Equal("\"demo-health\"", send.Header("partnerId"));
-        Assert.Equal(submitted.ReferralId, JsonDocument.Parse(send.Header("BrokerProperties")!).RootElement.GetProperty("MessageId").GetString());
-        var message = Assert.Single(_broker.SentMessages);
+        var send = Assert.Single(await _broker.ServiceBus.ReceivedAsync());
+        Assert.Equal("health", send.Properties["category"]);
+        Assert.Equal("demo-health", send.Properties["partnerId"]);
+        Assert.StartsWith(submitted.ReferralId + ".", send.MessageId, StringComparison.Ordinal);
 
-        // The host delivers it to the dispatcher function; SendGrid gets one mail, without client data.
-        var (status, reply) = await _broker.InvokeAsync("DispatchHealth", message);
-        Assert.Equal(200, status);
-        Assert.Contains(submitted.ReferralId, reply.GetString(), StringComparison.Ordinal);
+        // The health dispatch timer drains it; SendGrid gets one mail, without client data, and the message is completed.
+        await _broker.RunDispatchTimerAsync("health");
         var mail = Assert.Single(_broker.Mails);
         Assert.DoesNotContain(marker, mail.BodyText, StringComparison.Ordinal);
         var json = JsonDocument.Parse(mail.Body).RootElement;
         Assert.False(json.GetProperty("tracking_settings").GetProperty("click_tracking").GetProperty("enable").GetBoolean());
+        Assert.Equal(0, (await _broker.DrainAllAsync()).Received);
 
-        // Redelivery (the host lost the completion): no second mail.
-        (status, _) = await _broker.InvokeAsync("DispatchHealth", message);
-        Assert.Equal(200, status);
+        // The next minute's timer finds nothing left: no second mail.
+        await _broker.RunDispatchTimerAsync("health");
         Assert.Single(_broker.Mails);
 
         // The partner opens the link, decrypts with S alone and accepts; the client sees it.
@@ -57,8 +54,7 @@ public sealed class AzureHostingTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal("accepted", (await _broker.App.StatusAsync(submitted.StatusToken)).GetProperty("status").GetString());
 
         // The timer's sweep runs too. Then: seize every table.
-        (status, _) = await _broker.InvokeAsync("Sweep");
-        Assert.Equal(200, status);
+        await _broker.SweepAsync();
         var tables = await azurite.DumpAllTablesAsync();
         var ours = tables.Where(t => t.Table.StartsWith(_broker.TablePrefix, StringComparison.Ordinal)).ToList();
         Assert.Contains(ours, t => t.Json.Contains(submitted.ReferralId, StringComparison.Ordinal));
@@ -76,10 +72,10 @@ public sealed class AzureHostingTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var submitted = await _broker.App.SubmitAsync(BrokerApp.Referral(partnerId: "shelter", category: "housing"));
 
-        var send = Assert.Single(_broker.ServiceBus.Requests, r => r.Method == "POST");
-        Assert.Equal("\"housing\"", send.Header("category"));
-        var (status, _) = await _broker.InvokeAsync("DispatchOther", Assert.Single(_broker.SentMessages));
-        Assert.Equal(200, status);
+        var send = Assert.Single(await _broker.ServiceBus.ReceivedAsync());
+        Assert.Equal("housing", send.Properties["category"]);
+        Assert.Single((await _broker.ServiceBus.EntityAsync(FakeServiceBus.SubscriptionPath("other"))).All);
+        Assert.Equal(1, (await _broker.DrainAllAsync()).Completed);
         Assert.Contains("intake@shelter.example.org", Assert.Single(_broker.Mails).BodyText, StringComparison.Ordinal);
 
         var flagged = await _broker.App.Organisation().PostAsJsonAsync("/api/partners/shelter/flags", new { reason = "exposed-client-identity" });
@@ -90,60 +86,38 @@ public sealed class AzureHostingTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
-    public async Task A_SendGrid_outage_makes_the_handler_fail_so_the_host_redelivers()
-    {
-        var submitted = await _broker.App.SubmitAsync();
-        var message = Assert.Single(_broker.SentMessages);
-        _broker.FailSendGrid(times: 10);
-
-        var (status, _) = await _broker.InvokeAsync("DispatchHealth", message);
-        Assert.Equal(500, status);
-        Assert.Equal("submitted", (await _broker.App.StatusAsync(submitted.StatusToken)).GetProperty("status").GetString());
-
-        _broker.FailSendGrid(times: 0);
-        (status, _) = await _broker.InvokeAsync("DispatchHealth", message);
-        Assert.Equal(200, status);
-        Assert.Equal("delivered", (await _broker.App.StatusAsync(submitted.StatusToken)).GetProperty("status").GetString());
-    }
-
-    [Fact]
     public async Task The_timer_sweep_expires_referrals_and_marks_dead_lettered_ones_for_re_sending()
     {
         var expiring = await _broker.App.SubmitAsync(BrokerApp.Referral(expiresAt: "2026-11-25T00:00:00Z"));
         var lost = await _broker.App.SubmitAsync();
-        _broker.DeadLetters.Add("health", ServiceBusDeadLetterPurgerTests.Dead(lost.ReferralId, BrokerApp.Start, withReferralIdProperty: true));
+        await _broker.ServiceBus.InjectAsync(FakeServiceBus.DeadLetterPath("health"), lost.ReferralId + ".dead", Assert.Single(await _broker.SentMessagesAsync(), b => b.Length > 0 && System.Text.Encoding.UTF8.GetString(b).Contains(lost.ReferralId, StringComparison.Ordinal)),
+            new Dictionary<string, string> { ["referralId"] = lost.ReferralId, ["category"] = "health" }, BrokerApp.Start);
         _broker.Time.Advance(TimeSpan.FromDays(2));
 
-        var (status, reply) = await _broker.InvokeAsync("Sweep");
-        Assert.Equal(200, status);
-        Assert.Contains("1 expired", reply.GetString(), StringComparison.Ordinal);
+        Assert.Contains("1 expired", await _broker.SweepAsync(), StringComparison.Ordinal);
 
         var organisation = _broker.App.Organisation();
         Assert.Equal("expired", (await organisation.GetFromJsonAsync<JsonElement>($"/api/referrals/{expiring.ReferralId}")).GetProperty("status").GetString());
         var lostView = await organisation.GetFromJsonAsync<JsonElement>($"/api/referrals/{lost.ReferralId}");
         Assert.True(lostView.GetProperty("deliveryFailed").GetBoolean());
-        Assert.Empty(_broker.DeadLetters.Remaining("health"));
+        Assert.Empty((await _broker.ServiceBus.EntityAsync(FakeServiceBus.DeadLetterPath("health"))).All);
         var lostStatus = await _broker.App.StatusAsync(lost.StatusToken);
         Assert.DoesNotContain(lostStatus.GetProperty("held").EnumerateArray(),
             h => h.GetProperty("what").GetString()!.Contains("details", StringComparison.Ordinal));
     }
+}
 
-    [Fact]
-    public async Task Idempotent_retries_through_Azure_send_one_message()
+public sealed class EmbeddedHostingTests
+{
+    [Theory]
+    [InlineData("/DispatchHealth")]
+    [InlineData("/Sweep")]
+    public async Task Trigger_endpoints_do_not_exist_on_the_embedded_default(string path)
     {
-        using var request1 = Request();
-        using var request2 = Request();
-        var first = await (await _broker.App.Organisation().SendAsync(request1)).Content.ReadFromJsonAsync<Submitted>();
-        var second = await (await _broker.App.Organisation().SendAsync(request2)).Content.ReadFromJsonAsync<Submitted>();
-        Assert.Equal(first, second);
-        Assert.Single(_broker.SentMessages);
-
-        static HttpRequestMessage Request()
-        {
-            var request = new HttpRequestMessage(HttpMethod.Post, "/api/referrals") { Content = JsonContent.Create(BrokerApp.Referral("same")) };
-            request.Headers.Add("Idempotency-Key", "azure-retry");
-            return request;
-        }
+        using var app = new BrokerApp();
+        using var client = app.CreateClient();
+        var response = await client.PostAsync(path, new StringContent("{}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 }
 
