@@ -96,12 +96,7 @@ public sealed class HostingContractTests
 
         public WorkerHosting(string pepper)
         {
-            // The Azure settings pass validation at start as in Azure; the adapters they configure are swapped out.
-            var settings = Settings(_data.FullName, pepper);
-            settings["Broker:Azure:Tables:Endpoint"] = "https://unused.table.core.windows.net";
-            settings["Broker:Azure:SendGrid:ApiKey"] = "SG.unused";
-            settings["Broker:Azure:SendGrid:FromEmail"] = "referrals@broker.test";
-            _worker = new WorkerHarness(settings, new FakeTimeProvider(BrokerApp.Start));
+            _worker = new WorkerHarness(WorkerHarness.WithUnusedAzureSettings(Settings(_data.FullName, pepper)), new FakeTimeProvider(BrokerApp.Start));
         }
 
         public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request) => _worker.SendAsync(request, from: null);

@@ -26,7 +26,7 @@ public sealed class TelemetryTests
         var address = IPAddress.Parse("198.51.100.23");
         try
         {
-            using var worker = new WorkerHarness(new Dictionary<string, string?>
+            using var worker = new WorkerHarness(WorkerHarness.WithUnusedAzureSettings(new Dictionary<string, string?>
             {
                 ["Broker:DataPath"] = data.FullName,
                 ["Broker:PublicBaseUrl"] = "https://broker.test",
@@ -35,12 +35,9 @@ public sealed class TelemetryTests
                 ["Broker:Queue:RunDispatcher"] = "false",
                 ["Broker:Queue:RunSweep"] = "false",
                 ["Broker:Queue:RunNotifications"] = "false",
-                ["Broker:Azure:Tables:Endpoint"] = "https://unused.table.core.windows.net",
-                ["Broker:Azure:SendGrid:ApiKey"] = "SG.unused",
-                ["Broker:Azure:SendGrid:FromEmail"] = "referrals@broker.test",
                 // Any key will do: the capturing channel is the only way out.
                 ["APPLICATIONINSIGHTS_CONNECTION_STRING"] = "InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint=http://127.0.0.1:9/",
-            }, new FakeTimeProvider(BrokerApp.Start), services => services.AddSingleton<ITelemetryChannel>(channel));
+            }), new FakeTimeProvider(BrokerApp.Start), services => services.AddSingleton<ITelemetryChannel>(channel));
 
             var submit = new HttpRequestMessage(HttpMethod.Post, "/api/referrals") { Content = JsonContent.Create(BrokerApp.Referral("TELEMETRYMARK")) };
             submit.Headers.Authorization = new AuthenticationHeaderValue("Bearer", BrokerApp.OrgKey);

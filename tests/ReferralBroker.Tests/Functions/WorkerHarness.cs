@@ -55,6 +55,19 @@ internal sealed class WorkerHarness : IDisposable
 
     public IServiceProvider Services => _services;
 
+    /// <summary>
+    /// The Azure settings pass validation at start as in Azure; the adapters they configure are swapped out, so
+    /// nothing is ever called at these addresses.
+    /// </summary>
+    public static Dictionary<string, string?> WithUnusedAzureSettings(Dictionary<string, string?> settings)
+    {
+        settings["Broker:Azure:Tables:Endpoint"] = "https://unused.table.core.windows.net";
+        settings["Broker:Azure:ServiceBus:FullyQualifiedNamespace"] = "unused.servicebus.windows.net";
+        settings["Broker:Azure:SendGrid:ApiKey"] = "SG.unused";
+        settings["Broker:Azure:SendGrid:FromEmail"] = "referrals@broker.test";
+        return settings;
+    }
+
     /// <summary>One request, answered as the worker would answer it.</summary>
     public async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, IPAddress? from = null)
     {
