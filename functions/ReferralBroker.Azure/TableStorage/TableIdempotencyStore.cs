@@ -13,12 +13,8 @@ public sealed class TableIdempotencyStore : IIdempotencyStore
     private const int MaxAttempts = 3;
     private readonly EntityTable _table;
 
-    public TableIdempotencyStore(TableStorageOptions options, TokenCredential? credential, TableClientOptions? clientOptions = null)
-        : this(EntityTable.Create(options, TableKeys.IdempotencyTable(options.TablePrefix), credential, clientOptions))
-    {
-    }
-
-    internal TableIdempotencyStore(EntityTable table) => _table = table;
+    public TableIdempotencyStore(TableStorageOptions options, TokenCredential? credential, TableClientOptions? clientOptions = null) =>
+        _table = EntityTable.Create(options, TableKeys.IdempotencyTable(options.TablePrefix), credential, clientOptions);
 
     /// <summary>Creates the table now rather than on first use, e.g. at startup to fail fast on bad settings.</summary>
     public Task EnsureTablesAsync(CancellationToken cancellationToken) => _table.EnsureCreatedAsync(cancellationToken);
@@ -49,8 +45,8 @@ public sealed class TableIdempotencyStore : IIdempotencyStore
     {
         await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var purged = 0;
-        await foreach (var entity in _table.QueryAsync(TableKeys.OnOrBefore(TableKeys.ExpiresAtProperty, now), ct: cancellationToken)
-            .ConfigureAwait(false))
+        await foreach (var entity in _table.Client.QueryAsync<TableEntity>(TableKeys.OnOrBefore(TableKeys.ExpiresAtProperty, now),
+            cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             // The filter is only as exact as the service's clock arithmetic (Azurite compares milliseconds).
             if (entity.RequireDateTime(TableKeys.ExpiresAtProperty) > now)
@@ -66,11 +62,12 @@ public sealed class TableIdempotencyStore : IIdempotencyStore
     }
 
     private static TableEntity ToEntity(IdempotencyRecord record) =>
-        TableEntities.New(TableKeys.Idempotency(record.KeyHash))
-            .With("BodyFingerprint", record.BodyFingerprint)
-            .With("ReferralId", record.ReferralId)
-            .With("SealedResponse", record.SealedResponse)
-            .With(TableKeys.ExpiresAtProperty, record.ExpiresAt);
+        TableEntities.New(TableKeys.Idempotency(record.KeyHash), [
+            ("BodyFingerprint", record.BodyFingerprint),
+            ("ReferralId", record.ReferralId),
+            ("SealedResponse", record.SealedResponse),
+            (TableKeys.ExpiresAtProperty, record.ExpiresAt),
+        ]);
 
     private static IdempotencyRecord ToRecord(TableEntity entity) => new(
         entity.PartitionKey,

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Azure.Data.Tables;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Referrals;
 
@@ -60,7 +61,7 @@ internal static partial class TableKeys
 
     public static string FlagsPartition(string partnerId) => "flag." + RequireKey(partnerId, nameof(partnerId));
 
-    public static string InPartition(string partitionKey) => $"PartitionKey eq '{partitionKey.Replace("'", "''", StringComparison.Ordinal)}'";
+    public static string InPartition(string partitionKey) => TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey}");
 
     public static EntityKey Record(string referralId) => new(RequireKey(referralId, nameof(referralId)), RecordRow);
 
@@ -83,7 +84,7 @@ internal static partial class TableKeys
 
     /// <summary>The counters of months in [<paramref name="fromMonth"/>, <paramref name="untilMonth"/>).</summary>
     public static string ReportCounterFilter(DateOnly fromMonth, DateOnly untilMonth) =>
-        $"PartitionKey ge '{ReportCounterPartition(fromMonth)}' and PartitionKey lt '{ReportCounterPartition(untilMonth)}'";
+        TableClient.CreateQueryFilter($"PartitionKey ge {ReportCounterPartition(fromMonth)} and PartitionKey lt {ReportCounterPartition(untilMonth)}");
 
     /// <summary>Milliseconds since the epoch, counted down from the last representable one, fixed width.</summary>
     private static readonly long MaxMillis = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
@@ -107,26 +108,26 @@ internal static partial class TableKeys
     /// </summary>
     public static string OrganisationFilter(ReferralQuery query)
     {
-        var filter = $"PartitionKey eq '{Quote(OrganisationPartition(query.OrganisationId))}'";
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {OrganisationPartition(query.OrganisationId)}");
         // Rows are "<newest-first millis>_<id>": every row created before `before` sorts at or after this prefix.
         if (query.CreatedBefore is { } before)
         {
-            filter += $" and RowKey ge '{NewestFirst(before.AddMilliseconds(-1))}'";
+            filter += TableClient.CreateQueryFilter($" and RowKey ge {NewestFirst(before.AddMilliseconds(-1))}");
         }
 
         if (query.CreatedFrom is { } from)
         {
-            filter += $" and RowKey lt '{NewestFirst(from.AddMilliseconds(-1))}'";
+            filter += TableClient.CreateQueryFilter($" and RowKey lt {NewestFirst(from.AddMilliseconds(-1))}");
         }
 
         if (query.After is { } after)
         {
-            filter += $" and RowKey gt '{Quote(OrganisationRow(after.CreatedAt, after.ReferralId))}'";
+            filter += TableClient.CreateQueryFilter($" and RowKey gt {OrganisationRow(after.CreatedAt, after.ReferralId)}");
         }
 
         if (query.Category is { } category)
         {
-            filter += $" and Category eq '{WireNames.Of(category)}'";
+            filter += TableClient.CreateQueryFilter($" and Category eq {WireNames.Of(category)}");
         }
 
         return filter;
@@ -134,8 +135,6 @@ internal static partial class TableKeys
 
     private static string NewestFirst(DateTimeOffset at) =>
         (MaxMillis - Math.Clamp(at.ToUnixTimeMilliseconds(), 0, MaxMillis)).ToString("D15", CultureInfo.InvariantCulture);
-
-    private static string Quote(string literal) => literal.Replace("'", "''", StringComparison.Ordinal);
 
     public static EntityKey Idempotency(string keyHash) => new(RequireKey(keyHash, nameof(keyHash)), IdempotencyRow);
 
@@ -164,12 +163,7 @@ internal static partial class TableKeys
         return true;
     }
 
-    /// <summary>An Edm.DateTime value as the service stores it: UTC with the full 100 ns precision.</summary>
-    public static string FormatDateTime(DateTimeOffset value) =>
-        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
-
-    public static string OnOrBefore(string property, DateTimeOffset value) =>
-        $"{property} le datetime'{FormatDateTime(value)}'";
+    public static string OnOrBefore(string property, DateTimeOffset value) => property + TableClient.CreateQueryFilter($" le {value}");
 
     /// <summary>
     /// The earliest moment at which <see cref="Transitions.DueAction"/> stops answering None for this record, or a

@@ -29,13 +29,8 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         TokenCredential? credential,
         TableClientOptions? clientOptions = null,
         ILogger<TableReferralStore>? logger = null)
-        : this(EntityTable.Create(options, TableKeys.ReferralsTable(options.TablePrefix), credential, clientOptions), logger)
     {
-    }
-
-    internal TableReferralStore(EntityTable table, ILogger<TableReferralStore>? logger = null)
-    {
-        _table = table;
+        _table = EntityTable.Create(options, TableKeys.ReferralsTable(options.TablePrefix), credential, clientOptions);
         _logger = logger ?? NullLogger<TableReferralStore>.Instance;
     }
 
@@ -48,12 +43,14 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         // Marks both entities as written by this call. An insert whose response was lost is retried by the
         // pipeline and then answers "already exists" for our own entity; the mark tells that apart from a rival.
         var writeId = Guid.NewGuid().ToString("N");
-        var index = ReferralEntities.ToTokenIndex(record.TokenHash, record.ReferralId, record.PurgeAt).With(WriteIdProperty, writeId);
-        var entity = ReferralEntities.ToEntity(record).With(WriteIdProperty, writeId);
+        var index = ReferralEntities.ToTokenIndex(record.TokenHash, record.ReferralId, record.PurgeAt);
+        var entity = ReferralEntities.ToEntity(record);
+        index[WriteIdProperty] = entity[WriteIdProperty] = writeId;
         var indexETag = await InsertTokenIndexAsync(index, record.ReferralId, writeId, cancellationToken).ConfigureAwait(false);
         if (record.DuressTokenHash is { } duressHash)
         {
-            var duressIndex = ReferralEntities.ToTokenIndex(duressHash, record.ReferralId, record.PurgeAt).With(WriteIdProperty, writeId);
+            var duressIndex = ReferralEntities.ToTokenIndex(duressHash, record.ReferralId, record.PurgeAt);
+            duressIndex[WriteIdProperty] = writeId;
             await InsertTokenIndexAsync(duressIndex, record.ReferralId, writeId, cancellationToken).ConfigureAwait(false);
         }
 
@@ -139,26 +136,22 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         }
 
         var outcome = await _table.DeleteAsync(key, new ETag(expectedVersion), cancellationToken).ConfigureAwait(false);
-        if (outcome == WriteOutcome.Written && current.ReadString("TokenHash") is { } tokenHash && TableKeys.IsValidKey(tokenHash))
+        if (outcome != WriteOutcome.Written)
         {
-            // Unconditional: a token hash is indexed for one referral only (TryCreateAsync refuses a second).
-            await _table.DeleteAsync(TableKeys.TokenIndex(tokenHash), ETag.All, cancellationToken).ConfigureAwait(false);
+            return outcome;
         }
 
-        if (outcome == WriteOutcome.Written && current.ReadString("DuressTokenHash") is { } duressHash && TableKeys.IsValidKey(duressHash))
+        var record = ReferralEntities.ToRecord(current);
+        // Unconditional: a token hash is indexed for one referral only (TryCreateAsync refuses a second).
+        foreach (var hash in new[] { record.TokenHash, record.DuressTokenHash }.Where(TableKeys.IsValidKey))
         {
-            await _table.DeleteAsync(TableKeys.TokenIndex(duressHash), ETag.All, cancellationToken).ConfigureAwait(false);
+            await _table.DeleteAsync(TableKeys.TokenIndex(hash!), ETag.All, cancellationToken).ConfigureAwait(false);
         }
 
-        if (outcome == WriteOutcome.Written)
-        {
-            var record = ReferralEntities.ToRecord(current);
-            // After the delete, not with it (two partitions): a crash in between loses one count, never adds one.
-            await CountForReportsAsync(ReportFact.Of(record), cancellationToken).ConfigureAwait(false);
-            await _table.DeleteAsync(TableKeys.OrganisationIndex(record.OrganisationId, record.CreatedAt, record.ReferralId), ETag.All, cancellationToken)
-                .ConfigureAwait(false);
-        }
-
+        // After the delete, not with it (two partitions): a crash in between loses one count, never adds one.
+        await CountForReportsAsync(ReportFact.Of(record), cancellationToken).ConfigureAwait(false);
+        await _table.DeleteAsync(TableKeys.OrganisationIndex(record.OrganisationId, record.CreatedAt, record.ReferralId), ETag.All, cancellationToken)
+            .ConfigureAwait(false);
         return outcome;
     }
 
@@ -167,7 +160,7 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
     {
         await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var orphansRemoved = 0;
-        await foreach (var entity in _table.QueryAsync(TableKeys.OnOrBefore(TableKeys.DueAtProperty, now), ct: cancellationToken)
+        await foreach (var entity in _table.Client.QueryAsync<TableEntity>(TableKeys.OnOrBefore(TableKeys.DueAtProperty, now), cancellationToken: cancellationToken)
             .ConfigureAwait(false))
         {
             switch (entity.RowKey)
@@ -184,10 +177,8 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
                 case TableKeys.TokenIndexRow:
                     // The port has no sweep step of its own for the index, so the scan that finds due records also
                     // removes indexes whose record is gone: retention applies to the token hash too.
-                    orphansRemoved += await ReconcileTokenIndexAsync(entity, now, cancellationToken).ConfigureAwait(false) ? 1 : 0;
-                    break;
                 case var _ when TableKeys.IsOrganisationIndex(entity.Key()):
-                    orphansRemoved += await ReconcileOrganisationIndexAsync(entity, now, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+                    orphansRemoved += await ReconcileIndexAsync(entity, now, cancellationToken).ConfigureAwait(false) ? 1 : 0;
                     break;
             }
         }
@@ -202,8 +193,8 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         DateTimeOffset now, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        var filter = $"{TableKeys.OnOrBefore(TableKeys.DueAtProperty, now)} and RowKey eq '{TableKeys.RecordRow}'";
-        await foreach (var entity in _table.QueryAsync(filter, ct: cancellationToken).ConfigureAwait(false))
+        var filter = TableKeys.OnOrBefore(TableKeys.DueAtProperty, now) + TableClient.CreateQueryFilter($" and RowKey eq {TableKeys.RecordRow}");
+        await foreach (var entity in _table.Client.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             var record = ReferralEntities.ToRecord(entity);
             if (record.NotifyAt <= now)
@@ -229,8 +220,8 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         var items = new List<ReferralRecord>();
         var scanned = 0;
         var maxScanned = query.Limit * MaxScannedPerItem;
-        await foreach (var index in _table.QueryAsync(TableKeys.OrganisationFilter(query), Math.Min(1000, maxScanned), cancellationToken)
-            .ConfigureAwait(false))
+        await foreach (var index in _table.Client.QueryAsync<TableEntity>(TableKeys.OrganisationFilter(query), Math.Min(1000, maxScanned),
+            cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             var position = new ReferralCursor(ReferralCursor.ToMillisecond(index.RequireDateTime("CreatedAt")), index.RequireString("ReferralId"));
             if (await FindAsync(position.ReferralId, cancellationToken).ConfigureAwait(false) is { } found
@@ -254,15 +245,15 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         DateOnly fromMonth, DateOnly untilMonth, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        var filter = $"RowKey eq '{TableKeys.RecordRow}' and CreatedAt ge datetime'{TableKeys.FormatDateTime(Start(fromMonth))}'"
-            + $" and CreatedAt lt datetime'{TableKeys.FormatDateTime(Start(untilMonth))}'";
-        await foreach (var entity in _table.QueryAsync(filter, ct: cancellationToken).ConfigureAwait(false))
+        var filter = TableClient.CreateQueryFilter(
+            $"RowKey eq {TableKeys.RecordRow} and CreatedAt ge {Start(fromMonth)} and CreatedAt lt {Start(untilMonth)}");
+        await foreach (var entity in _table.Client.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return ReportFact.Of(ReferralEntities.ToRecord(entity));
         }
 
-        await foreach (var counter in _table.QueryAsync(TableKeys.ReportCounterFilter(fromMonth, untilMonth), ct: cancellationToken)
-            .ConfigureAwait(false))
+        await foreach (var counter in _table.Client.QueryAsync<TableEntity>(TableKeys.ReportCounterFilter(fromMonth, untilMonth),
+            cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return ReferralEntities.ToReportFact(counter);
         }
@@ -327,52 +318,37 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         throw new InvalidOperationException("The token index kept disappearing while it was being written.");
     }
 
-    /// <summary>Deletes an index whose record is gone or carries another token; otherwise looks again at its next purge.</summary>
-    private async Task<bool> ReconcileTokenIndexAsync(TableEntity index, DateTimeOffset now, CancellationToken ct)
-    {
-        var referralId = index.ReadString("ReferralId");
-        var record = referralId is not null && TableKeys.IsValidKey(referralId)
-            ? await _table.GetAsync(TableKeys.Record(referralId), ct).ConfigureAwait(false)
-            : null;
-        if (record is not null && Carries(record.ReadString("TokenHash"), record.ReadString("DuressTokenHash"), index.PartitionKey))
-        {
-            // A record already due for purge takes its index with it in this same sweep; otherwise wait for it.
-            var purgeAt = record.RequireDateTime("PurgeAt");
-            if (purgeAt > now)
-            {
-                var next = ReferralEntities.ToTokenIndex(index.PartitionKey, referralId!, purgeAt);
-                await _table.ReplaceAsync(next, index.ETag, ct).ConfigureAwait(false);
-            }
-
-            return false;
-        }
-
-        return await _table.DeleteAsync(index.Key(), index.ETag, ct).ConfigureAwait(false) == WriteOutcome.Written;
-    }
-
     /// <summary>Whether a record holds this hash as its client token or its duress token.</summary>
     private static bool Carries(string? tokenHash, string? duressTokenHash, string hash) =>
         string.Equals(tokenHash, hash, StringComparison.Ordinal) || string.Equals(duressTokenHash, hash, StringComparison.Ordinal);
 
-    /// <summary>Deletes an organisation index row whose record is gone or is another; otherwise looks again at its purge.</summary>
-    private async Task<bool> ReconcileOrganisationIndexAsync(TableEntity index, DateTimeOffset now, CancellationToken ct)
+    /// <summary>
+    /// Deletes a token or organisation index entry whose record is gone or no longer points back at it; otherwise
+    /// moves its check to the record's purge. A record already due for purge takes its index with it in this sweep.
+    /// </summary>
+    private async Task<bool> ReconcileIndexAsync(TableEntity index, DateTimeOffset now, CancellationToken ct)
     {
         var referralId = index.ReadString("ReferralId");
-        var record = referralId is not null && TableKeys.IsValidKey(referralId)
+        var stored = referralId is not null && TableKeys.IsValidKey(referralId)
             ? await _table.GetAsync(TableKeys.Record(referralId), ct).ConfigureAwait(false)
             : null;
-        if (record is not null && ReferralEntities.ToRecord(record) is var current
-            && TableKeys.OrganisationIndex(current.OrganisationId, current.CreatedAt, current.ReferralId) == index.Key())
+        var record = stored is null ? null : ReferralEntities.ToRecord(stored);
+        var isTokenIndex = index.RowKey == TableKeys.TokenIndexRow;
+        var pointsBack = record is not null && (isTokenIndex
+            ? Carries(record.TokenHash, record.DuressTokenHash, index.PartitionKey)
+            : TableKeys.OrganisationIndex(record.OrganisationId, record.CreatedAt, record.ReferralId) == index.Key());
+        if (!pointsBack)
         {
-            if (current.PurgeAt > now)
-            {
-                await _table.ReplaceAsync(ReferralEntities.ToOrganisationIndex(current), index.ETag, ct).ConfigureAwait(false);
-            }
-
-            return false;
+            return await _table.DeleteAsync(index.Key(), index.ETag, ct).ConfigureAwait(false) == WriteOutcome.Written;
         }
 
-        return await _table.DeleteAsync(index.Key(), index.ETag, ct).ConfigureAwait(false) == WriteOutcome.Written;
+        if (record!.PurgeAt > now)
+        {
+            var next = isTokenIndex ? ReferralEntities.ToTokenIndex(index.PartitionKey, record.ReferralId, record.PurgeAt) : ReferralEntities.ToOrganisationIndex(record);
+            await _table.ReplaceAsync(next, index.ETag, ct).ConfigureAwait(false);
+        }
+
+        return false;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} index entries whose referral record was gone")]
