@@ -6,16 +6,14 @@ using ReferralBroker.Ports;
 namespace ReferralBroker.Azure.TableStorage;
 
 /// <summary>
-/// One table's SDK <see cref="Client"/>, created once, and the few calls whose service answers the stores decide on
-/// (absent, already there, stale ETag) turned into results; everything else goes to <see cref="Client"/> directly.
+/// One table's SDK client, the table created once before its first use, and the few calls whose service answers the
+/// stores decide on (absent, already there, stale ETag) turned into results; everything else goes to the client.
 /// </summary>
 internal sealed class EntityTable(TableClient client)
 {
     private const string TableNotFound = "TableNotFound";
     private readonly Lock _gate = new();
     private Task? _created;
-
-    public TableClient Client => client;
 
     public static EntityTable Create(TableStorageOptions options, string tableName, TokenCredential? credential, TableClientOptions? clientOptions)
     {
@@ -61,12 +59,19 @@ internal sealed class EntityTable(TableClient client)
         }
     }
 
+    /// <summary>The SDK client, once its table exists.</summary>
+    public async Task<TableClient> ClientAsync(CancellationToken ct)
+    {
+        await EnsureCreatedAsync(ct).ConfigureAwait(false);
+        return client;
+    }
+
     /// <summary>Inserts the entity; its new ETag, or null when an entity with its keys already exists.</summary>
     public async Task<ETag?> InsertAsync(ITableEntity entity, CancellationToken ct)
     {
         try
         {
-            return (await client.AddEntityAsync(entity, ct).ConfigureAwait(false)).Headers.ETag;
+            return (await (await ClientAsync(ct).ConfigureAwait(false)).AddEntityAsync(entity, ct).ConfigureAwait(false)).Headers.ETag;
         }
         catch (RequestFailedException failure) when (failure.Status == 409 && failure.ErrorCode == "EntityAlreadyExists")
         {
@@ -79,7 +84,7 @@ internal sealed class EntityTable(TableClient client)
     {
         try
         {
-            return (await client.GetEntityAsync<TableEntity>(key.PartitionKey, key.RowKey, cancellationToken: ct).ConfigureAwait(false)).Value;
+            return (await (await ClientAsync(ct).ConfigureAwait(false)).GetEntityAsync<TableEntity>(key.PartitionKey, key.RowKey, cancellationToken: ct).ConfigureAwait(false)).Value;
         }
         catch (RequestFailedException failure) when (ConditionalOutcome(failure.Status, failure.ErrorCode) == WriteOutcome.NotFound)
         {
@@ -93,7 +98,7 @@ internal sealed class EntityTable(TableClient client)
     {
         try
         {
-            await client.UpdateEntityAsync(entity, etag, TableUpdateMode.Replace, ct).ConfigureAwait(false);
+            await (await ClientAsync(ct).ConfigureAwait(false)).UpdateEntityAsync(entity, etag, TableUpdateMode.Replace, ct).ConfigureAwait(false);
             return WriteOutcome.Written;
         }
         catch (RequestFailedException failure) when (ConditionalOutcome(failure.Status, failure.ErrorCode) is { } outcome)
@@ -108,7 +113,7 @@ internal sealed class EntityTable(TableClient client)
         try
         {
             // The SDK answers a 404 without throwing.
-            var response = await client.DeleteEntityAsync(key.PartitionKey, key.RowKey, etag, ct).ConfigureAwait(false);
+            var response = await (await ClientAsync(ct).ConfigureAwait(false)).DeleteEntityAsync(key.PartitionKey, key.RowKey, etag, ct).ConfigureAwait(false);
             var code = response.Headers.TryGetValue("x-ms-error-code", out var header) ? header : null;
             return response.Status != 404 ? WriteOutcome.Written : ConditionalOutcome(404, code) ?? throw new RequestFailedException(response);
         }

@@ -20,9 +20,12 @@ internal static class ReferralEntities
     /// </summary>
     public const int CiphertextPartLength = 30_000;
 
+    /// <summary>Which create wrote the entity (see <see cref="TableReferralStore.TryCreateAsync"/>).</summary>
+    public const string WriteIdProperty = "WriteId";
+
     private const int SchemaVersion = 1;
 
-    public static TableEntity ToEntity(ReferralRecord record)
+    public static TableEntity ToEntity(ReferralRecord record, string? writeId = null)
     {
         List<string> parts = record.Sealed is { } sealedReferral
             ? [.. sealedReferral.Ciphertext.Chunk(CiphertextPartLength).Select(p => new string(p)).DefaultIfEmpty("")]
@@ -57,6 +60,7 @@ internal static class ReferralEntities
             ("SealedNonce", record.Sealed?.Nonce),
             ("SealedCiphertextParts", parts.Count > 1 ? parts.Count : null),
             .. parts.Select((part, i) => (CiphertextPart(i), (object?)part)),
+            (WriteIdProperty, writeId),
         ]);
     }
 
@@ -97,8 +101,8 @@ internal static class ReferralEntities
     /// The token index: only the referral id, and when the sweep should check that the record still exists (so an
     /// index left behind by a crash between two writes is removed at the latest when the record would be purged).
     /// </summary>
-    public static TableEntity ToTokenIndex(string tokenHash, string referralId, DateTimeOffset checkAt) =>
-        TableEntities.New(TableKeys.TokenIndex(tokenHash), [("ReferralId", referralId), (TableKeys.DueAtProperty, checkAt)]);
+    public static TableEntity ToTokenIndex(string tokenHash, string referralId, DateTimeOffset checkAt, string? writeId = null) =>
+        TableEntities.New(TableKeys.TokenIndex(tokenHash), [("ReferralId", referralId), (TableKeys.DueAtProperty, checkAt), (WriteIdProperty, writeId)]);
 
     /// <summary>
     /// The organisation index: the referral id, its creation time and category (which never change), and when the

@@ -23,20 +23,14 @@ public sealed class TableDirectoryStore : IDirectoryStore
 
     public async Task<DirectoryContents> LoadAsync(CancellationToken cancellationToken)
     {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        var organisations = new List<OrganisationAccount>();
-        var partners = new List<Partner>();
+        var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
         // Two small partitions; reading both whole is cheaper than keeping an index of them.
-        await foreach (var entity in _table.Client.QueryAsync<TableEntity>(TableKeys.InPartition(TableKeys.OrganisationsPartition), cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            organisations.Add(JsonSerializer.Deserialize(entity.RequireString(RecordProperty), DirectoryRecordJson.Default.OrganisationAccount)!);
-        }
-
-        await foreach (var entity in _table.Client.QueryAsync<TableEntity>(TableKeys.InPartition(TableKeys.PartnersPartition), cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            partners.Add(JsonSerializer.Deserialize(entity.RequireString(RecordProperty), DirectoryRecordJson.Default.Partner)!);
-        }
-
+        var organisations = await client.QueryAsync<TableEntity>(TableKeys.InPartition(TableKeys.OrganisationsPartition), cancellationToken: cancellationToken)
+            .Select(e => JsonSerializer.Deserialize(e.RequireString(RecordProperty), DirectoryRecordJson.Default.OrganisationAccount)!)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        var partners = await client.QueryAsync<TableEntity>(TableKeys.InPartition(TableKeys.PartnersPartition), cancellationToken: cancellationToken)
+            .Select(e => JsonSerializer.Deserialize(e.RequireString(RecordProperty), DirectoryRecordJson.Default.Partner)!)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
         return new DirectoryContents(organisations, partners);
     }
 
@@ -50,13 +44,10 @@ public sealed class TableDirectoryStore : IDirectoryStore
     public Task AddFlagAsync(PartnerFlag flag, CancellationToken cancellationToken) => UpsertAsync(
         TableKeys.Flag(flag.PartnerId, flag.OrganisationId), [("Reason", flag.Reason), ("FlaggedAt", flag.FlaggedAt)], cancellationToken);
 
-    public async Task<IReadOnlyList<PartnerFlag>> FlagsAsync(string partnerId, CancellationToken cancellationToken)
-    {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        return await FlagsOf(partnerId, cancellationToken)
+    public async Task<IReadOnlyList<PartnerFlag>> FlagsAsync(string partnerId, CancellationToken cancellationToken) =>
+        await FlagsOf(await _table.ClientAsync(cancellationToken).ConfigureAwait(false), partnerId, cancellationToken)
             .Select(entity => new PartnerFlag(partnerId, entity.RowKey, entity.RequireString("Reason"), entity.RequireDateTime("FlaggedAt")))
             .ToListAsync(cancellationToken).ConfigureAwait(false);
-    }
 
     /// <summary>
     /// A partner's flags share one partition, so they go in transactions of up to 100: a partner is never left
@@ -64,17 +55,17 @@ public sealed class TableDirectoryStore : IDirectoryStore
     /// </summary>
     public async Task ClearFlagsAsync(string partnerId, CancellationToken cancellationToken)
     {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; attempt < MaxClearAttempts; attempt++)
         {
-            var deletes = await FlagsOf(partnerId, cancellationToken)
+            var deletes = await FlagsOf(client, partnerId, cancellationToken)
                 .Select(entity => new TableTransactionAction(TableTransactionActionType.Delete, entity, ETag.All))
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
             try
             {
                 foreach (var batch in deletes.Chunk(MaxTransactionActions))
                 {
-                    await _table.Client.SubmitTransactionAsync(batch, cancellationToken).ConfigureAwait(false);
+                    await client.SubmitTransactionAsync(batch, cancellationToken).ConfigureAwait(false);
                 }
 
                 return;
@@ -88,12 +79,10 @@ public sealed class TableDirectoryStore : IDirectoryStore
         throw new InvalidOperationException("The partner's flags kept changing while they were being cleared.");
     }
 
-    private AsyncPageable<TableEntity> FlagsOf(string partnerId, CancellationToken cancellationToken) =>
-        _table.Client.QueryAsync<TableEntity>(TableKeys.InPartition(TableKeys.FlagsPartition(partnerId)), cancellationToken: cancellationToken);
+    private static AsyncPageable<TableEntity> FlagsOf(TableClient client, string partnerId, CancellationToken cancellationToken) =>
+        client.QueryAsync<TableEntity>(TableKeys.InPartition(TableKeys.FlagsPartition(partnerId)), cancellationToken: cancellationToken);
 
-    private async Task UpsertAsync(EntityKey key, IEnumerable<(string, object?)> properties, CancellationToken cancellationToken)
-    {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        await _table.Client.UpsertEntityAsync(TableEntities.New(key, properties), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-    }
+    private async Task UpsertAsync(EntityKey key, IEnumerable<(string, object?)> properties, CancellationToken cancellationToken) =>
+        await (await _table.ClientAsync(cancellationToken).ConfigureAwait(false))
+            .UpsertEntityAsync(TableEntities.New(key, properties), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
 }

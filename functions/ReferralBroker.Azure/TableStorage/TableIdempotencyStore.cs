@@ -21,7 +21,6 @@ public sealed class TableIdempotencyStore : IIdempotencyStore
 
     public async Task<IdempotencyRecord> GetOrAddAsync(IdempotencyRecord record, CancellationToken cancellationToken)
     {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var entity = ToEntity(record);
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
@@ -43,10 +42,10 @@ public sealed class TableIdempotencyStore : IIdempotencyStore
 
     public async Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
         var purged = 0;
-        await foreach (var entity in _table.Client.QueryAsync<TableEntity>(TableKeys.OnOrBefore(TableKeys.ExpiresAtProperty, now),
-            cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var entity in client.QueryAsync<TableEntity>(TableKeys.OnOrBefore(TableKeys.ExpiresAtProperty, now), cancellationToken: cancellationToken)
+            .ConfigureAwait(false))
         {
             // The filter is only as exact as the service's clock arithmetic (Azurite compares milliseconds).
             if (entity.RequireDateTime(TableKeys.ExpiresAtProperty) > now)

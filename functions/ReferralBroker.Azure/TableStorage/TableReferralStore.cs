@@ -20,7 +20,6 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
     private const int MaxIndexAttempts = 3;
     private const int MaxScannedPerItem = 5;
     private const int MaxCounterAttempts = 10;
-    private const string WriteIdProperty = "WriteId";
     private readonly EntityTable _table;
     private readonly ILogger _logger;
 
@@ -39,18 +38,15 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
 
     public async Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken cancellationToken)
     {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         // Marks both entities as written by this call. An insert whose response was lost is retried by the
         // pipeline and then answers "already exists" for our own entity; the mark tells that apart from a rival.
         var writeId = Guid.NewGuid().ToString("N");
-        var index = ReferralEntities.ToTokenIndex(record.TokenHash, record.ReferralId, record.PurgeAt);
-        var entity = ReferralEntities.ToEntity(record);
-        index[WriteIdProperty] = entity[WriteIdProperty] = writeId;
+        var index = ReferralEntities.ToTokenIndex(record.TokenHash, record.ReferralId, record.PurgeAt, writeId);
+        var entity = ReferralEntities.ToEntity(record, writeId);
         var indexETag = await InsertTokenIndexAsync(index, record.ReferralId, writeId, cancellationToken).ConfigureAwait(false);
         if (record.DuressTokenHash is { } duressHash)
         {
-            var duressIndex = ReferralEntities.ToTokenIndex(duressHash, record.ReferralId, record.PurgeAt);
-            duressIndex[WriteIdProperty] = writeId;
+            var duressIndex = ReferralEntities.ToTokenIndex(duressHash, record.ReferralId, record.PurgeAt, writeId);
             await InsertTokenIndexAsync(duressIndex, record.ReferralId, writeId, cancellationToken).ConfigureAwait(false);
         }
 
@@ -63,7 +59,7 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         }
 
         var existing = await _table.GetAsync(entity.Key(), cancellationToken).ConfigureAwait(false);
-        if (existing?.ReadString(WriteIdProperty) == writeId)
+        if (existing?.ReadString(ReferralEntities.WriteIdProperty) == writeId)
         {
             return true;
         }
@@ -84,7 +80,6 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return null;
         }
 
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var entity = await _table.GetAsync(TableKeys.Record(referralId), cancellationToken).ConfigureAwait(false);
         return entity is null ? null : new Versioned<ReferralRecord>(ReferralEntities.ToRecord(entity), entity.ETag.ToString());
     }
@@ -96,7 +91,6 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return null;
         }
 
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var index = await _table.GetAsync(TableKeys.TokenIndex(tokenHash), cancellationToken).ConfigureAwait(false);
         if (index?.ReadString("ReferralId") is not { } referralId)
         {
@@ -115,7 +109,6 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return WriteOutcome.NotFound;
         }
 
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         return await _table.ReplaceAsync(ReferralEntities.ToEntity(record), new ETag(expectedVersion), cancellationToken).ConfigureAwait(false);
     }
 
@@ -126,7 +119,6 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return WriteOutcome.NotFound;
         }
 
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var key = TableKeys.Record(referralId);
         // Read first for the token hash: the index is keyed by it and the caller only knows the id.
         var current = await _table.GetAsync(key, cancellationToken).ConfigureAwait(false);
@@ -158,9 +150,9 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
     public async IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(
         DateTimeOffset now, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
         var orphansRemoved = 0;
-        await foreach (var entity in _table.Client.QueryAsync<TableEntity>(TableKeys.OnOrBefore(TableKeys.DueAtProperty, now), cancellationToken: cancellationToken)
+        await foreach (var entity in client.QueryAsync<TableEntity>(TableKeys.OnOrBefore(TableKeys.DueAtProperty, now), cancellationToken: cancellationToken)
             .ConfigureAwait(false))
         {
             switch (entity.RowKey)
@@ -192,9 +184,9 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
     public async IAsyncEnumerable<Versioned<ReferralRecord>> FindNotificationsDueAsync(
         DateTimeOffset now, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var filter = TableKeys.OnOrBefore(TableKeys.DueAtProperty, now) + TableClient.CreateQueryFilter($" and RowKey eq {TableKeys.RecordRow}");
-        await foreach (var entity in _table.Client.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var entity in client.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             var record = ReferralEntities.ToRecord(entity);
             if (record.NotifyAt <= now)
@@ -216,11 +208,11 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return new ReferralPage([], null);
         }
 
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var items = new List<ReferralRecord>();
         var scanned = 0;
         var maxScanned = query.Limit * MaxScannedPerItem;
-        await foreach (var index in _table.Client.QueryAsync<TableEntity>(TableKeys.OrganisationFilter(query), Math.Min(1000, maxScanned),
+        var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var index in client.QueryAsync<TableEntity>(TableKeys.OrganisationFilter(query), Math.Min(1000, maxScanned),
             cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             var position = new ReferralCursor(ReferralCursor.ToMillisecond(index.RequireDateTime("CreatedAt")), index.RequireString("ReferralId"));
@@ -244,16 +236,16 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
     public async IAsyncEnumerable<ReportFact> FactsAsync(
         DateOnly fromMonth, DateOnly untilMonth, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
         var filter = TableClient.CreateQueryFilter(
             $"RowKey eq {TableKeys.RecordRow} and CreatedAt ge {Start(fromMonth)} and CreatedAt lt {Start(untilMonth)}");
-        await foreach (var entity in _table.Client.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var entity in client.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return ReportFact.Of(ReferralEntities.ToRecord(entity));
         }
 
-        await foreach (var counter in _table.Client.QueryAsync<TableEntity>(TableKeys.ReportCounterFilter(fromMonth, untilMonth),
-            cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var counter in client.QueryAsync<TableEntity>(TableKeys.ReportCounterFilter(fromMonth, untilMonth), cancellationToken: cancellationToken)
+            .ConfigureAwait(false))
         {
             yield return ReferralEntities.ToReportFact(counter);
         }
@@ -300,7 +292,7 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
                 continue; // Removed between our insert and read: insert again.
             }
 
-            if (existing.ReadString(WriteIdProperty) == writeId)
+            if (existing.ReadString(ReferralEntities.WriteIdProperty) == writeId)
             {
                 return existing.ETag; // Ours, from an attempt whose response was lost.
             }

@@ -86,7 +86,7 @@ public sealed class EntityTableTests(AzuriteFixture azurite)
             await table.InsertAsync(TableEntities.New(new EntityKey($"p{i}", "r"), [("N", i)]), Ct);
         }
 
-        var all = await table.Client.QueryAsync<TableEntity>("N ge 2", maxPerPage: 2, cancellationToken: Ct).ToListAsync(Ct);
+        var all = await (await table.ClientAsync(Ct)).QueryAsync<TableEntity>("N ge 2", maxPerPage: 2, cancellationToken: Ct).ToListAsync(Ct);
 
         Assert.Equal([2, 3, 4, 5, 6], all.Select(e => e.ReadInt32("N")!.Value).Order());
         Assert.All(all, e => Assert.False(string.IsNullOrEmpty(e.ETag.ToString())));
@@ -112,7 +112,7 @@ public sealed class EntityTableTests(AzuriteFixture azurite)
         await table.InsertAsync(TableEntities.New(new EntityKey("early", "r"), [("At", at)]), Ct);
         await table.InsertAsync(TableEntities.New(new EntityKey("late", "r"), [("At", at.AddMilliseconds(1))]), Ct);
 
-        var onOrBefore = await table.Client.QueryAsync<TableEntity>(TableKeys.OnOrBefore("At", at), cancellationToken: Ct).ToListAsync(Ct);
+        var onOrBefore = await (await table.ClientAsync(Ct)).QueryAsync<TableEntity>(TableKeys.OnOrBefore("At", at), cancellationToken: Ct).ToListAsync(Ct);
 
         Assert.Equal("early", Assert.Single(onOrBefore).PartitionKey);
     }

@@ -171,7 +171,7 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
 
         Assert.Null(await store.FindAsync(record.ReferralId, Ct));
         Assert.Null(await store.FindByTokenHashAsync(record.TokenHash, Ct));
-        var left = Assert.Single(await table.Client.QueryAsync<TableEntity>(cancellationToken: Ct).ToListAsync(Ct));
+        var left = Assert.Single(await (await table.ClientAsync(Ct)).QueryAsync<TableEntity>(cancellationToken: Ct).ToListAsync(Ct));
         Assert.StartsWith(TableKeys.ReportCounterPartitionPrefix, left.PartitionKey, StringComparison.Ordinal);
         Assert.Equal(WriteOutcome.NotFound, await store.TryDeleteAsync(record.ReferralId, loaded.Version, Ct));
     }
