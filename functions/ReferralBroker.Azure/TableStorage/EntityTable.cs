@@ -43,11 +43,12 @@ internal sealed class EntityTable(TableClient client)
     }
 
     /// <summary>
-    /// Creates the table the first time any caller needs it; a failed attempt is tried again by the next. The
-    /// creation is shared, so one caller giving up does not cancel it for the others waiting on it.
+    /// The SDK client, once its table exists. The first caller creates the table; a failed attempt is tried again by
+    /// the next. The creation is shared, so one caller giving up does not cancel it for the others waiting on it.
     /// </summary>
-    public Task EnsureCreatedAsync(CancellationToken ct)
+    public async Task<TableClient> ClientAsync(CancellationToken ct)
     {
+        Task created;
         lock (_gate)
         {
             if (_created is null || _created.IsFaulted)
@@ -55,14 +56,10 @@ internal sealed class EntityTable(TableClient client)
                 _created = client.CreateIfNotExistsAsync(CancellationToken.None);
             }
 
-            return _created.WaitAsync(ct);
+            created = _created;
         }
-    }
 
-    /// <summary>The SDK client, once its table exists.</summary>
-    public async Task<TableClient> ClientAsync(CancellationToken ct)
-    {
-        await EnsureCreatedAsync(ct).ConfigureAwait(false);
+        await created.WaitAsync(ct).ConfigureAwait(false);
         return client;
     }
 

@@ -16,9 +16,6 @@ public sealed class TableIdempotencyStore : IIdempotencyStore
     public TableIdempotencyStore(TableStorageOptions options, TokenCredential? credential, TableClientOptions? clientOptions = null) =>
         _table = EntityTable.Create(options, TableKeys.IdempotencyTable(options.TablePrefix), credential, clientOptions);
 
-    /// <summary>Creates the table now rather than on first use, e.g. at startup to fail fast on bad settings.</summary>
-    public Task EnsureTablesAsync(CancellationToken cancellationToken) => _table.EnsureCreatedAsync(cancellationToken);
-
     public async Task<IdempotencyRecord> GetOrAddAsync(IdempotencyRecord record, CancellationToken cancellationToken)
     {
         var entity = ToEntity(record);

@@ -50,12 +50,11 @@ internal static partial class TableKeys
     public const string OrganisationsPartition = "organisation";
     public const string PartnersPartition = "partner";
 
-    /// <summary>One partition per flagged partner, one row per flagging organisation: a repeat flag replaces the last.</summary>
-    public static EntityKey Organisation(string organisationId) =>
-        new(OrganisationsPartition, RequireKey(organisationId, nameof(organisationId)));
+    public static EntityKey Organisation(string organisationId) => new(OrganisationsPartition, RequireKey(organisationId, nameof(organisationId)));
 
     public static EntityKey Partner(string partnerId) => new(PartnersPartition, RequireKey(partnerId, nameof(partnerId)));
 
+    /// <summary>One partition per flagged partner, one row per flagging organisation: a repeat flag replaces the last.</summary>
     public static EntityKey Flag(string partnerId, string organisationId) =>
         new(FlagsPartition(partnerId), RequireKey(organisationId, nameof(organisationId)));
 
@@ -145,23 +144,7 @@ internal static partial class TableKeys
     /// Whether the service would accept <paramref name="key"/> as a PartitionKey or RowKey. Ids arrive from URLs,
     /// so a key that cannot exist must read as "not found" rather than as a service error.
     /// </summary>
-    public static bool IsValidKey(string? key)
-    {
-        if (string.IsNullOrEmpty(key) || key.Length > MaxKeyLength)
-        {
-            return false;
-        }
-
-        foreach (var c in key)
-        {
-            if (c is '/' or '\\' or '#' or '?' or (>= '\u0000' and <= '\u001f') or (>= '\u007f' and <= '\u009f'))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    public static bool IsValidKey(string? key) => key is { Length: > 0 and <= MaxKeyLength } && !ForbiddenKeyCharacter().IsMatch(key);
 
     public static string OnOrBefore(string property, DateTimeOffset value) => property + TableClient.CreateQueryFilter($" le {value}");
 
@@ -200,6 +183,9 @@ internal static partial class TableKeys
 
     [GeneratedRegex("^[A-Za-z][A-Za-z0-9]*$", RegexOptions.CultureInvariant)]
     private static partial Regex TablePrefixPattern();
+
+    [GeneratedRegex(@"[/\\#?\u0000-\u001f\u007f-\u009f]", RegexOptions.CultureInvariant)]
+    private static partial Regex ForbiddenKeyCharacter();
 }
 
 internal readonly record struct EntityKey(string PartitionKey, string RowKey);

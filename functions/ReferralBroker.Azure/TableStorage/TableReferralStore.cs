@@ -33,9 +33,6 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         _logger = logger ?? NullLogger<TableReferralStore>.Instance;
     }
 
-    /// <summary>Creates the table now rather than on first use, e.g. at startup to fail fast on bad settings.</summary>
-    public Task EnsureTablesAsync(CancellationToken cancellationToken) => _table.EnsureCreatedAsync(cancellationToken);
-
     public async Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken cancellationToken)
     {
         // Marks both entities as written by this call. An insert whose response was lost is retried by the

@@ -149,11 +149,11 @@ public sealed class EntityTableTests(AzuriteFixture azurite)
     {
         var options = azurite.CreateOptions();
         var first = EntityTable.Create(options, options.TablePrefix + "raw", credential: null, clientOptions: null);
-        await first.EnsureCreatedAsync(Ct);
+        await first.ClientAsync(Ct);
         await first.InsertAsync(TableEntities.New(new EntityKey("p", "r")), Ct);
 
         var second = EntityTable.Create(options, options.TablePrefix + "raw", credential: null, clientOptions: null);
-        await second.EnsureCreatedAsync(Ct);
+        await second.ClientAsync(Ct);
 
         Assert.NotNull(await second.GetAsync(new EntityKey("p", "r"), Ct));
     }
@@ -177,7 +177,7 @@ public sealed class EntityTableTests(AzuriteFixture azurite)
     {
         var options = azurite.CreateOptions();
         var table = EntityTable.Create(options, options.TablePrefix + "raw", credential: null, clientOptions: null);
-        await table.EnsureCreatedAsync(Ct);
+        await table.ClientAsync(Ct);
         return table;
     }
 

@@ -349,7 +349,6 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
     {
         var (store, table, _) = NewStore();
         var lost = Records.Submitted();
-        await store.EnsureTablesAsync(Ct);
         await table.InsertAsync(TableEntities.New(TableKeys.OrganisationIndex(lost.OrganisationId, lost.CreatedAt, lost.ReferralId),
             [("ReferralId", lost.ReferralId), ("CreatedAt", lost.CreatedAt), ("Category", "legal"), (TableKeys.DueAtProperty, lost.PurgeAt)]), Ct);
 
