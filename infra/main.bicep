@@ -1,10 +1,9 @@
-// ReferralBroker on Azure: an ASP.NET Core app hosted as an Azure Functions custom handler on Flex Consumption,
-// with Table Storage, a Service Bus topic, SendGrid and Key Vault. azd convention: this file is subscription-scoped
-// and only creates the resource group; everything else is in modules/broker.bicep.
+// ReferralBroker on Azure: a .NET isolated-worker Functions app on Flex Consumption, with Table Storage, a Service
+// Bus topic, SendGrid and Key Vault. azd convention: this file is subscription-scoped and only creates the resource
+// group; everything else is in modules/broker.bicep.
 //
-// tests/ReferralBroker.Tests/Deployment/InfraConsistencyTests.cs reads these templates (there is no Bicep compiler
-// in CI): keep declarations conventional — one property per line, no loops over resources, app settings as one
-// literal object in the 'appsettings' config resource — so that its small parser keeps up.
+// tests/ReferralBroker.Tests/Deployment compiles these templates with the Bicep CLI (NuGet package
+// Azure.Bicep.CommandLine.linux-x64), lints them and checks the compiled ARM JSON against the code.
 targetScope = 'subscription'
 
 @minLength(1)
@@ -56,6 +55,13 @@ param coordinatorKeySha256 string = ''
 @minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
+
+// Six-field NCRONTAB (seconds first), read by the timer functions as %DispatchSchedule% and %SweepSchedule%.
+@description('How often each dispatch timer drains its category subscription. Partners are emailed within about one period of a submission.')
+param dispatchSchedule string = '0 */1 * * * *'
+
+@description('How often the sweep runs: expiry, purge, dead letters, organisation notifications.')
+param sweepSchedule string = '0 */5 * * * *'
 
 type organisationType = {
   @minLength(1)
@@ -111,6 +117,8 @@ module broker './modules/broker.bicep' = {
     network: network
     coordinatorKeySha256: coordinatorKeySha256
     maximumInstanceCount: maximumInstanceCount
+    dispatchSchedule: dispatchSchedule
+    sweepSchedule: sweepSchedule
   }
 }
 

@@ -3,7 +3,8 @@
 // Principles: no keys anywhere. Storage refuses shared keys, Service Bus refuses SAS, App Insights refuses
 // instrumentation-key ingestion; the app and its Functions host sign in as one user-assigned identity with only
 // the data-plane roles they use. The two secrets (pepper, SendGrid key) live in Key Vault and reach the app as
-// Key Vault references. Guarded by tests/ReferralBroker.Tests/Deployment/InfraConsistencyTests.cs.
+// Key Vault references. Guarded by tests/ReferralBroker.Tests/Deployment/InfraConsistencyTests.cs, which checks
+// the compiled ARM JSON.
 
 param environmentName string
 param location string
@@ -24,6 +25,8 @@ param sendGridApiKey string
 param network object
 param coordinatorKeySha256 string
 param maximumInstanceCount int
+param dispatchSchedule string
+param sweepSchedule string
 
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 
@@ -334,7 +337,7 @@ resource storageQueueDataContributorAssignment 'Microsoft.Authorization/roleAssi
   }
 }
 
-// The broker sends dispatch messages to the topic over REST.
+// The broker sends dispatch messages to the topic (Azure.Messaging.ServiceBus).
 resource serviceBusDataSenderAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(referralsTopic.id, identity.id, roles.serviceBusDataSender)
   scope: referralsTopic
@@ -345,7 +348,8 @@ resource serviceBusDataSenderAssignment 'Microsoft.Authorization/roleAssignments
   }
 }
 
-// The trigger receives from the subscriptions; the sweep purges their dead-letter sub-queues.
+// The dispatch timers receive from the subscriptions themselves (no Service Bus trigger, so no trigger connection
+// settings); the sweep purges their dead-letter sub-queues.
 resource serviceBusDataReceiverAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(referralsTopic.id, identity.id, roles.serviceBusDataReceiver)
   scope: referralsTopic
@@ -390,7 +394,8 @@ resource operatorSecretsOfficerAssignment 'Microsoft.Authorization/roleAssignmen
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Function app: Flex Consumption, runtime 'custom' (the host starts the self-contained ReferralBroker binary).
+// Function app: Flex Consumption, .NET 10 isolated worker. azd deploys the published Functions project
+// (azure.yaml) into the deployment container.
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: 'plan-${resourceToken}'
@@ -443,16 +448,16 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         instanceMemoryMB: 2048
       }
       runtime: {
-        name: 'custom'
-        version: '1.0'
+        name: 'dotnet-isolated'
+        version: '10.0'
       }
     }
   }
 }
 
-// EXACTLY AzureSettings.AppReads + AzureSettings.HostReads (functions/ReferralBroker/Azure/AzureSettings.cs), one
-// per line; the test fails on any missing or extra name. Do not add FUNCTIONS_WORKER_RUNTIME,
-// WEBSITE_RUN_FROM_PACKAGE, WEBSITE_CONTENT* or other settings Flex Consumption deprecates.
+// EXACTLY AzureSettings.AppReads + AzureSettings.HostReads (AzureSettings.cs); the test fails on any missing or
+// extra name. Do not add FUNCTIONS_WORKER_RUNTIME, WEBSITE_RUN_FROM_PACKAGE, WEBSITE_CONTENT* or other settings
+// Flex Consumption deprecates: the runtime is functionAppConfig.runtime above.
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: app
   name: 'appsettings'
@@ -470,9 +475,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     AzureWebJobsStorage__accountName: storage.name
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identity.properties.clientId
-    ServiceBusConnection__fullyQualifiedNamespace: '${serviceBus.name}.servicebus.windows.net'
-    ServiceBusConnection__credential: 'managedidentity'
-    ServiceBusConnection__clientId: identity.properties.clientId
+    DispatchSchedule: dispatchSchedule
+    SweepSchedule: sweepSchedule
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
   }
@@ -483,6 +487,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     storageQueueDataContributorAssignment
     storageTableDataContributorAssignment
     serviceBusDataReceiverAssignment
+    serviceBusDataSenderAssignment
     monitoringMetricsPublisherAssignment
   ]
 }

@@ -18,6 +18,10 @@ public static class AzureSettings
     public const string SendGridFromEmail = "Broker__Azure__SendGrid__FromEmail";
     /// <summary>The user-assigned managed identity DefaultAzureCredential signs in as.</summary>
     public const string ManagedIdentityClientId = "AZURE_CLIENT_ID";
+    /// <summary>Six-field NCRONTAB of the dispatch timers, bound by the Functions host as <c>%DispatchSchedule%</c>.</summary>
+    public const string DispatchSchedule = "DispatchSchedule";
+    /// <summary>Six-field NCRONTAB of the sweep timer, bound by the Functions host as <c>%SweepSchedule%</c>.</summary>
+    public const string SweepSchedule = "SweepSchedule";
 
     /// <summary>Read by the broker itself.</summary>
     public static readonly IReadOnlyList<string> AppReads =
@@ -29,11 +33,14 @@ public static class AzureSettings
     /// <summary>Secrets: in Azure these must be Key Vault references, never literal values.</summary>
     public static readonly IReadOnlyList<string> KeyVaultReferences = [Pepper, SendGridApiKey];
 
-    /// <summary>Read by the Functions host: its own storage, the Service Bus trigger's connection, telemetry.</summary>
+    /// <summary>
+    /// Read by the Functions host: its own storage (timer leases), the timer schedules, telemetry. The app receives
+    /// from Service Bus itself, so no trigger connection settings.
+    /// </summary>
     public static readonly IReadOnlyList<string> HostReads =
     [
         "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__credential", "AzureWebJobsStorage__clientId",
-        "ServiceBusConnection__fullyQualifiedNamespace", "ServiceBusConnection__credential", "ServiceBusConnection__clientId",
+        DispatchSchedule, SweepSchedule,
         "APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
     ];
 }

@@ -1,15 +1,18 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using System.Xml;
+using System.Xml.Linq;
 using ReferralBroker.Azure;
 using ReferralBroker.Azure.ServiceBus;
 using ReferralBroker.Azure.TableStorage;
+using YamlDotNet.RepresentationModel;
 
 namespace ReferralBroker.Tests.Deployment;
 
 /// <summary>
-/// Each check returns the problems it finds, worded for the person who has to fix the template; an empty list
-/// means the deployment agrees with the code on that point.
+/// Checks on the compiled ARM JSON (and on the azd files beside it). Each returns the problems it finds, worded for
+/// the person who has to fix the template; an empty list means the deployment agrees with the code on that point.
 /// </summary>
 internal static partial class InfraChecks
 {
@@ -29,8 +32,25 @@ internal static partial class InfraChecks
     public const string ComponentType = "Microsoft.Insights/components";
     public const string RoleAssignmentType = "Microsoft.Authorization/roleAssignments";
 
+    /// <summary>The azd service, and the tag by which azd finds the function app it deploys to.</summary>
+    public const string ServiceName = "broker";
+
+    public const string FunctionsProjectPath = "./functions/ReferralBroker.Functions";
+
     private static readonly string[] ForbiddenSecretMarkers =
         ["AccountKey=", "SharedAccessKey=", "SharedAccessSignature", "listKeys", "listConnectionStrings", "listCredentials"];
+
+    /// <summary>
+    /// Settings Flex Consumption rejects or ignores: azure-protocols.md §5.2 ("Flex Consumption plan deprecations" in
+    /// functions-app-settings.md) and the scale and worker settings that Flex configures in functionAppConfig instead.
+    /// </summary>
+    private static readonly string[] FlexDeprecatedSettings =
+    [
+        "FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_WORKER_RUNTIME_VERSION", "FUNCTIONS_WORKER_PROCESS_COUNT",
+        "WEBSITE_RUN_FROM_PACKAGE", "WEBSITE_CONTENTSHARE", "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+        "SCM_DO_BUILD_DURING_DEPLOYMENT", "ENABLE_ORYX_BUILD", "WEBSITE_TIME_ZONE", "TZ",
+        "WEBSITE_NODE_DEFAULT_VERSION", "WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT",
+    ];
 
     /// <summary>Role definition id → name and the resource types it may be scoped to (azure-protocols.md §5.5).</summary>
     private static readonly Dictionary<string, (string Name, string[] Scopes)> IdentityRoles = new(StringComparer.OrdinalIgnoreCase)
@@ -48,48 +68,67 @@ internal static partial class InfraChecks
         AzureSettings.AppReads.Concat(AzureSettings.HostReads).ToHashSet(StringComparer.Ordinal);
 
     // ---------------------------------------------------------------------------------------------------------
+    // The compiler and the linter
+
+    public static List<string> CompilesWithoutDiagnostics(InfraSnapshot infra)
+    {
+        List<string> problems = [.. infra.BuildDiagnostics.Select(d => $"bicep build: {Describe(infra, d)}")];
+        if (infra.CompiledJson is null && problems.Count == 0)
+        {
+            problems.Add("bicep build produced no template and no diagnostic");
+        }
+
+        return problems;
+    }
+
+    public static List<string> LintsClean(InfraSnapshot infra) =>
+        infra.LintDiagnostics is null
+            ? ["bicep lint was not run on these templates"]
+            : [.. infra.LintDiagnostics.Select(d => $"bicep lint: {Describe(infra, d)}")];
+
+    private static string Describe(InfraSnapshot infra, BicepDiagnostic d) =>
+        $"{infra.Relative(d.File)}({d.Line}): {d.Level} {d.Code}: {d.Message}";
+
+    // ---------------------------------------------------------------------------------------------------------
     // App settings
 
-    /// <summary>The properties of the one <c>Microsoft.Web/sites/config</c> resource named 'appsettings'.</summary>
-    public static IReadOnlyList<KeyValuePair<string, BicepValue>> AppSettings(InfraSnapshot infra)
+    /// <summary>The one <c>Microsoft.Web/sites/config</c> resource named 'appsettings' and its settings.</summary>
+    public static (ArmResource Resource, IReadOnlyList<KeyValuePair<string, ArmExpression>> Settings) AppSettings(InfraSnapshot infra)
     {
-        var resources = infra.Resources.Where(r => r.Type == SitesConfigType && r.Name == "appsettings").ToList();
+        var resources = infra.Resources.Where(r => r.Type == SitesConfigType && r.Leaf == "appsettings").ToList();
         if (resources.Count != 1)
         {
             throw new InvalidOperationException(
-                $"Expected exactly one '{SitesConfigType}' resource named 'appsettings' in the templates, found {resources.Count}.");
+                $"Expected exactly one '{SitesConfigType}' resource named 'appsettings' in the compiled template, found {resources.Count}.");
         }
 
-        var properties = resources[0].Properties;
-        if (properties is not { Kind: BicepKind.Object })
+        if (resources[0].At("properties") is not JsonObject properties)
         {
             throw new InvalidOperationException(
-                $"{resources[0]}: 'properties' must be a literal object with one setting per line, not '{properties?.Raw}'.");
+                $"{resources[0]}: 'properties' must compile to an object of settings, not {resources[0].At("properties")?.ToJsonString()}.");
         }
 
-        return properties.Properties;
+        return (resources[0], [.. properties.Select(p => KeyValuePair.Create(p.Key, ArmExpression.FromJson(p.Value)))]);
     }
 
-    public static BicepValue? Setting(InfraSnapshot infra, string name) =>
-        AppSettings(infra).Where(p => p.Key == name).Select(p => p.Value).FirstOrDefault();
+    public static ArmExpression? Setting(InfraSnapshot infra, string name) =>
+        AppSettings(infra).Settings.Where(p => p.Key == name).Select(p => p.Value).FirstOrDefault();
 
     public static List<string> MissingAppSettings(InfraSnapshot infra)
     {
-        var present = AppSettings(infra).Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
+        var present = AppSettings(infra).Settings.Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
         return [.. ExpectedAppSettings.Where(name => !present.Contains(name)).Order(StringComparer.Ordinal)
             .Select(name => $"missing app setting {name} (read by the app or its Functions host: AzureSettings)")];
     }
 
-    public static List<string> ExtraAppSettings(InfraSnapshot infra)
-    {
-        var names = AppSettings(infra).Select(p => p.Key).ToList();
-        var problems = names.Where(name => !ExpectedAppSettings.Contains(name)).Distinct().Order(StringComparer.Ordinal)
-            .Select(name => $"extra app setting {name}: not in AzureSettings.AppReads or HostReads (add it there if something reads it)")
-            .ToList();
-        problems.AddRange(names.GroupBy(n => n, StringComparer.Ordinal).Where(g => g.Count() > 1)
-            .Select(g => $"app setting {g.Key} is set {g.Count()} times"));
-        return problems;
-    }
+    public static List<string> ExtraAppSettings(InfraSnapshot infra) =>
+        [.. AppSettings(infra).Settings.Select(p => p.Key).Where(name => !ExpectedAppSettings.Contains(name)).Order(StringComparer.Ordinal)
+            .Select(name => $"extra app setting {name}: not in AzureSettings.AppReads or HostReads (add it there if something reads it)")];
+
+    public static List<string> NoFlexDeprecatedSettings(InfraSnapshot infra) =>
+        [.. AppSettings(infra).Settings.Select(p => p.Key)
+            .Where(name => FlexDeprecatedSettings.Contains(name, StringComparer.OrdinalIgnoreCase))
+            .Select(name => $"app setting {name} is not used on Flex Consumption (the runtime is functionAppConfig.runtime)")];
 
     // ---------------------------------------------------------------------------------------------------------
     // Secrets
@@ -97,7 +136,8 @@ internal static partial class InfraChecks
     public static List<string> SecretsAreKeyVaultReferences(InfraSnapshot infra)
     {
         var problems = new List<string>();
-        var secrets = infra.Resources.Where(r => r.Type == SecretType).Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+        var secrets = infra.Resources.Where(r => r.Type == SecretType).Select(r => r.Leaf).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        var vaults = infra.Resources.Where(r => r.Type == VaultType).ToList();
         foreach (var name in AzureSettings.KeyVaultReferences)
         {
             var value = Setting(infra, name);
@@ -107,20 +147,17 @@ internal static partial class InfraChecks
                 continue;
             }
 
-            if (!value.Raw.StartsWith("'@Microsoft.KeyVault(", StringComparison.Ordinal))
+            // '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/NAME/)' compiles to format(…, reference(vault).vaultUri).
+            var reference = value.IsCall("format", out var arguments) && arguments.Count == 2 && arguments[0].LiteralString is { } format
+                ? KeyVaultReference().Match(format) : Match.Empty;
+            if (!reference.Success || !vaults.Any(v => v.IsPropertyReference(arguments[1], "vaultUri")))
             {
-                problems.Add($"secret setting {name} must be a Key Vault reference '@Microsoft.KeyVault(SecretUri=…)', not {value.Raw}");
-                continue;
+                problems.Add($"secret setting {name} must be a Key Vault reference '@Microsoft.KeyVault(SecretUri=<vault uri>secrets/<name>/)' " +
+                    $"to a vault of these templates, not {value}");
             }
-
-            var secret = KeyVaultSecretName().Match(value.Raw);
-            if (!secret.Success)
+            else if (!secrets.Contains(reference.Groups["name"].Value))
             {
-                problems.Add($"secret setting {name}: cannot find the secret name in {value.Raw}");
-            }
-            else if (!secrets.Contains(secret.Groups["name"].Value))
-            {
-                problems.Add($"secret setting {name} refers to secret '{secret.Groups["name"].Value}', which no template declares " +
+                problems.Add($"secret setting {name} refers to secret '{reference.Groups["name"].Value}', which no template declares " +
                     $"(declared: {string.Join(", ", secrets.Order(StringComparer.Ordinal))})");
             }
         }
@@ -131,114 +168,130 @@ internal static partial class InfraChecks
     public static List<string> NoKeysOrConnectionStrings(InfraSnapshot infra)
     {
         var problems = new List<string>();
-        foreach (var (name, value) in AppSettings(infra))
+        foreach (var (name, value) in AppSettings(infra).Settings)
         {
-            foreach (var marker in ForbiddenSecretMarkers.Where(m => value.Raw.Contains(m, StringComparison.OrdinalIgnoreCase)))
-            {
-                problems.Add($"app setting {name} carries a key or connection string ({marker}): {value.Raw}");
-            }
+            var text = value.ToString();
+            problems.AddRange(ForbiddenSecretMarkers.Where(m => text.Contains(m, StringComparison.OrdinalIgnoreCase))
+                .Select(marker => $"app setting {name} carries a key or connection string ({marker}): {text}"));
         }
 
-        foreach (var template in infra.Templates)
-        {
-            foreach (var marker in ForbiddenSecretMarkers.Where(m => template.Text.Contains(m, StringComparison.OrdinalIgnoreCase)))
-            {
-                problems.Add($"{template.FileName} mentions '{marker}': identities only, no keys anywhere");
-            }
-        }
-
+        problems.AddRange(ForbiddenSecretMarkers.Where(m => infra.CompiledJson!.Contains(m, StringComparison.OrdinalIgnoreCase))
+            .Select(marker => $"the compiled template mentions '{marker}': identities only, no keys anywhere"));
         return problems;
     }
 
     public static List<string> SecretParametersAreSecure(InfraSnapshot infra) =>
-        [.. infra.Templates.SelectMany(t => t.Params.Select(p => (t.FileName, Param: p)))
-            .Where(x => SecretLikeName().IsMatch(x.Param.Name) && !x.Param.IsSecure)
-            .Select(x => $"{x.FileName}: param {x.Param.Name} holds a secret and must be @secure()")];
+        [.. infra.Main.SelfAndNested.SelectMany(t => t.Parameters.Select(p => (Template: t.Name, p.Key, Type: p.Value["type"]?.ToString())))
+            .Where(p => SecretLikeName().IsMatch(p.Key) && p.Type is not ("securestring" or "secureObject"))
+            .Select(p => $"template {p.Template}: param {p.Key} holds a secret and must be @secure() (compiled type: {p.Type ?? "none"})")];
 
     // ---------------------------------------------------------------------------------------------------------
-    // Functions host connections and binding expressions
+    // Identity
 
+    /// <summary>Every identity-based connection (<c>X__accountName</c>, <c>X__fullyQualifiedNamespace</c>, …) signs in as the identity.</summary>
     public static List<string> ConnectionsAreIdentityBased(InfraSnapshot infra)
     {
         var problems = new List<string>();
-        var connections = infra.Functions
-            .SelectMany(f => f.Bindings.Select(b => (Function: f.Name, Connection: InfraFunction.StringProperty(b, "connection"))))
-            .Where(x => !string.IsNullOrEmpty(x.Connection))
-            .GroupBy(x => x.Connection!, StringComparer.Ordinal);
-        foreach (var connection in connections)
+        var prefixes = AppSettings(infra).Settings.Select(p => ConnectionSetting().Match(p.Key))
+            .Where(m => m.Success).Select(m => m.Groups["prefix"].Value).Distinct(StringComparer.Ordinal);
+        foreach (var prefix in prefixes)
         {
-            var users = string.Join(", ", connection.Select(x => x.Function));
-            foreach (var suffix in new[] { "__fullyQualifiedNamespace", "__credential", "__clientId" })
+            var credential = Setting(infra, prefix + "__credential");
+            if (credential?.LiteralString != "managedidentity")
             {
-                if (Setting(infra, connection.Key + suffix) is null)
-                {
-                    problems.Add($"connection '{connection.Key}' (used by {users}) needs app setting {connection.Key}__{suffix[2..]}");
-                }
+                problems.Add($"connection '{prefix}' needs app setting {prefix}__credential: 'managedidentity'" +
+                    (credential is null ? "" : $", not {credential}"));
             }
 
-            var credential = Setting(infra, connection.Key + "__credential");
-            if (credential is not null && credential.Text != "managedidentity")
+            if (Setting(infra, prefix + "__clientId") is null)
             {
-                problems.Add($"{connection.Key}__credential must be 'managedidentity', not {credential.Raw}");
+                problems.Add($"connection '{prefix}' needs app setting {prefix}__clientId (the user-assigned identity)");
             }
         }
 
         return problems;
-    }
-
-    public static List<string> BindingExpressionsResolve(InfraSnapshot infra)
-    {
-        var settings = AppSettings(infra).Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
-        return [.. infra.Functions
-            .SelectMany(f => Strings(f.Root).SelectMany(s => BindingExpression().Matches(s)).Select(m => (f.Path, Name: m.Groups["name"].Value)))
-            .Where(x => !settings.Contains(x.Name))
-            .Select(x => $"{x.Path} uses %{x.Name}%, which no app setting defines")];
     }
 
     /// <summary>Every client id, the telemetry credential and the Key Vault/deployment identity name the one UAMI.</summary>
     public static List<string> IdentitySettingsNameTheUserAssignedIdentity(InfraSnapshot infra)
     {
-        var problems = new List<string>();
         var identities = infra.Resources.Where(r => r.Type == IdentityType).ToList();
         if (identities.Count != 1)
         {
             return [$"expected one user-assigned identity, found {identities.Count}"];
         }
 
-        var symbol = identities[0].Symbol;
-        var clientId = $"{symbol}.properties.clientId";
-        foreach (var (name, value) in AppSettings(infra).Where(p => p.Key == AzureSettings.ManagedIdentityClientId || p.Key.EndsWith("__clientId", StringComparison.Ordinal)))
+        var identity = identities[0];
+        var problems = new List<string>();
+        foreach (var (name, value) in AppSettings(infra).Settings
+            .Where(p => p.Key == AzureSettings.ManagedIdentityClientId || p.Key.EndsWith("__clientId", StringComparison.Ordinal)))
         {
-            if (value.Raw != clientId)
+            if (!identity.IsPropertyReference(value, "clientId"))
             {
-                problems.Add($"app setting {name} must be {clientId}, not {value.Raw}");
+                problems.Add($"app setting {name} must be the client id of {identity}, not {value}");
             }
         }
 
         var telemetry = Setting(infra, "APPLICATIONINSIGHTS_AUTHENTICATION_STRING");
-        if (telemetry is not null && telemetry.Raw != $"'ClientId=${{{clientId}}};Authorization=AAD'")
+        if (telemetry is not null && !(telemetry.IsCall("format", out var arguments) && arguments.Count == 2
+            && arguments[0].LiteralString == "ClientId={0};Authorization=AAD" && identity.IsPropertyReference(arguments[1], "clientId")))
         {
-            problems.Add($"APPLICATIONINSIGHTS_AUTHENTICATION_STRING must be 'ClientId=${{{clientId}}};Authorization=AAD', not {telemetry.Raw}");
+            problems.Add($"APPLICATIONINSIGHTS_AUTHENTICATION_STRING must be 'ClientId=<client id of {identity}>;Authorization=AAD', not {telemetry}");
         }
 
         foreach (var app in infra.Resources.Where(r => r.Type == SiteType))
         {
-            var id = $"{symbol}.id";
-            if (app.At("properties.keyVaultReferenceIdentity")?.Raw != id)
+            if (!identity.IsIdentifiedBy(app.ExpressionAt("properties.keyVaultReferenceIdentity")))
             {
-                problems.Add($"{app}: keyVaultReferenceIdentity must be {id}");
+                problems.Add($"{app}: keyVaultReferenceIdentity must be the id of {identity}");
             }
 
-            var auth = app.At("properties.functionAppConfig.deployment.storage.authentication");
-            if (auth?["type"]?.Text != "UserAssignedIdentity" || auth["userAssignedIdentityResourceId"]?.Raw != id)
+            if (app.ValueAt("properties.functionAppConfig.deployment.storage.authentication.type")?.ToString() != "UserAssignedIdentity"
+                || !identity.IsIdentifiedBy(app.ExpressionAt("properties.functionAppConfig.deployment.storage.authentication.userAssignedIdentityResourceId")))
             {
-                problems.Add($"{app}: the deployment container must be read as the user-assigned identity {id}");
+                problems.Add($"{app}: the deployment container must be read as the user-assigned identity {identity}");
             }
 
-            var assigned = app.At("identity.userAssignedIdentities");
-            if (assigned is null || !assigned.Properties.Any(p => p.Key == $"'${{{id}}}'"))
+            // Bicep spells the key '${identity.id}' as format('{0}', resourceId(…)).
+            var assigned = app.At("identity.userAssignedIdentities") as JsonObject ?? [];
+            if (!assigned.Select(p => ArmExpression.FromJsonString(p.Key))
+                .Any(key => identity.IsIdentifiedBy(key) || (key.IsCall("format", out var a) && a.Count == 2 && a[0].LiteralString == "{0}" && identity.IsIdentifiedBy(a[1]))))
             {
-                problems.Add($"{app}: identity.userAssignedIdentities must include {id}");
+                problems.Add($"{app}: identity.userAssignedIdentities must include {identity}");
+            }
+        }
+
+        return problems;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Timers
+
+    /// <summary>
+    /// The timer functions bind %DispatchSchedule% and %SweepSchedule%: six-field NCRONTAB, and dispatch at least
+    /// every minute, because the README promises partners an email within about a minute of a submission.
+    /// </summary>
+    public static List<string> TimerSchedulesAreNcrontab(InfraSnapshot infra)
+    {
+        var (config, _) = AppSettings(infra);
+        var problems = new List<string>();
+        foreach (var name in new[] { AzureSettings.DispatchSchedule, AzureSettings.SweepSchedule })
+        {
+            var value = config.ValueAt($"properties.{name}")?.ToString();
+            if (value is null)
+            {
+                problems.Add($"app setting {name} has no value known before deployment (give its parameter a default)");
+                continue;
+            }
+
+            var fields = value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length != 6 || !fields.All(f => NcrontabField().IsMatch(f)))
+            {
+                problems.Add($"app setting {name} is '{value}', not a six-field NCRONTAB expression ({{second}} {{minute}} {{hour}} {{day}} {{month}} {{day-of-week}})");
+            }
+            else if (name == AzureSettings.DispatchSchedule && (fields[1] is not ("*" or "*/1") || fields[2..].Any(f => f != "*")))
+            {
+                problems.Add($"app setting {name} is '{value}': dispatch must run at least once a minute");
             }
         }
 
@@ -248,40 +301,34 @@ internal static partial class InfraChecks
     // ---------------------------------------------------------------------------------------------------------
     // Service Bus
 
-    public static List<string> SubscriptionsMatchTriggers(InfraSnapshot infra)
+    public static List<string> SubscriptionsMatchCategories(InfraSnapshot infra)
     {
         var problems = new List<string>();
         var options = new ServiceBusOptions();
-        var topic = infra.Resources.FirstOrDefault(r => r.Type == TopicType && r.Name == options.TopicName);
-        var fromTriggers = infra.Functions
-            .SelectMany(f => f.Bindings)
-            .Where(b => InfraFunction.StringProperty(b, "type") == "serviceBusTrigger")
-            .Select(b => InfraFunction.StringProperty(b, "subscriptionName"))
-            .OfType<string>();
-        var wanted = fromTriggers.Concat(options.AllSubscriptions).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
-        foreach (var name in wanted)
+        var topic = infra.Resources.FirstOrDefault(r => r.Type == TopicType && r.Leaf == options.TopicName);
+        foreach (var name in options.AllSubscriptions.Order(StringComparer.Ordinal))
         {
-            var matches = infra.Resources.Where(r => r.Type == SubscriptionType && r.Name == name).ToList();
+            var matches = infra.Resources.Where(r => r.Type == SubscriptionType && r.Leaf == name).ToList();
             if (matches.Count != 1)
             {
                 problems.Add(matches.Count == 0
-                    ? $"no subscription '{name}' (a Service Bus trigger or ServiceBusOptions.Subscriptions uses it)"
+                    ? $"no subscription '{name}' (ServiceBusOptions.Subscriptions or OtherCategoriesSubscription names it)"
                     : $"subscription '{name}' is declared {matches.Count} times");
                 continue;
             }
 
             var subscription = matches[0];
-            if (topic is not null && subscription.ParentSymbol != topic.Symbol)
+            if (topic is not null && !subscription.IsChildOf(topic))
             {
-                problems.Add($"subscription '{name}' must belong to topic '{options.TopicName}' ({topic.Symbol}), not {subscription.ParentSymbol}");
+                problems.Add($"subscription '{name}' must belong to topic '{options.TopicName}'");
             }
 
-            if (subscription.At("properties.maxDeliveryCount")?.Integer is not > 0)
+            if (subscription.ValueAt("properties.maxDeliveryCount") is not JsonValue count || !count.TryGetValue<int>(out var deliveries) || deliveries <= 0)
             {
                 problems.Add($"subscription '{name}' has no maxDeliveryCount: set it explicitly");
             }
 
-            if (subscription.At("properties.deadLetteringOnMessageExpiration")?.Boolean != true)
+            if (subscription.ValueAt("properties.deadLetteringOnMessageExpiration")?.GetValueKind() != JsonValueKind.True)
             {
                 problems.Add($"subscription '{name}' must set deadLetteringOnMessageExpiration: true");
             }
@@ -289,22 +336,17 @@ internal static partial class InfraChecks
             problems.AddRange(TimeToLiveProblems($"subscription '{name}'", subscription, options.MessageTimeToLive, required: false));
 
             var category = options.Subscriptions.Where(p => p.Value == name).Select(p => p.Key).FirstOrDefault();
-            var rules = infra.Resources.Where(r => r.Type == RuleType && r.ParentSymbol == subscription.Symbol).ToList();
-            var expected = category is not null ? $"category = '{category}'"
-                : name == options.OtherCategoriesSubscription ? options.OtherCategoriesFilter : null;
-            if (expected is null)
-            {
-                problems.Add($"subscription '{name}' is used by a trigger but no category maps to it in ServiceBusOptions.Subscriptions");
-            }
-            else if (rules.Count != 1)
+            var expected = category is not null ? $"category = '{category}'" : options.OtherCategoriesFilter;
+            var rules = infra.Resources.Where(r => r.Type == RuleType && r.IsChildOf(subscription)).ToList();
+            if (rules.Count != 1)
             {
                 problems.Add($"subscription '{name}' needs exactly one rule ($Default replaced by a SqlFilter \"{expected}\"), found {rules.Count}");
             }
-            else if (rules[0].Name != "$Default"
-                || rules[0].At("properties.filterType")?.Text != "SqlFilter"
-                || rules[0].At("properties.sqlFilter.sqlExpression")?.Text != expected)
+            else if (rules[0].Leaf != "$Default"
+                || rules[0].ValueAt("properties.filterType")?.ToString() != "SqlFilter"
+                || rules[0].ValueAt("properties.sqlFilter.sqlExpression")?.ToString() != expected)
             {
-                problems.Add($"subscription '{name}': rule {rules[0].Name} filters with {rules[0].At("properties.sqlFilter.sqlExpression")?.Raw ?? "nothing"}, " +
+                problems.Add($"subscription '{name}': rule {rules[0].Leaf} filters with {rules[0].At("properties.sqlFilter.sqlExpression")?.ToJsonString() ?? "nothing"}, " +
                     $"expected the $Default rule as SqlFilter \"{expected}\"");
             }
         }
@@ -315,7 +357,7 @@ internal static partial class InfraChecks
     public static List<string> TopicDeduplicatesAndExpiresLikeTheAdapter(InfraSnapshot infra)
     {
         var options = new ServiceBusOptions();
-        var topics = infra.Resources.Where(r => r.Type == TopicType && r.Name == options.TopicName).ToList();
+        var topics = infra.Resources.Where(r => r.Type == TopicType && r.Leaf == options.TopicName).ToList();
         if (topics.Count != 1)
         {
             return [$"expected one topic named '{options.TopicName}' (ServiceBusOptions.TopicName), found {topics.Count}"];
@@ -323,42 +365,31 @@ internal static partial class InfraChecks
 
         var topic = topics[0];
         var problems = new List<string>();
-        if (topic.At("properties.requiresDuplicateDetection")?.Boolean != true)
+        if (topic.ValueAt("properties.requiresDuplicateDetection")?.GetValueKind() != JsonValueKind.True)
         {
-            problems.Add($"topic '{topic.Name}' must set requiresDuplicateDetection: true (the adapter relies on MessageId de-duplication)");
+            problems.Add($"topic '{topic.Leaf}' must set requiresDuplicateDetection: true (the adapter relies on MessageId de-duplication)");
         }
 
-        if (topic.At("properties.duplicateDetectionHistoryTimeWindow")?.Text is null)
+        if (topic.ValueAt("properties.duplicateDetectionHistoryTimeWindow") is null)
         {
-            problems.Add($"topic '{topic.Name}' must set duplicateDetectionHistoryTimeWindow");
+            problems.Add($"topic '{topic.Leaf}' must set duplicateDetectionHistoryTimeWindow");
         }
 
-        problems.AddRange(TimeToLiveProblems($"topic '{topic.Name}'", topic, options.MessageTimeToLive, required: true));
+        problems.AddRange(TimeToLiveProblems($"topic '{topic.Leaf}'", topic, options.MessageTimeToLive, required: true));
 
-        var setting = Setting(infra, AzureSettings.ServiceBusTopic);
-        if (setting is not null && setting.Raw != $"{topic.Symbol}.name" && setting.Text != options.TopicName)
+        var (config, _) = AppSettings(infra);
+        var setting = config.ValueAt($"properties.{AzureSettings.ServiceBusTopic}")?.ToString();
+        if (setting != options.TopicName)
         {
-            problems.Add($"{AzureSettings.ServiceBusTopic} must name the topic ({topic.Symbol}.name), not {setting.Raw}");
-        }
-
-        foreach (var function in infra.Functions)
-        {
-            foreach (var binding in function.Bindings.Where(b => InfraFunction.StringProperty(b, "type") == "serviceBusTrigger"))
-            {
-                var topicName = InfraFunction.StringProperty(binding, "topicName");
-                if (topicName != $"%{AzureSettings.ServiceBusTopic}%" && topicName != options.TopicName)
-                {
-                    problems.Add($"{function.Path}: topicName must be %{AzureSettings.ServiceBusTopic}%, not {topicName}");
-                }
-            }
+            problems.Add($"{AzureSettings.ServiceBusTopic} must name the topic '{options.TopicName}', not {setting ?? "a value known only at deployment"}");
         }
 
         return problems;
     }
 
-    private static IEnumerable<string> TimeToLiveProblems(string what, BicepResource resource, TimeSpan expected, bool required)
+    private static IEnumerable<string> TimeToLiveProblems(string what, ArmResource resource, TimeSpan expected, bool required)
     {
-        var value = resource.At("properties.defaultMessageTimeToLive");
+        var value = resource.ValueAt("properties.defaultMessageTimeToLive")?.ToString();
         if (value is null)
         {
             if (required)
@@ -372,7 +403,7 @@ internal static partial class InfraChecks
         TimeSpan? actual;
         try
         {
-            actual = value.Text is null ? null : XmlConvert.ToTimeSpan(value.Text);
+            actual = XmlConvert.ToTimeSpan(value);
         }
         catch (FormatException)
         {
@@ -381,67 +412,91 @@ internal static partial class InfraChecks
 
         if (actual != expected)
         {
-            yield return $"{what}: defaultMessageTimeToLive is {value.Raw}, but the adapter (ServiceBusOptions.MessageTimeToLive) " +
+            yield return $"{what}: defaultMessageTimeToLive is '{value}', but the adapter (ServiceBusOptions.MessageTimeToLive) " +
                 $"assumes {XmlConvert.ToString(expected)}";
         }
     }
 
     public static List<string> ServiceBusRefusesLocalAuth(InfraSnapshot infra) =>
         RequireAll(infra, NamespaceType, "a Service Bus namespace",
-            ("properties.disableLocalAuth", v => v?.Boolean == true, "must set disableLocalAuth: true (no SAS keys)"),
-            ("sku.name", v => v?.Text is "Standard" or "Premium", "needs sku Standard or Premium (topics, duplicate detection)"));
+            ("properties.disableLocalAuth", v => v?.GetValueKind() == JsonValueKind.True, "must set disableLocalAuth: true (no SAS keys)"),
+            ("sku.name", v => v?.ToString() is "Standard" or "Premium", "needs sku Standard or Premium (topics, duplicate detection)"));
 
     // ---------------------------------------------------------------------------------------------------------
     // Storage, app, vault, telemetry
 
     public static List<string> StorageRefusesSharedKeys(InfraSnapshot infra) =>
         RequireAll(infra, StorageType, "a storage account",
-            ("properties.allowSharedKeyAccess", v => v?.Boolean == false, "must set allowSharedKeyAccess: false"),
-            ("properties.allowBlobPublicAccess", v => v?.Boolean == false, "must set allowBlobPublicAccess: false"),
-            ("properties.minimumTlsVersion", v => v?.Text == "TLS1_2", "must set minimumTlsVersion: 'TLS1_2'"));
+            ("properties.allowSharedKeyAccess", v => v?.GetValueKind() == JsonValueKind.False, "must set allowSharedKeyAccess: false"),
+            ("properties.allowBlobPublicAccess", v => v?.GetValueKind() == JsonValueKind.False, "must set allowBlobPublicAccess: false"),
+            ("properties.minimumTlsVersion", v => v?.ToString() == "TLS1_2", "must set minimumTlsVersion: 'TLS1_2'"));
 
     public static List<string> TablesTheAdapterUsesExist(InfraSnapshot infra)
     {
         // TableKeys (internal to ReferralBroker.Azure) names the tables prefix + "referrals" / "idempotency" / "directory".
         var prefix = new TableStorageOptions().TablePrefix;
-        var declared = infra.Resources.Where(r => r.Type == TableType).Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+        var declared = infra.Resources.Where(r => r.Type == TableType).Select(r => r.Leaf).ToHashSet(StringComparer.Ordinal);
         return [.. new[] { prefix + "referrals", prefix + "idempotency", prefix + "directory" }
             .Where(name => !declared.Contains(name))
             .Select(name => $"table {name} (TableStorageOptions.TablePrefix + suffix) is not declared")];
     }
 
-    public static List<string> FunctionAppIsAFlexConsumptionCustomHandler(InfraSnapshot infra)
+    public static List<string> FunctionAppIsFlexConsumptionDotnetIsolated(InfraSnapshot infra)
     {
         var problems = RequireAll(infra, SiteType, "a function app",
-            ("kind", v => v?.Text == "functionapp,linux", "must be kind 'functionapp,linux'"),
-            ("properties.functionAppConfig.runtime.name", v => v?.Text == "custom", "must use functionAppConfig.runtime name 'custom'"),
-            ("properties.functionAppConfig.runtime.version", v => v?.Text == "1.0", "must use functionAppConfig.runtime version '1.0'"),
-            ("properties.functionAppConfig.deployment.storage.type", v => v?.Text == "blobContainer", "must deploy from a blob container"),
-            ("properties.httpsOnly", v => v?.Boolean == true, "must set httpsOnly: true"),
-            ("properties.siteConfig.minTlsVersion", v => v?.Text == "1.2", "must set siteConfig.minTlsVersion: '1.2'"),
-            ("tags", v => v is not null && AzdServiceTag().IsMatch(v.Raw), "must carry the tag 'azd-service-name': 'broker'"));
+            ("kind", v => v?.ToString() == "functionapp,linux", "must be kind 'functionapp,linux'"),
+            ("properties.functionAppConfig.runtime.name", v => v?.ToString() == "dotnet-isolated", "must use functionAppConfig.runtime name 'dotnet-isolated'"),
+            ("properties.functionAppConfig.runtime.version", v => v?.ToString() == "10.0", "must use functionAppConfig.runtime version '10.0'"),
+            ("properties.functionAppConfig.deployment.storage.type", v => v?.ToString() == "blobContainer", "must deploy from a blob container"),
+            ("properties.httpsOnly", v => v?.GetValueKind() == JsonValueKind.True, "must set httpsOnly: true"),
+            ("properties.siteConfig.minTlsVersion", v => v?.ToString() == "1.2", "must set siteConfig.minTlsVersion: '1.2'"),
+            ("tags", v => v?["azd-service-name"]?.ToString() == ServiceName, $"must carry the tag 'azd-service-name': '{ServiceName}'"));
 
         foreach (var app in infra.Resources.Where(r => r.Type == SiteType))
         {
-            var planSymbol = app.At("properties.serverFarmId")?.Raw.Replace(".id", "", StringComparison.Ordinal);
-            var plan = infra.TemplateOf(app).Resources.FirstOrDefault(r => r.Symbol == planSymbol && r.Type == PlanType);
-            if (plan?.At("sku.name")?.Text != "FC1" || plan.At("properties.reserved")?.Boolean != true)
+            var serverFarm = app.ExpressionAt("properties.serverFarmId");
+            var plan = app.Template.Resources.FirstOrDefault(r => r.Type == PlanType && r.IsIdentifiedBy(serverFarm));
+            if (plan?.ValueAt("sku.name")?.ToString() != "FC1" || plan.ValueAt("properties.reserved")?.GetValueKind() != JsonValueKind.True)
             {
-                problems.Add($"{app}: serverFarmId must be a Linux Flex Consumption plan (sku FC1, reserved: true)");
+                problems.Add($"{app}: serverFarmId must be a Linux Flex Consumption plan (sku FC1, reserved: true), not {serverFarm}");
+            }
+
+            var package = app.ExpressionAt("properties.functionAppConfig.deployment.storage.value");
+            if (DeploymentContainer(app.Template, package) is null)
+            {
+                problems.Add($"{app}: the deployment storage must be a blob container of these templates' storage account, not {package}");
             }
         }
 
         return problems;
     }
 
+    /// <summary>
+    /// The container <paramref name="package"/> names: '${storage.properties.primaryEndpoints.blob}${name}' compiles to
+    /// format('{0}{1}', reference(storage).primaryEndpoints.blob, name), with name a container of that storage account.
+    /// </summary>
+    private static ArmResource? DeploymentContainer(ArmTemplate template, ArmExpression? package)
+    {
+        if (package is null || !package.IsCall("format", out var arguments) || arguments is not [{ LiteralString: "{0}{1}" }, var endpoint, var name]
+            || endpoint is not ArmExpression.Property { Name: "blob", Target: ArmExpression.Property endpoints })
+        {
+            return null;
+        }
+
+        var storage = template.Resources.FirstOrDefault(s => s.Type == StorageType && s.IsPropertyReference(endpoints, "primaryEndpoints"));
+        var container = name.Evaluate(template.Scope)?.ToString();
+        return storage is null ? null : template.Resources.FirstOrDefault(c =>
+            c.Type == ContainerType && c.Leaf == container && c.Segments[0].SameAs(storage.Segments[0]));
+    }
+
     public static List<string> VaultAndTelemetryAreEntraOnly(InfraSnapshot infra) =>
     [
         .. RequireAll(infra, VaultType, "a key vault",
-            ("properties.enableRbacAuthorization", v => v?.Boolean == true, "must set enableRbacAuthorization: true"),
-            ("properties.enableSoftDelete", v => v?.Boolean == true, "must set enableSoftDelete: true"),
-            ("properties.enablePurgeProtection", v => v?.Boolean == true, "must set enablePurgeProtection: true (losing the pepper orphans every token)")),
+            ("properties.enableRbacAuthorization", v => v?.GetValueKind() == JsonValueKind.True, "must set enableRbacAuthorization: true"),
+            ("properties.enableSoftDelete", v => v?.GetValueKind() == JsonValueKind.True, "must set enableSoftDelete: true"),
+            ("properties.enablePurgeProtection", v => v?.GetValueKind() == JsonValueKind.True, "must set enablePurgeProtection: true (losing the pepper orphans every token)")),
         .. RequireAll(infra, ComponentType, "an Application Insights component",
-            ("properties.DisableLocalAuth", v => v?.Boolean == true, "must set DisableLocalAuth: true (Entra ingestion only)")),
+            ("properties.DisableLocalAuth", v => v?.GetValueKind() == JsonValueKind.True, "must set DisableLocalAuth: true (Entra ingestion only)")),
     ];
 
     // ---------------------------------------------------------------------------------------------------------
@@ -458,24 +513,26 @@ internal static partial class InfraChecks
         var problems = new List<string>();
         var held = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var assignment in infra.Resources.Where(r => r.Type == RoleAssignmentType
-            && r.At("properties.principalId")?.Raw == $"{identity.Symbol}.properties.principalId"))
+            && identity.IsPropertyReference(r.ExpressionAt("properties.principalId"), "principalId")))
         {
-            var template = infra.TemplateOf(assignment);
-            var role = RoleDefinitionId(template, assignment.At("properties.roleDefinitionId"));
-            var scopeSymbol = assignment.Body["scope"]?.Raw;
-            var scope = template.Resources.FirstOrDefault(r => r.Symbol == scopeSymbol);
+            // subscriptionResourceId('Microsoft.Authorization/roleDefinitions', variables('roles').someRole)
+            var definition = assignment.ExpressionAt("properties.roleDefinitionId");
+            var role = definition is not null && definition.IsCall("subscriptionResourceId", out var arguments) && arguments.Count == 2
+                && arguments[0].LiteralString == "Microsoft.Authorization/roleDefinitions"
+                ? arguments[1].Evaluate(assignment.Template.Scope)?.ToString() : null;
             if (role is null || !IdentityRoles.TryGetValue(role, out var known))
             {
-                problems.Add($"{assignment}: the identity holds role {role ?? assignment.At("properties.roleDefinitionId")?.Raw}, " +
-                    "which is not one of the roles it uses");
+                problems.Add($"{assignment}: the identity holds role {role ?? definition?.ToString()}, which is not one of the roles it uses");
                 continue;
             }
 
             held.Add(role);
+            var scopeExpression = assignment.ExpressionAt("scope");
+            var scope = assignment.Template.Resources.FirstOrDefault(r => r.IsIdentifiedBy(scopeExpression));
             if (scope is null || !known.Scopes.Contains(scope.Type, StringComparer.Ordinal))
             {
                 problems.Add($"{assignment}: {known.Name} must be scoped to {string.Join(" or ", known.Scopes)}, " +
-                    $"not {(scope is null ? scopeSymbol ?? "the resource group" : scope.Type)}");
+                    $"not {scope?.Type ?? scopeExpression?.ToString() ?? "the resource group"}");
             }
         }
 
@@ -484,28 +541,8 @@ internal static partial class InfraChecks
         return problems;
     }
 
-    private static string? RoleDefinitionId(BicepTemplate template, BicepValue? value)
-    {
-        if (value is null)
-        {
-            return null;
-        }
-
-        var literal = RoleGuid().Match(value.Raw);
-        if (literal.Success)
-        {
-            return literal.Value;
-        }
-
-        // subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.someRole)
-        var reference = VariableReference().Match(value.Raw);
-        return reference.Success && template.Vars.TryGetValue(reference.Groups["var"].Value, out var variable)
-            ? variable[reference.Groups["key"].Value]?.Text
-            : null;
-    }
-
     // ---------------------------------------------------------------------------------------------------------
-    // Parameters
+    // azd: parameters, outputs, azure.yaml
 
     public static List<string> ParametersFileMatchesMain(InfraSnapshot infra)
     {
@@ -527,98 +564,113 @@ internal static partial class InfraChecks
             }
 
             var passed = parameters.EnumerateObject().Select(p => p.Name).ToList();
-            var declared = infra.Main.Params.ToDictionary(p => p.Name, StringComparer.Ordinal);
+            var declared = infra.Main.Parameters.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
             var problems = passed.Where(name => !declared.ContainsKey(name))
                 .Select(name => $"{InfraSnapshot.ParametersPath} passes '{name}', which main.bicep does not declare").ToList();
             problems.AddRange(parameters.EnumerateObject()
                 .Where(p => p.Value.ValueKind != JsonValueKind.Object || !(p.Value.TryGetProperty("value", out _) || p.Value.TryGetProperty("reference", out _)))
                 .Select(p => $"{InfraSnapshot.ParametersPath}: '{p.Name}' needs a 'value'"));
-            problems.AddRange(infra.Main.Params.Where(p => !p.HasDefault && !passed.Contains(p.Name, StringComparer.Ordinal))
-                .Select(p => $"main.bicep param '{p.Name}' has no default and {InfraSnapshot.ParametersPath} does not pass it"));
+            problems.AddRange(declared.Where(p => !p.Value.ContainsKey("defaultValue") && !passed.Contains(p.Key, StringComparer.Ordinal))
+                .Select(p => $"main.bicep param '{p.Key}' has no default and {InfraSnapshot.ParametersPath} does not pass it"));
             return problems;
         }
     }
 
-    public static List<string> ModulesGetEveryParameterTheyNeed(InfraSnapshot infra)
+    /// <summary>
+    /// main.bicep deploys at a scope azd provisions and declares the outputs azd and the operator read: those azd
+    /// needs, and every <c>azd env get-value NAME</c> the README tells the operator to run.
+    /// </summary>
+    public static List<string> OutputsAreWhatAzdAndTheReadmeRead(InfraSnapshot infra)
     {
         var problems = new List<string>();
-        if (infra.Main.TargetScope is not ("subscription" or "resourceGroup"))
+        var schema = infra.Main.Json["$schema"]?.ToString() ?? "";
+        if (!schema.Contains("/subscriptionDeploymentTemplate.json", StringComparison.Ordinal))
         {
-            problems.Add($"main.bicep targetScope is '{infra.Main.TargetScope}'; azd expects 'subscription' (or 'resourceGroup')");
+            problems.Add($"main.bicep must have targetScope 'subscription' (azd creates the resource group through it); its schema is {schema}");
         }
 
-        foreach (var module in infra.Main.Modules)
-        {
-            var template = infra.Modules.FirstOrDefault(m => m.FileName.EndsWith(module.Path.TrimStart('.', '/'), StringComparison.Ordinal));
-            if (template is null)
-            {
-                continue;
-            }
+        var outputs = infra.Main.Outputs.ToHashSet(StringComparer.Ordinal);
+        problems.AddRange(new[] { "AZURE_LOCATION", "AZURE_TENANT_ID", "AZURE_RESOURCE_GROUP", "AZURE_FUNCTION_APP_NAME" }
+            .Where(name => !outputs.Contains(name)).Select(name => $"main.bicep must output {name} (azd reads it)"));
 
-            var passed = module.Body["params"]?.Properties.Select(p => p.Key).ToList() ?? [];
-            var declared = template.Params.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
-            problems.AddRange(passed.Where(name => !declared.Contains(name))
-                .Select(name => $"module {module.Symbol} passes '{name}', which {template.FileName} does not declare"));
-            problems.AddRange(template.Params.Where(p => !p.HasDefault && !passed.Contains(p.Name, StringComparer.Ordinal))
-                .Select(p => $"module {module.Symbol} does not pass '{p.Name}', which {template.FileName} requires"));
+        var available = outputs.Concat(AzdProvidedVariables).ToHashSet(StringComparer.Ordinal);
+        var read = ReadmeGetValue().Matches(infra.Readme).Select(m => m.Groups["name"].Value).Distinct(StringComparer.Ordinal).ToList();
+        if (read.Count == 0)
+        {
+            problems.Add($"{InfraSnapshot.ReadmePath} no longer shows any `azd env get-value`; this check then checks nothing: update it");
+        }
+
+        problems.AddRange(read.Where(name => !available.Contains(name))
+            .Select(name => $"{InfraSnapshot.ReadmePath} runs `azd env get-value {name}`, which is neither a main.bicep output nor set by azd"));
+        return problems;
+    }
+
+    /// <summary>azure.yaml deploys the Functions project to the tagged app as azd deploys any .NET Functions app: no hooks.</summary>
+    public static List<string> AzdProjectDeploysTheFunctionsProject(InfraSnapshot infra)
+    {
+        var problems = new List<string>();
+        YamlMappingNode root;
+        try
+        {
+            var yaml = new YamlStream();
+            yaml.Load(new StringReader(infra.AzureYaml));
+            root = yaml.Documents.Count == 1 && yaml.Documents[0].RootNode is YamlMappingNode mapping
+                ? mapping : throw new FormatException("expected one document holding a mapping");
+        }
+        catch (Exception e) when (e is YamlDotNet.Core.YamlException or FormatException)
+        {
+            return [$"{InfraSnapshot.AzureYamlPath} is not an azd project file: {e.Message}"];
+        }
+
+        if (Child(root, "hooks") is not null)
+        {
+            problems.Add($"{InfraSnapshot.AzureYamlPath} must not have hooks: azd builds and deploys a .NET Functions project itself");
+        }
+
+        var services = Child(root, "services") as YamlMappingNode;
+        var names = services?.Children.Keys.Select(k => k.ToString()).ToList() ?? [];
+        var tagged = infra.Resources.Where(r => r.Type == SiteType).Select(r => r.ValueAt("tags")?["azd-service-name"]?.ToString()).ToList();
+        if (names is not [ServiceName] || tagged is not [ServiceName])
+        {
+            problems.Add($"{InfraSnapshot.AzureYamlPath} must declare the one service '{ServiceName}' that the function app's azd-service-name tag names; " +
+                $"services: [{string.Join(", ", names)}], tags: [{string.Join(", ", tagged)}]");
+            return problems;
+        }
+
+        var service = Child(services!, ServiceName) as YamlMappingNode;
+        foreach (var (key, expected) in new[] { ("project", FunctionsProjectPath), ("language", "dotnet"), ("host", "function") })
+        {
+            var value = (service is null ? null : Child(service, key) as YamlScalarNode)?.Value;
+            if (key == "project" ? value?.TrimEnd('/') != expected : value != expected)
+            {
+                problems.Add($"{InfraSnapshot.AzureYamlPath}: service '{ServiceName}' must have {key}: {expected}, not {value ?? "nothing"}");
+            }
+        }
+
+        if (service is not null && Child(service, "hooks") is not null)
+        {
+            problems.Add($"{InfraSnapshot.AzureYamlPath}: service '{ServiceName}' must not have hooks");
         }
 
         return problems;
     }
 
-    /// <summary>azure.yaml's service is the one the function app's tag names, and its hooks read outputs main.bicep has.</summary>
-    public static List<string> AzdProjectMatchesTheTemplates(InfraSnapshot infra)
+    /// <summary>The folder azure.yaml deploys holds an isolated-worker Functions project (one csproj, AzureFunctionsVersion v4).</summary>
+    public static List<string> AzdProjectFolderIsAFunctionsProject(string repoRoot)
     {
-        var problems = new List<string>();
-        var yaml = string.Join('\n', infra.AzureYaml.Split('\n').Where(line => !line.TrimStart().StartsWith('#')));
-        var services = TopLevelKeysUnder(yaml, "services");
-        if (services is not ["broker"])
+        var folder = Path.GetFullPath(Path.Combine(repoRoot, FunctionsProjectPath));
+        var projects = Directory.Exists(folder) ? Directory.GetFiles(folder, "*.csproj") : [];
+        if (projects.Length != 1)
         {
-            problems.Add($"{InfraSnapshot.AzureYamlPath} must declare the one service 'broker' (the function app's azd-service-name tag), found [{string.Join(", ", services)}]");
+            return [$"{FunctionsProjectPath} (azure.yaml's project) must hold exactly one .csproj, found {projects.Length}"];
         }
 
-        var available = infra.Main.Outputs.Concat(AzdProvidedVariables).ToHashSet(StringComparer.Ordinal);
-        problems.AddRange(EnvironmentReference().Matches(yaml).Select(m => m.Groups["name"].Value).Distinct(StringComparer.Ordinal)
-            .Where(name => !available.Contains(name))
-            .Select(name => $"{InfraSnapshot.AzureYamlPath} reads ${name}, which is neither a main.bicep output nor set by azd"));
-        return problems;
+        var versions = XDocument.Load(projects[0]).Descendants("AzureFunctionsVersion").Select(e => e.Value.Trim()).ToList();
+        return versions is ["v4"] ? [] : [$"{Path.GetFileName(projects[0])} must set <AzureFunctionsVersion>v4</AzureFunctionsVersion>, found [{string.Join(", ", versions)}]"];
     }
 
-    /// <summary>The keys one indentation level below a top-level YAML key (enough for azure.yaml's services).</summary>
-    private static List<string> TopLevelKeysUnder(string yaml, string section)
-    {
-        var keys = new List<string>();
-        string? indent = null;
-        var inside = false;
-        foreach (var line in yaml.Split('\n'))
-        {
-            if (line.Trim().Length == 0)
-            {
-                continue;
-            }
-
-            if (!char.IsWhiteSpace(line[0]))
-            {
-                inside = line.TrimEnd() == section + ":";
-                continue;
-            }
-
-            if (!inside)
-            {
-                continue;
-            }
-
-            var lineIndent = line[..(line.Length - line.TrimStart().Length)];
-            indent ??= lineIndent;
-            var colon = line.IndexOf(':', StringComparison.Ordinal);
-            if (lineIndent == indent && colon > 0)
-            {
-                keys.Add(line[..colon].Trim());
-            }
-        }
-
-        return keys;
-    }
+    private static YamlNode? Child(YamlMappingNode mapping, string key) =>
+        mapping.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
 
     private static readonly string[] AzdProvidedVariables =
         ["AZURE_ENV_NAME", "AZURE_LOCATION", "AZURE_SUBSCRIPTION_ID", "AZURE_PRINCIPAL_ID", "AZURE_TENANT_ID"];
@@ -626,47 +678,31 @@ internal static partial class InfraChecks
     // ---------------------------------------------------------------------------------------------------------
 
     private static List<string> RequireAll(
-        InfraSnapshot infra, string type, string what, params (string Path, Func<BicepValue?, bool> Ok, string Problem)[] rules)
+        InfraSnapshot infra, string type, string what, params (string Path, Func<JsonNode?, bool> Ok, string Problem)[] rules)
     {
         var resources = infra.Resources.Where(r => r.Type == type).ToList();
         if (resources.Count == 0)
         {
-            return [$"no {what} ({type}) in the templates"];
+            return [$"no {what} ({type}) in the compiled template"];
         }
 
         return [.. resources.SelectMany(resource => rules
-            .Where(rule => !rule.Ok(resource.At(rule.Path)))
-            .Select(rule => $"{resource}: {rule.Problem} (found {resource.At(rule.Path)?.Raw ?? "nothing"})"))];
+            .Where(rule => !rule.Ok(resource.ValueAt(rule.Path)))
+            .Select(rule => $"{resource}: {rule.Problem} (found {resource.At(rule.Path)?.ToJsonString() ?? "nothing"})"))];
     }
 
-    private static IEnumerable<string> Strings(JsonElement element) => element.ValueKind switch
-    {
-        JsonValueKind.String => [element.GetString()!],
-        JsonValueKind.Array => element.EnumerateArray().SelectMany(Strings),
-        JsonValueKind.Object => element.EnumerateObject().SelectMany(p => Strings(p.Value)),
-        _ => [],
-    };
-
-    private static BicepValue? At(this BicepResource resource, string path) => resource.Body.At(path);
-
-    [GeneratedRegex(@"secrets/(?<name>[A-Za-z0-9-]+)")]
-    private static partial Regex KeyVaultSecretName();
-
-    [GeneratedRegex("%(?<name>[^%]+)%")]
-    private static partial Regex BindingExpression();
+    [GeneratedRegex(@"^@Microsoft\.KeyVault\(SecretUri=\{0\}secrets/(?<name>[A-Za-z0-9-]+)/?\)$")]
+    private static partial Regex KeyVaultReference();
 
     [GeneratedRegex("(pepper|secret|password|key)$", RegexOptions.IgnoreCase)]
     private static partial Regex SecretLikeName();
 
-    [GeneratedRegex(@"'azd-service-name'\s*:\s*'broker'")]
-    private static partial Regex AzdServiceTag();
+    [GeneratedRegex("^(?<prefix>[A-Za-z0-9_]+?)__(accountName|fullyQualifiedNamespace|serviceUri|blobServiceUri|queueServiceUri|tableServiceUri)$")]
+    private static partial Regex ConnectionSetting();
 
-    [GeneratedRegex(@"\$\{?(?<name>[A-Z][A-Z0-9_]*)\}?")]
-    private static partial Regex EnvironmentReference();
+    [GeneratedRegex(@"^(\*|\d+(-\d+)?)(/\d+)?(,(\d+(-\d+)?)(/\d+)?)*$")]
+    private static partial Regex NcrontabField();
 
-    [GeneratedRegex("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")]
-    private static partial Regex RoleGuid();
-
-    [GeneratedRegex(@"(?<var>[A-Za-z_][A-Za-z0-9_]*)\.(?<key>[A-Za-z_][A-Za-z0-9_]*)\s*\)\s*$")]
-    private static partial Regex VariableReference();
+    [GeneratedRegex(@"azd env get-value (?<name>[A-Z][A-Z0-9_]*)")]
+    private static partial Regex ReadmeGetValue();
 }

@@ -1,81 +1,85 @@
-using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace ReferralBroker.Tests.Deployment;
 
 /// <summary>
-/// The deployment as the repository describes it: infra/main.bicep with the modules it uses, the azd parameters
-/// file and every function.json. An optional edit lets tests apply a mutation in memory and see a check fail.
+/// The deployment as a folder describes it: infra/main.bicep compiled by the Bicep CLI (with its diagnostics and,
+/// when asked, the linter's), the azd parameters file, azure.yaml and the README that tells the operator what to run.
 /// </summary>
 internal sealed class InfraSnapshot
 {
     public const string MainPath = "infra/main.bicep";
     public const string ParametersPath = "infra/main.parameters.json";
-    public const string DefinitionsPath = "functions/definitions";
     public const string AzureYamlPath = "azure.yaml";
+    public const string ReadmePath = "README.md";
 
-    public required BicepTemplate Main { get; init; }
+    private readonly ArmTemplate? _compiled;
 
-    /// <summary>The local modules main.bicep deploys, in order.</summary>
-    public required IReadOnlyList<BicepTemplate> Modules { get; init; }
-
-    public required string ParametersJson { get; init; }
-    public required string AzureYaml { get; init; }
-    public required IReadOnlyList<InfraFunction> Functions { get; init; }
-
-    public IEnumerable<BicepTemplate> Templates => [Main, .. Modules];
-
-    public IEnumerable<BicepResource> Resources => Templates.SelectMany(t => t.Resources);
-
-    /// <param name="edit">Given a path relative to the repository root and the file's text, returns the text to use.</param>
-    public static InfraSnapshot Load(string repoRoot, Func<string, string, string>? edit = null)
+    private InfraSnapshot(string root, string? compiledJson, IReadOnlyList<BicepDiagnostic> build, IReadOnlyList<BicepDiagnostic>? lint)
     {
-        string Read(string relativePath)
-        {
-            var text = File.ReadAllText(Path.Combine(repoRoot, relativePath)).ReplaceLineEndings("\n");
-            return edit is null ? text : edit(relativePath, text);
-        }
-
-        var main = BicepTemplate.Parse(Read(MainPath), MainPath);
-        var modules = new List<BicepTemplate>();
-        foreach (var module in main.Modules)
-        {
-            // Registry and template-spec modules ('br:', 'ts:') are not ours to check.
-            if (module.Path.Contains(':', StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var relative = Path.GetRelativePath(
-                repoRoot, Path.GetFullPath(Path.Combine(repoRoot, "infra", module.Path))).Replace('\\', '/');
-            modules.Add(BicepTemplate.Parse(Read(relative), relative));
-        }
-
-        var functions = new List<InfraFunction>();
-        foreach (var directory in Directory.GetDirectories(Path.Combine(repoRoot, DefinitionsPath)).Order(StringComparer.Ordinal))
-        {
-            var name = Path.GetFileName(directory);
-            var relative = $"{DefinitionsPath}/{name}/function.json";
-            if (!File.Exists(Path.Combine(repoRoot, relative)))
-            {
-                continue;
-            }
-
-            using var document = JsonDocument.Parse(Read(relative));
-            functions.Add(new InfraFunction(name, relative, document.RootElement.Clone()));
-        }
-
-        return new InfraSnapshot
-        {
-            Main = main,
-            Modules = modules,
-            ParametersJson = Read(ParametersPath),
-            AzureYaml = Read(AzureYamlPath),
-            Functions = functions,
-        };
+        Root = root;
+        CompiledJson = compiledJson;
+        BuildDiagnostics = build;
+        LintDiagnostics = lint;
+        _compiled = compiledJson is null ? null : ArmTemplate.Load(JsonNode.Parse(compiledJson)!.AsObject());
+        ParametersJson = Read(ParametersPath);
+        AzureYaml = Read(AzureYamlPath);
+        Readme = Read(ReadmePath);
+        BicepSources = Directory.GetFiles(Path.Combine(root, "infra"), "*.bicep", SearchOption.AllDirectories)
+            .Order(StringComparer.Ordinal).ToDictionary(path => Relative(path), File.ReadAllText, StringComparer.Ordinal);
     }
 
+    /// <summary>The folder the files were read from: the repository, or a temporary copy with a drift applied.</summary>
+    public string Root { get; }
+
+    /// <summary>The repository itself (for what a copy does not hold, such as the Functions project).</summary>
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    /// <summary>The ARM JSON of main.bicep, or null if it did not compile.</summary>
+    public string? CompiledJson { get; }
+
+    public ArmTemplate Main => _compiled ?? throw new InvalidOperationException(
+        $"{MainPath} does not compile:{Environment.NewLine}{string.Join(Environment.NewLine, BuildDiagnostics)}");
+
+    public IReadOnlyList<BicepDiagnostic> BuildDiagnostics { get; }
+
+    /// <summary>What <c>bicep lint</c> reported, or null where it was not run.</summary>
+    public IReadOnlyList<BicepDiagnostic>? LintDiagnostics { get; }
+
+    public string ParametersJson { get; }
+
+    public string AzureYaml { get; }
+
+    public string Readme { get; }
+
+    /// <summary>Every .bicep file under infra/, by path relative to <see cref="Root"/>.</summary>
+    public IReadOnlyDictionary<string, string> BicepSources { get; }
+
+    public IEnumerable<ArmResource> Resources => Main.SelfAndNested.SelectMany(t => t.Resources);
+
+    /// <summary>The repository's templates, compiled and linted once per test run.</summary>
+    public static InfraSnapshot Repository => LazyRepository.Value;
+
+    private static readonly Lazy<InfraSnapshot> LazyRepository = new(() =>
+    {
+        var main = Path.Combine(RepoRoot, MainPath);
+        // To stdout: a build next to the sources would leave main.json in the working tree.
+        var build = BicepCli.BuildToStdout(main);
+        var lint = BicepCli.Lint(main);
+        return new InfraSnapshot(RepoRoot, build.ExitCode == 0 ? build.Stdout : null, build.Diagnostics, lint.Diagnostics);
+    });
+
+    /// <summary>A copy compiled elsewhere (the drift cases compile all their copies in one bicep process).</summary>
+    public static InfraSnapshot FromCompiledCopy(
+        string root, string? compiledJson, IReadOnlyList<BicepDiagnostic> build, IReadOnlyList<BicepDiagnostic>? lint) =>
+        new(root, compiledJson, build, lint);
+
+    public string Relative(string path) => Path.GetRelativePath(Root, path).Replace('\\', '/');
+
+    private string Read(string relativePath) => File.ReadAllText(Path.Combine(Root, relativePath)).ReplaceLineEndings("\n");
+
     /// <summary>The directory holding ReferralBroker.sln, found by walking up from the test binaries.</summary>
-    public static string FindRepoRoot()
+    private static string FindRepoRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {
@@ -87,18 +91,4 @@ internal sealed class InfraSnapshot
 
         throw new InvalidOperationException($"No ReferralBroker.sln above {AppContext.BaseDirectory}.");
     }
-
-    /// <summary>The template that declares <paramref name="resource"/>, for resolving its symbols and variables.</summary>
-    public BicepTemplate TemplateOf(BicepResource resource) => Templates.First(t => t.FileName == resource.FileName);
-}
-
-internal sealed record InfraFunction(string Name, string Path, JsonElement Root)
-{
-    public IEnumerable<JsonElement> Bindings =>
-        Root.TryGetProperty("bindings", out var bindings) && bindings.ValueKind == JsonValueKind.Array
-            ? bindings.EnumerateArray()
-            : [];
-
-    public static string? StringProperty(JsonElement binding, string name) =>
-        binding.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 }
