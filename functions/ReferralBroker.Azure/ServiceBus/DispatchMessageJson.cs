@@ -7,7 +7,7 @@ namespace ReferralBroker.Azure.ServiceBus;
 /// <summary>
 /// The wire form of a <see cref="Ports.DispatchMessage"/>:
 /// <c>{"messageId":"…","referralId":"…","partnerId":"…","category":"…","linkSecret":"…"}</c>. Shared by the
-/// Service Bus sender, the Functions trigger that decodes it, and the embedded queue. The bytes hold the link
+/// Service Bus sender, the receiving side that decodes it, and the embedded queue. The bytes hold the link
 /// secret: callers zero them when done and never log them.
 /// </summary>
 [JsonSourceGenerationOptions(
@@ -35,19 +35,3 @@ public sealed partial class DispatchMessageJson : JsonSerializerContext
         }
     }
 }
-
-/// <summary>What the broker sends in the <c>BrokerProperties</c> header (PascalCase, as Service Bus expects).</summary>
-internal sealed record OutgoingBrokerProperties(string MessageId, long TimeToLive, string ContentType);
-
-/// <summary>The parts of a received message's <c>BrokerProperties</c> the purger needs; the rest is ignored.</summary>
-internal sealed record ReceivedBrokerProperties(
-    string? MessageId,
-    long? SequenceNumber,
-    string? LockToken,
-    string? EnqueuedTimeUtc);
-
-[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(OutgoingBrokerProperties))]
-[JsonSerializable(typeof(ReceivedBrokerProperties))]
-[JsonSerializable(typeof(string))]
-internal sealed partial class ServiceBusWireJson : JsonSerializerContext;

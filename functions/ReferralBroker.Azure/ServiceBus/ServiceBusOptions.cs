@@ -1,27 +1,24 @@
 using Azure.Core;
+using Azure.Messaging.ServiceBus;
 
 namespace ReferralBroker.Azure.ServiceBus;
 
 /// <summary>
-/// Where and how the broker reaches its Service Bus topic. A class, not a record: a record's generated ToString
-/// would print <see cref="SasKey"/> into any log that formats the options.
+/// Where and how the broker reaches its Service Bus topic (section <c>Broker:Azure:ServiceBus</c>). A class, not a
+/// record: a record's generated ToString would print <see cref="ConnectionString"/> into any log that formats it.
 /// </summary>
 public sealed class ServiceBusOptions
 {
-    /// <summary>The namespace host, e.g. <c>contoso.servicebus.windows.net</c>; used when <see cref="Endpoint"/> is not set.</summary>
+    /// <summary>The namespace host, e.g. <c>contoso.servicebus.windows.net</c>, reached with an Entra ID credential.</summary>
     public string? FullyQualifiedNamespace { get; set; }
 
-    /// <summary>Overrides <see cref="FullyQualifiedNamespace"/>; plain http is accepted only for a loopback address (test stubs).</summary>
-    public Uri? Endpoint { get; set; }
+    /// <summary>
+    /// For tests against the fake broker only: overrides <see cref="FullyQualifiedNamespace"/>. The namespace in Azure
+    /// refuses shared keys (<c>disableLocalAuth</c>), so a production connection string could not work anyway.
+    /// </summary>
+    public string? ConnectionString { get; set; }
 
     public string TopicName { get; set; } = "referrals";
-
-    /// <summary>With <see cref="SasKey"/>: shared access signature auth. Without: Entra ID bearer tokens.</summary>
-    public string? SasKeyName { get; set; }
-
-    public string? SasKey { get; set; }
-
-    public TimeSpan SasTokenLifetime { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
     /// Short on purpose: a dispatch message carries the link secret until it is dispatched, and the dead-letter
@@ -29,11 +26,33 @@ public sealed class ServiceBusOptions
     /// </summary>
     public TimeSpan MessageTimeToLive { get; set; } = TimeSpan.FromDays(1);
 
-    /// <summary>How long one dead-letter receive may long-poll an empty sub-queue before Service Bus answers 204.</summary>
+    /// <summary>
+    /// How long a message may wait for its referral's record (intake sends before it stores) before it is dropped as
+    /// the message of a request that failed. Longer than any request can take; short, because it holds a link secret.
+    /// </summary>
+    public TimeSpan UnstoredReferralGrace { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Upper bound on the messages one drain of a subscription handles.</summary>
+    public int MaxMessagesPerDrain { get; set; } = 100;
+
+    /// <summary>No new batch is received once a drain has run this long (a started batch is finished).</summary>
+    public TimeSpan MaxDrainDuration { get; set; } = TimeSpan.FromSeconds(60);
+
+    public int ReceiveBatchSize { get; set; } = 10;
+
+    /// <summary>How long a receive waits on an empty subscription before the drain ends.</summary>
+    public TimeSpan ReceiveWaitTime { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a receive waits on an empty dead-letter sub-queue before the purge moves on.</summary>
     public TimeSpan DeadLetterReceiveTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Upper bound per subscription and purge run, so one run can't spin on a huge dead-letter queue.</summary>
     public int MaxDeadLettersPerRun { get; set; } = 500;
+
+    /// <summary>The SDK's retries of one operation (send, receive, complete) before the broker's code sees the failure.</summary>
+    public int MaxRetries { get; set; } = 3;
+
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(0.8);
 
     /// <summary>Subscription name for each category wire name; each subscription's SQL filter matches <c>category</c>.</summary>
     public IDictionary<string, string> Subscriptions { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -56,103 +75,75 @@ public sealed class ServiceBusOptions
     /// <summary>Every subscription the broker's messages can land in.</summary>
     public IEnumerable<string> AllSubscriptions => Subscriptions.Values.Append(OtherCategoriesSubscription).Distinct(StringComparer.Ordinal);
 
-    internal bool UsesSas => !string.IsNullOrEmpty(SasKey);
-
-    /// <summary>
-    /// Reads <c>Endpoint=sb://…/;SharedAccessKeyName=…;SharedAccessKey=…[;EntityPath=…]</c>. Error messages name the
-    /// missing part only, never a value, because the string holds the key.
-    /// </summary>
-    public static ServiceBusOptions FromConnectionString(string connectionString)
+    /// <summary>What is wrong, naming settings and never a value (the connection string holds a key).</summary>
+    public IReadOnlyList<string> Validate()
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        var parts = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var segment in connectionString.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var failures = new List<string>();
+        const string Prefix = "Broker:Azure:ServiceBus:";
+        if (string.IsNullOrWhiteSpace(ConnectionString) && string.IsNullOrWhiteSpace(FullyQualifiedNamespace))
         {
-            // The key is base64 and may end in '=', so only the first '=' separates name and value.
-            var equals = segment.IndexOf('=', StringComparison.Ordinal);
-            if (equals <= 0)
-            {
-                throw new FormatException("The Service Bus connection string has a part that is not name=value.");
-            }
-
-            parts[segment[..equals].Trim()] = segment[(equals + 1)..].Trim();
-        }
-
-        if (!parts.TryGetValue("Endpoint", out var endpointText)
-            || !Uri.TryCreate(endpointText, UriKind.Absolute, out var endpoint))
-        {
-            throw new FormatException("The Service Bus connection string has no valid Endpoint.");
-        }
-
-        if (!parts.TryGetValue("SharedAccessKeyName", out var keyName) || keyName.Length == 0
-            || !parts.TryGetValue("SharedAccessKey", out var key) || key.Length == 0)
-        {
-            throw new FormatException("The Service Bus connection string needs SharedAccessKeyName and SharedAccessKey.");
-        }
-
-        var options = new ServiceBusOptions
-        {
-            // The AMQP form names the namespace; the REST protocol speaks https to the same host.
-            Endpoint = endpoint.Scheme == "sb" ? new UriBuilder(endpoint) { Scheme = Uri.UriSchemeHttps, Port = -1 }.Uri : endpoint,
-            SasKeyName = keyName,
-            SasKey = key,
-        };
-        if (parts.TryGetValue("EntityPath", out var entityPath) && entityPath.Length > 0)
-        {
-            options.TopicName = entityPath;
-        }
-
-        return options;
-    }
-
-    /// <summary>The base address without a trailing slash.</summary>
-    internal string ResolveBaseAddress()
-    {
-        Uri endpoint;
-        if (Endpoint is not null)
-        {
-            endpoint = Endpoint;
-        }
-        else if (!string.IsNullOrWhiteSpace(FullyQualifiedNamespace))
-        {
-            var host = FullyQualifiedNamespace.Trim();
-            if (host.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(host, UriKind.Absolute, out var parsed))
-            {
-                host = parsed.Host;
-            }
-
-            endpoint = new Uri($"https://{host.TrimEnd('/')}/");
-        }
-        else
-        {
-            throw new ArgumentException("ServiceBusOptions needs FullyQualifiedNamespace or Endpoint.");
-        }
-
-        if (endpoint.Scheme == "sb")
-        {
-            endpoint = new UriBuilder(endpoint) { Scheme = Uri.UriSchemeHttps, Port = -1 }.Uri;
-        }
-
-        // Every request carries a credential (and a send carries a link secret): never over plain http to a real host.
-        if (endpoint.Scheme != Uri.UriSchemeHttps && !(endpoint.Scheme == Uri.UriSchemeHttp && endpoint.IsLoopback))
-        {
-            throw new ArgumentException("The Service Bus endpoint must use https (plain http only to a loopback address).");
+            failures.Add($"{Prefix}FullyQualifiedNamespace is required.");
         }
 
         if (string.IsNullOrWhiteSpace(TopicName))
         {
-            throw new ArgumentException("ServiceBusOptions.TopicName is required.");
+            failures.Add($"{Prefix}TopicName is required.");
         }
 
-        return endpoint.GetLeftPart(UriPartial.Path).TrimEnd('/');
-    }
-}
+        if (MessageTimeToLive <= TimeSpan.Zero)
+        {
+            failures.Add($"{Prefix}MessageTimeToLive must be positive.");
+        }
 
-/// <summary>
-/// Pipeline settings (retries, transport, diagnostics) for the Service Bus clients. Azure.Core's default logging
-/// already redacts headers such as Authorization and BrokerProperties; content logging must stay off because
-/// message bodies carry link secrets, and the clients refuse options that turn it on.
-/// </summary>
-public sealed class ServiceBusClientOptions : ClientOptions
-{
+        if (UnstoredReferralGrace <= TimeSpan.Zero || UnstoredReferralGrace >= MessageTimeToLive)
+        {
+            failures.Add($"{Prefix}UnstoredReferralGrace must be positive and shorter than MessageTimeToLive.");
+        }
+
+        if (MaxMessagesPerDrain < 1 || ReceiveBatchSize < 1 || MaxDeadLettersPerRun < 1)
+        {
+            failures.Add($"{Prefix}MaxMessagesPerDrain, ReceiveBatchSize and MaxDeadLettersPerRun must be at least 1.");
+        }
+
+        if (MaxDrainDuration <= TimeSpan.Zero || ReceiveWaitTime <= TimeSpan.Zero || DeadLetterReceiveTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{Prefix}MaxDrainDuration, ReceiveWaitTime and DeadLetterReceiveTimeout must be positive.");
+        }
+
+        if (MaxRetries < 0 || RetryDelay < TimeSpan.Zero)
+        {
+            failures.Add($"{Prefix}MaxRetries and RetryDelay must not be negative.");
+        }
+
+        if (Subscriptions.Count == 0 || string.IsNullOrWhiteSpace(OtherCategoriesSubscription))
+        {
+            failures.Add($"{Prefix}Subscriptions and OtherCategoriesSubscription are required.");
+        }
+
+        return failures;
+    }
+
+    /// <summary>
+    /// The one client of the process (an AMQP connection that every sender and receiver shares). Entra ID in Azure;
+    /// a connection string only for the tests' fake broker.
+    /// </summary>
+    public ServiceBusClient CreateClient(TokenCredential? credential)
+    {
+        if (Validate() is { Count: > 0 } failures)
+        {
+            throw new ArgumentException(string.Join(" ", failures));
+        }
+
+        var clientOptions = new ServiceBusClientOptions
+        {
+            RetryOptions = new ServiceBusRetryOptions { MaxRetries = MaxRetries, Delay = RetryDelay, Mode = ServiceBusRetryMode.Exponential },
+        };
+        if (!string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            return new ServiceBusClient(ConnectionString, clientOptions);
+        }
+
+        return new ServiceBusClient(FullyQualifiedNamespace, credential
+            ?? throw new ArgumentException("Service Bus needs a TokenCredential when no connection string is set.", nameof(credential)), clientOptions);
+    }
 }

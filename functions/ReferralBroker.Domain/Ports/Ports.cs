@@ -74,7 +74,7 @@ public interface IReferralQueue
 /// <summary>
 /// Stores a new referral and queues its dispatch message. A referral acknowledged with 201 but never queued would
 /// be lost in silence (nobody but the message holds the link secret), so an adapter that can do both in one
-/// transaction must; otherwise the record is written first and the service marks it when queueing fails.
+/// transaction must; otherwise the message is queued first (<see cref="Referrals.QueueThenStoreIntake"/>).
 /// </summary>
 public interface IReferralIntake
 {

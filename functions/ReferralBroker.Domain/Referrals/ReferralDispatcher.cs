@@ -1,6 +1,9 @@
+using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Ports;
+using ReferralBroker.Sealing;
+using ReferralBroker.Tokens;
 
 namespace ReferralBroker.Referrals;
 
@@ -12,6 +15,18 @@ public enum DispatchResult
     Emailed,
     /// <summary>Nothing to send: already delivered, acted on, withdrawn, expired or purged.</summary>
     AlreadyHandled,
+    /// <summary>
+    /// No record (yet): intake queues before it stores (<see cref="QueueThenStoreIntake"/>), so the insert may still
+    /// be on its way, or it never came because the request failed. Retry later; drop the message once it is older
+    /// than any request could take. (With a transactional intake, the embedded one, a missing record was purged and
+    /// the message is simply done with.)
+    /// </summary>
+    NotYetStored,
+    /// <summary>
+    /// The record exists but this message's link secret does not open it: an earlier attempt of an idempotent
+    /// retry, whose record was never stored. Nothing to send with it.
+    /// </summary>
+    Superseded,
 }
 
 /// <summary>
@@ -32,11 +47,23 @@ public sealed partial class ReferralDispatcher(
     public async Task<DispatchResult> DispatchAsync(DispatchMessage message, CancellationToken ct)
     {
         var found = await store.FindAsync(message.ReferralId, ct);
+        if (found is null)
+        {
+            LogNotYetStored(logger, message.ReferralId);
+            return DispatchResult.NotYetStored;
+        }
+
         // A referral marked undeliverable has lost its sealed details: an email now would open nothing.
-        if (found?.Value is not { Status: ReferralStatus.Submitted, DeliveryFailed: false } referral)
+        if (found.Value is not { Status: ReferralStatus.Submitted, DeliveryFailed: false } referral)
         {
             LogAlreadyHandled(logger, message.ReferralId);
             return DispatchResult.AlreadyHandled;
+        }
+
+        if (!OpensRecord(message, referral))
+        {
+            LogSuperseded(logger, referral.ReferralId);
+            return DispatchResult.Superseded;
         }
 
         var partner = directory.FindPartner(referral.PartnerId)
@@ -65,6 +92,26 @@ public sealed partial class ReferralDispatcher(
         LogEmailed(logger, referral.ReferralId, referral.PartnerId);
         return DispatchResult.Emailed;
     }
+
+    private static bool OpensRecord(DispatchMessage message, ReferralRecord referral)
+    {
+        if (Base64Url.TryDecode(message.LinkSecret) is not { } secret)
+        {
+            return false;
+        }
+
+        var capability = ReferralSeal.DeriveCapability(secret, referral.ReferralId);
+        CryptographicOperations.ZeroMemory(secret);
+        var matches = ReferralSeal.CapabilityMatches(Base64Url.Encode(capability), referral.CapabilityHash);
+        CryptographicOperations.ZeroMemory(capability);
+        return matches;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} is not stored (yet); its message is left for later")]
+    private static partial void LogNotYetStored(ILogger logger, string referralId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A superseded message of referral {ReferralId} (an earlier attempt of a retried submission) was dropped")]
+    private static partial void LogSuperseded(ILogger logger, string referralId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recording the delivery of referral {ReferralId} failed (attempt {Attempt}, {Error}); trying again")]
     private static partial void LogRecordingDeliveryFailed(ILogger logger, string referralId, int attempt, string error);

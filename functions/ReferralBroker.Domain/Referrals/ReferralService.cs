@@ -97,18 +97,8 @@ public sealed partial class ReferralService(
 
         var message = new DispatchMessage(referralId, referralId, record.PartnerId, WireNames.Of(record.Category), Base64Url.Encode(seal.LinkSecret));
         CryptographicOperations.ZeroMemory(seal.LinkSecret);
-        bool created;
-        try
-        {
-            created = await intake.TryCreateAndEnqueueAsync(record, message, ct);
-        }
-        catch (NotQueuedException)
-        {
-            // Stored without its message: a retry with the same Idempotency-Key would find the record and answer
-            // 201 for a referral nobody will ever email. Mark it for the organisation to send again.
-            await TryMarkUndeliverableAsync(referralId);
-            throw;
-        }
+        // Any failure here is a 500 with nothing acknowledged; a retry with the same Idempotency-Key starts again.
+        var created = await intake.TryCreateAndEnqueueAsync(record, message, ct);
 
         if (!created)
         {
@@ -183,19 +173,6 @@ public sealed partial class ReferralService(
         }
 
         return false;
-    }
-
-    private async Task TryMarkUndeliverableAsync(string referralId)
-    {
-        try
-        {
-            await MarkUndeliverableAsync(referralId, CancellationToken.None);
-        }
-        catch (Exception)
-        {
-            // The store is failing too. The referral then shows "submitted" until its consent ends: a known gap,
-            // see docs/reliability.md.
-        }
     }
 
     /// <summary>

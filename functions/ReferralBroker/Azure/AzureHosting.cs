@@ -35,6 +35,7 @@ internal static class AzureHosting
         services.AddSingleton<IValidateOptions<BrokerOptions>, AzureSettingsValidator>();
         services.AddSingleton<IValidateOptions<TableStorageOptions>, AzureSettingsValidator>();
         services.AddSingleton<IValidateOptions<SendGridOptions>, AzureSettingsValidator>();
+        services.AddSingleton<IValidateOptions<ServiceBusOptions>, AzureSettingsValidator>();
 
         // Managed identity in Azure; DefaultAzureCredential reads AZURE_CLIENT_ID for the user-assigned one.
         // Created lazily: with shared keys (Azurite, tests) no credential is ever needed.
@@ -66,14 +67,19 @@ internal static class AzureHosting
             var options = sp.GetRequiredService<IOptions<TableStorageOptions>>().Value;
             return new TableIdempotencyStore(options, CredentialFor(sp, !options.UsesSharedKey));
         });
+        services.AddSingleton(sp => new ServiceBusNamespace(ServiceBusOptionsFor(sp), CredentialFor(sp, ServiceBusOptionsFor(sp).ConnectionString is null)));
         services.AddSingleton<IReferralQueue>(sp => new ServiceBusReferralQueue(
-            ServiceBusOptionsFor(sp), CredentialFor(sp, ServiceBusOptionsFor(sp).SasKey is null),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ServiceBusReferralQueue>>()));
-        services.AddSingleton<IReferralIntake>(sp => new StoreThenQueueIntake(
-            sp.GetRequiredService<IReferralStore>(), sp.GetRequiredService<IReferralQueue>()));
+            sp.GetRequiredService<ServiceBusNamespace>(), sp.GetRequiredService<ILogger<ServiceBusReferralQueue>>()));
+        services.AddSingleton<IReferralIntake>(sp => new QueueThenStoreIntake(
+            sp.GetRequiredService<IReferralQueue>(), sp.GetRequiredService<IReferralStore>()));
+        services.AddSingleton(sp => new ServiceBusDispatchHandler(
+            sp.GetRequiredService<ReferralDispatcher>(), ServiceBusOptionsFor(sp), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<ServiceBusDispatchHandler>>()));
+        services.AddSingleton<IDispatchInbox>(sp => new ServiceBusDispatchInbox(
+            sp.GetRequiredService<ServiceBusNamespace>(), sp.GetRequiredService<ServiceBusDispatchHandler>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ServiceBusDispatchInbox>>()));
         services.AddSingleton(sp => new ServiceBusDeadLetterPurger(
-            ServiceBusOptionsFor(sp), CredentialFor(sp, ServiceBusOptionsFor(sp).SasKey is null),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ServiceBusDeadLetterPurger>>()));
+            sp.GetRequiredService<ServiceBusNamespace>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ServiceBusDeadLetterPurger>>()));
         services.AddSingleton<IMailSender>(sp => new SendGridMailSender(
             sp.GetRequiredService<IOptions<SendGridOptions>>().Value, sp.GetRequiredService<ILogger<SendGridMailSender>>()));
         return services;
@@ -94,7 +100,7 @@ internal static class AzureHosting
 /// the platform could not resolve (the app then sees the literal "@Microsoft.KeyVault(...)" text).
 /// </summary>
 internal sealed class AzureSettingsValidator(IConfiguration configuration)
-    : IValidateOptions<BrokerOptions>, IValidateOptions<TableStorageOptions>, IValidateOptions<SendGridOptions>
+    : IValidateOptions<BrokerOptions>, IValidateOptions<TableStorageOptions>, IValidateOptions<SendGridOptions>, IValidateOptions<ServiceBusOptions>
 {
     public ValidateOptionsResult Validate(string? name, BrokerOptions options)
     {
@@ -125,6 +131,9 @@ internal sealed class AzureSettingsValidator(IConfiguration configuration)
     }
 
     public ValidateOptionsResult Validate(string? name, TableStorageOptions options) =>
+        options.Validate() is { Count: > 0 } failures ? ValidateOptionsResult.Fail(failures) : ValidateOptionsResult.Success;
+
+    public ValidateOptionsResult Validate(string? name, ServiceBusOptions options) =>
         options.Validate() is { Count: > 0 } failures ? ValidateOptionsResult.Fail(failures) : ValidateOptionsResult.Success;
 
     public ValidateOptionsResult Validate(string? name, SendGridOptions options) =>

@@ -33,29 +33,30 @@ internal static partial class FunctionInvocationEndpoints
         return routes;
     }
 
+    /// <remarks>Kept only until the isolated-worker hosting replaces the custom handler; it runs the inbox's per-message code.</remarks>
     public static async Task<JsonHttpResult<InvocationResponse>> Dispatch(
-        HttpRequest request, ReferralDispatcher dispatcher, ILoggerFactory loggers, CancellationToken ct)
+        HttpRequest request, ServiceBusDispatchHandler handler, ILoggerFactory loggers, CancellationToken ct)
     {
         var logger = loggers.CreateLogger(typeof(FunctionInvocationEndpoints));
         using var invocation = await InvocationPayload.ReadAsync(request, ct);
         var deliveryCount = invocation?.Metadata("DeliveryCount") is { ValueKind: JsonValueKind.Number } count ? count.GetInt32() : 0;
-        if (invocation?.ServiceBusMessage("message") is not { } message)
+        if (invocation?.ServiceBusBody("message") is not { } body)
         {
             // Unreadable: let it be retried and dead-lettered, where the sweep purges it after its time-to-live.
             LogUnreadable(logger, deliveryCount);
             return Reply(StatusCodes.Status500InternalServerError, "Unreadable dispatch message; abandoned.");
         }
 
-        try
-        {
-            var result = await dispatcher.DispatchAsync(message, ct);
-            return Reply(StatusCodes.Status200OK, $"Referral {message.ReferralId}: {result} (delivery {deliveryCount}).");
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            LogDispatchFailed(logger, message.ReferralId, deliveryCount, e.GetType().Name);
-            return Reply(StatusCodes.Status500InternalServerError, $"Referral {message.ReferralId}: dispatch failed ({e.GetType().Name}); abandoned.");
-        }
+        var messageId = invocation.Metadata("MessageId") is { ValueKind: JsonValueKind.String } id ? id.GetString()! : "";
+        var enqueued = invocation.Metadata("EnqueuedTimeUtc") is { ValueKind: JsonValueKind.String } at
+            && DateTimeOffset.TryParse(at.GetString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var parsed)
+            ? parsed : DateTimeOffset.MinValue;
+        var disposition = await handler.HandleAsync(body, messageId, deliveryCount, enqueued, ct);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(body);
+        // The host completes on a 2xx and abandons otherwise; it dead-letters after maxDeliveryCount.
+        return disposition == DispatchDisposition.Complete
+            ? Reply(StatusCodes.Status200OK, $"Message {messageId}: completed (delivery {deliveryCount}).")
+            : Reply(StatusCodes.Status500InternalServerError, $"Message {messageId}: {disposition} (delivery {deliveryCount}).");
     }
 
     public static async Task<JsonHttpResult<InvocationResponse>> Sweep(
@@ -83,8 +84,6 @@ internal static partial class FunctionInvocationEndpoints
     [LoggerMessage(Level = LogLevel.Error, Message = "A dispatch invocation held no readable message (delivery {DeliveryCount})")]
     private static partial void LogUnreadable(ILogger logger, int deliveryCount);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatch of referral {ReferralId} failed (delivery {DeliveryCount}, {Error}); the host will redeliver")]
-    private static partial void LogDispatchFailed(ILogger logger, string referralId, int deliveryCount, string error);
 }
 
 /// <summary>
@@ -116,7 +115,7 @@ internal sealed class InvocationPayload(JsonElement data, JsonElement metadata) 
         : null;
 
     /// <summary>The trigger's message body: base64 of the exact bytes with dataType binary, else the JSON text.</summary>
-    public DispatchMessage? ServiceBusMessage(string bindingName)
+    public byte[]? ServiceBusBody(string bindingName)
     {
         if (data.ValueKind != JsonValueKind.Object || Property(data, bindingName) is not { ValueKind: JsonValueKind.String } body)
         {
@@ -126,8 +125,8 @@ internal sealed class InvocationPayload(JsonElement data, JsonElement metadata) 
         var text = body.GetString()!;
         var bytes = new byte[text.Length];
         return Convert.TryFromBase64String(text, bytes, out var written)
-            ? DispatchMessageJson.Deserialize(bytes.AsSpan(0, written))
-            : DispatchMessageJson.Deserialize(System.Text.Encoding.UTF8.GetBytes(text));
+            ? bytes[..written]
+            : System.Text.Encoding.UTF8.GetBytes(text);
     }
 
     public void Dispose()

@@ -8,20 +8,21 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using ReferralBroker.Azure.Tests.ServiceBus;
 using ReferralBroker.Azure.Tests.TableStorage;
+using ReferralBroker.Ports;
 using ReferralBroker.Referrals;
 using ReferralBroker.Tests.Integration;
 
 namespace ReferralBroker.Azure.Tests.Hosting;
 
 /// <summary>
-/// The broker hosted as in Azure: the same <see cref="BrokerApp"/>, with Table Storage on the real Azurite and
-/// protocol stubs for Service Bus (topic send and dead-letter queues, checking the SAS signature) and SendGrid
-/// (checking the API key). Trigger invocations are posted as the Functions host would.
+/// The broker hosted as in Azure: the same <see cref="BrokerApp"/>, with Table Storage on the real Azurite, the
+/// real Service Bus SDK talking AMQP to the fake namespace (<see cref="FakeServiceBus"/>), and a protocol stub for
+/// SendGrid (checking the API key). Dispatch drains the subscriptions through <see cref="IDispatchInbox"/>, as the
+/// hosting's timer does.
 /// </summary>
 internal sealed partial class AzureBroker : IDisposable
 {
     public const string SendGridKey = "SG.test-key";
-    private readonly List<byte[]> _sentMessages = [];
     private readonly List<StubRequest> _acceptedMails = [];
     private readonly Lock _gate = new();
     private readonly Func<string, bool> _fail;
@@ -32,14 +33,15 @@ internal sealed partial class AzureBroker : IDisposable
     /// <param name="webhook">When set, the organisation is notified by email and by this (loopback) webhook.</param>
     /// <param name="settings">Extra settings over the Azure ones, e.g. rate limits out of the way.</param>
     /// <param name="services">Passed to <see cref="BrokerApp"/>: the last word on the services.</param>
-    /// <param name="fail">Asked before each Service Bus send ("servicebus") and SendGrid call ("sendgrid"): true answers 503.</param>
+    /// <param name="fail">Asked before each SendGrid call ("sendgrid"): true answers 503. Service Bus faults are the fake's.</param>
     public AzureBroker(AzuriteFixture azurite, Uri? webhook = null, IReadOnlyDictionary<string, string?>? settings = null,
         Func<AzureBroker, Action<IServiceCollection>>? services = null, Func<string, bool>? fail = null)
     {
         _fail = fail ?? (_ => false);
         Time = new FakeTimeProvider(BrokerApp.Start);
-        DeadLetters = new ServiceBusDeadLetterPurgerTests.DeadLetterQueues(Time, ServiceBusDeadLetterPurgerTests.Key);
-        ServiceBus = HttpStub.Start(HandleServiceBus);
+        ServiceBus = FakeServiceBus.StartAsync().GetAwaiter().GetResult();
+        // Enqueue times on the broker's fake clock, so message ages (grace, dead-letter TTL) follow Time.
+        ServiceBus.SetClockAsync(Time.GetUtcNow()).GetAwaiter().GetResult();
         SendGrid = HttpStub.Start(request => request.Header("Authorization") != $"Bearer {SendGridKey}"
             ? new StubResponse(401)
             : Interlocked.Decrement(ref _sendGridFailures) >= 0 || _fail("sendgrid") ? new StubResponse(503) : Accepted(request));
@@ -70,10 +72,12 @@ internal sealed partial class AzureBroker : IDisposable
             ["Broker:Azure:Tables:AccountName"] = tables.AccountName,
             ["Broker:Azure:Tables:AccountKey"] = tables.AccountKey,
             ["Broker:Azure:Tables:TablePrefix"] = tables.TablePrefix,
-            ["Broker:Azure:ServiceBus:Endpoint"] = ServiceBus.BaseUri.ToString(),
-            ["Broker:Azure:ServiceBus:SasKeyName"] = ServiceBusDeadLetterPurgerTests.KeyName,
-            ["Broker:Azure:ServiceBus:SasKey"] = ServiceBusDeadLetterPurgerTests.Key,
-            ["Broker:Azure:ServiceBus:DeadLetterReceiveTimeout"] = "00:00:01",
+            ["Broker:Azure:ServiceBus:ConnectionString"] = ServiceBus.ConnectionString,
+            // No SDK retries: a fault the fake injects reaches the broker's code.
+            ["Broker:Azure:ServiceBus:MaxRetries"] = "0",
+            ["Broker:Azure:ServiceBus:RetryDelay"] = "00:00:00.010",
+            ["Broker:Azure:ServiceBus:ReceiveWaitTime"] = "00:00:00.300",
+            ["Broker:Azure:ServiceBus:DeadLetterReceiveTimeout"] = "00:00:00.300",
             ["Broker:Azure:SendGrid:Endpoint"] = SendGrid.BaseUri.ToString(),
             ["Broker:Azure:SendGrid:ApiKey"] = SendGridKey,
             ["Broker:Azure:SendGrid:FromEmail"] = "referrals@broker.test",
@@ -84,9 +88,8 @@ internal sealed partial class AzureBroker : IDisposable
 
     public BrokerApp App { get; }
     public FakeTimeProvider Time { get; }
-    public HttpStub ServiceBus { get; }
+    public FakeServiceBus ServiceBus { get; }
     public HttpStub SendGrid { get; }
-    public ServiceBusDeadLetterPurgerTests.DeadLetterQueues DeadLetters { get; }
     public string TablePrefix { get; }
     public ReferralBroker.Azure.TableStorage.TableStorageOptions Tables { get; }
 
@@ -102,16 +105,28 @@ internal sealed partial class AzureBroker : IDisposable
         }
     }
 
-    /// <summary>Bodies of the messages sent to the topic, in order.</summary>
-    public IReadOnlyList<byte[]> SentMessages
+    /// <summary>Bodies of the messages the topic accepted (not refused, not duplicates), in order.</summary>
+    public async Task<IReadOnlyList<byte[]>> SentMessagesAsync() =>
+        [.. (await ServiceBus.ReceivedAsync()).Where(m => m.Outcome != "failed" && !m.Duplicate).Select(m => m.Body)];
+
+    /// <summary>The hosting's timer: every subscription drained until a drain receives nothing.</summary>
+    public async Task<DrainReport> DrainAllAsync()
     {
-        get
+        var inbox = App.Services.GetRequiredService<IDispatchInbox>();
+        var total = DrainReport.Empty;
+        foreach (var subscription in inbox.Subscriptions)
         {
-            lock (_gate)
+            DrainReport report;
+            do
             {
-                return [.. _sentMessages];
+                report = await inbox.DrainAsync(subscription, CancellationToken.None);
+                total = new DrainReport(total.Received + report.Received, total.Completed + report.Completed,
+                    total.Abandoned + report.Abandoned, total.DeadLettered + report.DeadLettered);
             }
+            while (report.Completed + report.DeadLettered > 0);
         }
+
+        return total;
     }
 
     public IReadOnlyList<StubRequest> Mails => [.. SendGrid.Requests.Where(r => r.Method == "POST")];
@@ -127,7 +142,7 @@ internal sealed partial class AzureBroker : IDisposable
             ["DeliveryCount"] = deliveryCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["MessageId"] = JsonSerializer.Serialize(messageId),
             ["ContentType"] = "\"application/json\"",
-            ["EnqueuedTimeUtc"] = "\"2026-11-23T12:00:00Z\"",
+            ["EnqueuedTimeUtc"] = JsonSerializer.Serialize(BrokerApp.Start.ToString("O")),
             ["UserProperties"] = new JsonObject { ["category"] = "health", ["partnerId"] = "demo-health" },
             ["sys"] = new JsonObject { ["MethodName"] = "DispatchHealth", ["UtcNow"] = "2026-11-23T12:00:01Z", ["RandGuid"] = Guid.NewGuid().ToString() },
         },
@@ -179,33 +194,6 @@ internal sealed partial class AzureBroker : IDisposable
         }
 
         return new StubResponse(202);
-    }
-
-    private StubResponse HandleServiceBus(StubRequest request)
-    {
-        if (request is { Method: "POST", Path: "/referrals/messages" })
-        {
-            var resource = $"http://{request.Header("Host")}/referrals";
-            if (!SasVerifier.IsValid(request.Header("Authorization"), resource, ServiceBusDeadLetterPurgerTests.KeyName,
-                    ServiceBusDeadLetterPurgerTests.Key, Time.GetUtcNow()))
-            {
-                return new StubResponse(401);
-            }
-
-            if (_fail("servicebus"))
-            {
-                return new StubResponse(503);
-            }
-
-            lock (_gate)
-            {
-                _sentMessages.Add(request.Body);
-            }
-
-            return new StubResponse(201);
-        }
-
-        return DeadLetters.Handle(request);
     }
 
     [GeneratedRegex(@"https://broker\.test/partner/(?<id>ref_[0-9a-f]+)#(?<secret>[A-Za-z0-9_-]+)")]

@@ -1,127 +1,124 @@
-using System.Text.Json;
-using Azure;
+using System.Text;
+using Azure.Messaging.ServiceBus;
+using Microsoft.Extensions.Logging.Abstractions;
 using ReferralBroker.Azure.ServiceBus;
 using ReferralBroker.Ports;
 
 namespace ReferralBroker.Azure.Tests.ServiceBus;
 
-public sealed class ServiceBusReferralQueueTests
+/// <summary>The sender on the real SDK, judged by what the fake namespace received on the wire.</summary>
+public sealed class ServiceBusReferralQueueTests : IAsyncLifetime, IDisposable
 {
-    private const string KeyName = "broker-send";
-    private const string Key = "c2VjcmV0LXNhcy1rZXktZm9yLXRlc3Rz";
-    private const string LinkSecret = "LINK-SECRET-MARKER-3f9a";
+    private FakeServiceBus _bus = null!;
+    private ServiceBusNamespace _namespace = null!;
+    private ServiceBusReferralQueue _queue = null!;
 
-    private static readonly DispatchMessage Message = new("ref-42", "ref-42", "partner-7", "legal", LinkSecret);
-
-    [Fact]
-    public async Task Send_posts_to_the_topic_with_a_valid_sas_broker_properties_filter_headers_and_the_message_body()
+    public async Task InitializeAsync()
     {
-        using var stub = HttpStub.Start(request => new StubResponse(Authorised(request) ? 201 : 401));
-        var logger = new ListLogger<ServiceBusReferralQueue>();
+        _bus = await FakeServiceBus.StartAsync();
+        _namespace = new ServiceBusNamespace(_bus.CreateOptions(), credential: null);
+        _queue = new ServiceBusReferralQueue(_namespace, NullLogger<ServiceBusReferralQueue>.Instance);
+    }
 
-        await NewQueue(stub, Key, logger).EnqueueAsync(Message, CancellationToken.None);
+    public Task DisposeAsync() => Task.CompletedTask;
 
-        var request = Assert.Single(stub.Requests);
-        Assert.Equal("POST", request.Method);
-        Assert.Equal("/referrals/messages", request.Path);
-        Assert.True(SasVerifier.IsValid(request.Header("Authorization"), ResourceOf(stub), KeyName, Key, DateTimeOffset.UtcNow));
-        Assert.StartsWith("application/json", request.Header("Content-Type"), StringComparison.Ordinal);
-
-        using var brokerProperties = JsonDocument.Parse(request.Header("BrokerProperties")!);
-        Assert.Equal("ref-42", brokerProperties.RootElement.GetProperty("MessageId").GetString());
-        Assert.Equal(86400, brokerProperties.RootElement.GetProperty("TimeToLive").GetInt64());
-        Assert.Equal("application/json", brokerProperties.RootElement.GetProperty("ContentType").GetString());
-
-        // Quoted, so the subscriptions' SQL filters (category = 'legal') compare strings.
-        Assert.Equal("\"legal\"", request.Header("category"));
-        Assert.Equal("\"partner-7\"", request.Header("partnerId"));
-        Assert.Equal("\"ref-42\"", request.Header("referralId"));
-
-        Assert.Equal(Message, DispatchMessageJson.Deserialize(request.Body));
-        Assert.DoesNotContain(LinkSecret, logger.All, StringComparison.Ordinal);
-        Assert.Contains("ref-42", logger.All, StringComparison.Ordinal);
+    public void Dispose()
+    {
+        _namespace.Dispose();
+        _bus.Dispose();
     }
 
     [Fact]
-    public async Task Wrong_sas_key_is_refused_by_the_service_with_401_and_is_not_retried()
+    public async Task A_dispatch_message_goes_to_the_topic_with_its_id_routing_properties_ttl_and_json_body()
     {
-        using var stub = HttpStub.Start(request => new StubResponse(Authorised(request) ? 201 : 401));
-        var logger = new ListLogger<ServiceBusReferralQueue>();
+        var message = new DispatchMessage("ref_1", "ref_1", "demo-health", "health", "LINK-SECRET-1");
 
-        var ex = await Assert.ThrowsAsync<RequestFailedException>(
-            () => NewQueue(stub, "not-the-key", logger).EnqueueAsync(Message, CancellationToken.None));
+        await _queue.EnqueueAsync(message, CancellationToken.None);
 
-        Assert.Equal(401, ex.Status);
-        Assert.Single(stub.Requests);
-        Assert.DoesNotContain(LinkSecret, logger.All + ex, StringComparison.Ordinal);
+        var sent = Assert.Single(await _bus.ReceivedAsync());
+        Assert.Equal("referrals", sent.Entity);
+        Assert.StartsWith("ref_1.", sent.MessageId, StringComparison.Ordinal);
+        Assert.Equal("health", sent.Properties["category"]);
+        Assert.Equal("demo-health", sent.Properties["partnerId"]);
+        Assert.Equal("ref_1", sent.Properties["referralId"]);
+        Assert.Equal((long)TimeSpan.FromDays(1).TotalMilliseconds, sent.TimeToLiveMs);
+        Assert.Equal("application/json", sent.ContentType);
+        Assert.Equal(message, DispatchMessageJson.Deserialize(sent.Body));
+        Assert.Equal("accepted", sent.Outcome);
+    }
+
+    [Fact]
+    public async Task The_topic_fans_out_by_category_and_a_category_without_a_subscription_lands_in_other()
+    {
+        foreach (var (id, category) in new[] { ("ref_h", "health"), ("ref_l", "legal"), ("ref_e", "employment"), ("ref_x", "housing") })
+        {
+            await _queue.EnqueueAsync(new DispatchMessage(id, id, "p", category, "S"), CancellationToken.None);
+        }
+
+        async Task<string[]> Ids(string subscription) =>
+            [.. (await _bus.EntityAsync(FakeServiceBus.SubscriptionPath(subscription))).All.Select(m => m.Properties["referralId"]!)];
+        Assert.Equal(["ref_h"], await Ids("health"));
+        Assert.Equal(["ref_l"], await Ids("legal"));
+        Assert.Equal(["ref_e"], await Ids("employment"));
+        Assert.Equal(["ref_x"], await Ids("other"));
+    }
+
+    [Fact]
+    public async Task A_refused_send_surfaces_as_a_service_bus_failure_and_stores_nothing()
+    {
+        await _bus.FailNextAsync("send", 1);
+
+        await Assert.ThrowsAnyAsync<ServiceBusException>(() =>
+            _queue.EnqueueAsync(new DispatchMessage("ref_f", "ref_f", "p", "health", "S"), CancellationToken.None));
+
+        Assert.Empty((await _bus.EntityAsync(FakeServiceBus.SubscriptionPath("health"))).All);
+    }
+
+    [Fact]
+    public async Task Each_send_of_a_referral_gets_its_own_message_id_so_a_retried_submission_is_not_dropped_as_a_duplicate()
+    {
+        var first = new DispatchMessage("ref_r", "ref_r", "p", "health", "SECRET-OF-ATTEMPT-1");
+        var retry = first with { LinkSecret = "SECRET-OF-ATTEMPT-2" };
+
+        await _queue.EnqueueAsync(first, CancellationToken.None);
+        await _queue.EnqueueAsync(retry, CancellationToken.None);
+
+        var held = (await _bus.EntityAsync(FakeServiceBus.SubscriptionPath("health"))).All.ToList();
+        Assert.Equal(2, held.Count);
+        Assert.Equal(["SECRET-OF-ATTEMPT-1", "SECRET-OF-ATTEMPT-2"], held.Select(m => DispatchMessageJson.Deserialize(m.Body)!.LinkSecret));
+        Assert.NotEqual(held[0].MessageId, held[1].MessageId);
+    }
+
+    [Fact]
+    public void Options_never_print_the_connection_string()
+    {
+        var options = new ServiceBusOptions { ConnectionString = "Endpoint=sb://x/;SharedAccessKeyName=k;SharedAccessKey=TOP-SECRET-KEY" };
+
+        Assert.DoesNotContain("TOP-SECRET-KEY", options.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("TOP-SECRET-KEY", string.Join(' ', options.Validate()), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_namespace_without_a_credential_or_connection_string_is_refused_at_construction()
+    {
+        var options = new ServiceBusOptions { FullyQualifiedNamespace = "contoso.servicebus.windows.net" };
+
+        Assert.Throws<ArgumentException>(() => new ServiceBusNamespace(options, credential: null));
     }
 
     [Theory]
-    [InlineData(400)]
-    [InlineData(403)]
-    [InlineData(410)]
-    public async Task Service_refusal_throws_request_failed_with_its_status_without_retrying(int status)
+    [InlineData("MessageTimeToLive", "00:00:00")]
+    [InlineData("UnstoredReferralGrace", "2.00:00:00")]
+    [InlineData("MaxMessagesPerDrain", "0")]
+    [InlineData("MaxDrainDuration", "-00:00:01")]
+    public void Invalid_settings_are_named(string setting, string value)
     {
-        using var stub = HttpStub.Start(_ => new StubResponse(status, "<Error><Detail>service text</Detail></Error>"u8.ToArray()));
+        var options = new ServiceBusOptions { FullyQualifiedNamespace = "contoso.servicebus.windows.net" };
+        var property = typeof(ServiceBusOptions).GetProperty(setting)!;
+        property.SetValue(options, property.PropertyType == typeof(int) ? int.Parse(value, System.Globalization.CultureInfo.InvariantCulture)
+            : TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture));
 
-        var ex = await Assert.ThrowsAsync<RequestFailedException>(
-            () => NewQueue(stub, Key).EnqueueAsync(Message, CancellationToken.None));
-
-        Assert.Equal(status, ex.Status);
-        Assert.Single(stub.Requests);
+        Assert.Contains(options.Validate(), f => f.Contains(setting, StringComparison.Ordinal));
+        Assert.Empty(new ServiceBusOptions { FullyQualifiedNamespace = "contoso.servicebus.windows.net" }.Validate());
     }
-
-    [Fact]
-    public async Task Server_busy_503_is_retried_by_the_pipeline_and_the_send_then_succeeds()
-    {
-        var calls = 0;
-        using var stub = HttpStub.Start(request =>
-            !Authorised(request) ? new StubResponse(401) : new StubResponse(Interlocked.Increment(ref calls) == 1 ? 503 : 201));
-
-        await NewQueue(stub, Key).EnqueueAsync(Message, CancellationToken.None);
-
-        Assert.Equal(2, stub.Requests.Count);
-        Assert.All(stub.Requests, r => Assert.Equal(Message, DispatchMessageJson.Deserialize(r.Body)));
-        Assert.All(stub.Requests, r => Assert.Equal(stub.Requests[0].Header("BrokerProperties"), r.Header("BrokerProperties")));
-    }
-
-    [Fact]
-    public async Task Throttling_that_outlasts_every_retry_throws_request_failed_429()
-    {
-        using var stub = HttpStub.Start(_ => new StubResponse(429));
-
-        var ex = await Assert.ThrowsAsync<RequestFailedException>(
-            () => NewQueue(stub, Key).EnqueueAsync(Message, CancellationToken.None));
-
-        Assert.Equal(429, ex.Status);
-        Assert.Equal(1 + 3, stub.Requests.Count);
-    }
-
-    [Fact]
-    public async Task Unreachable_service_throws_request_failed_after_retries()
-    {
-        var stub = HttpStub.Start(_ => new StubResponse(201));
-        var queue = NewQueue(stub, Key);
-        stub.Dispose();
-
-        var ex = await Assert.ThrowsAsync<RequestFailedException>(() => queue.EnqueueAsync(Message, CancellationToken.None));
-
-        Assert.Equal(0, ex.Status);
-    }
-
-    internal static bool Authorised(StubRequest request) =>
-        SasVerifier.IsValid(request.Header("Authorization"), $"http://{request.Header("Host")}/referrals", KeyName, Key, DateTimeOffset.UtcNow);
-
-    private static string ResourceOf(HttpStub stub) => $"{stub.BaseUri.AbsoluteUri.TrimEnd('/')}/referrals";
-
-    private static ServiceBusReferralQueue NewQueue(HttpStub stub, string key, ListLogger<ServiceBusReferralQueue>? logger = null) =>
-        new(
-            new ServiceBusOptions { Endpoint = stub.BaseUri, SasKeyName = KeyName, SasKey = key },
-            credential: null,
-            TimeProvider.System,
-            logger ?? new ListLogger<ServiceBusReferralQueue>(),
-            TestClientOptions());
-
-    internal static ServiceBusClientOptions TestClientOptions() =>
-        new() { Retry = { Delay = TimeSpan.FromMilliseconds(1), MaxDelay = TimeSpan.FromMilliseconds(5), MaxRetries = 3 } };
 }

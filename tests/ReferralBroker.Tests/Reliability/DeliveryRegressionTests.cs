@@ -32,21 +32,17 @@ public sealed class DeliveryRegressionTests
     }
 
     [Fact]
-    public async Task Without_a_shared_transaction_a_referral_stored_but_not_queued_is_marked_not_silently_answered_201()
+    public async Task Without_a_shared_transaction_intake_queues_first_so_a_queue_that_is_down_stores_nothing_and_answers_no_201()
     {
-        // Azure's intake (Table Storage, then Service Bus) over a queue that is down.
+        // Azure's intake (Service Bus, then Table Storage) over a queue that is down.
         using var app = new BrokerApp(services: services => services.AddSingleton<IReferralIntake>(sp =>
-            new StoreThenQueueIntake(sp.GetRequiredService<IReferralStore>(), new DownQueue())));
+            new QueueThenStoreIntake(new DownQueue(), sp.GetRequiredService<IReferralStore>())));
         var organisation = app.Organisation();
-        var first = await SubmitWithKeyAsync(organisation, "retry-me");
-        Assert.Equal(HttpStatusCode.InternalServerError, first.StatusCode);
 
-        var retry = await SubmitWithKeyAsync(organisation, "retry-me");
-        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
-        var submitted = (await retry.Content.ReadFromJsonAsync<Submitted>())!;
-        var view = await organisation.GetFromJsonAsync<JsonElement>($"/api/referrals/{submitted.ReferralId}");
-        Assert.True(view.GetProperty("deliveryFailed").GetBoolean());
-        Assert.DoesNotContain("ciphertext", await Storage.RecordJsonAsync(app, submitted.ReferralId), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.InternalServerError, (await SubmitWithKeyAsync(organisation, "retry-me")).StatusCode);
+        Assert.Equal(HttpStatusCode.InternalServerError, (await SubmitWithKeyAsync(organisation, "retry-me")).StatusCode);
+
+        Assert.Equal(0L, await SqliteFile.CountAsync(app, "referrals"));
     }
 
     [Fact]
