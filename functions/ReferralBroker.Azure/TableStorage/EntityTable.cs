@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Azure;
 using Azure.Core;
 using Azure.Data.Tables;
@@ -7,9 +6,8 @@ using ReferralBroker.Ports;
 namespace ReferralBroker.Azure.TableStorage;
 
 /// <summary>
-/// One table through the SDK's <see cref="TableClient"/>, with the outcomes the stores decide on (absent, already
-/// there, stale ETag) turned into results; anything else stays a <see cref="RequestFailedException"/>. The table is
-/// created once, at the first call that needs it. Retries of 408/429/5xx come from the client's pipeline.
+/// One table's SDK client, the table created once before its first use, and the few calls whose service answers the
+/// stores decide on (absent, already there, stale ETag) turned into results; everything else goes to the client.
 /// </summary>
 internal sealed class EntityTable(TableClient client)
 {
@@ -17,11 +15,9 @@ internal sealed class EntityTable(TableClient client)
     private readonly Lock _gate = new();
     private Task? _created;
 
-    /// <summary>The client for one table of these options, with the shared key (Azurite) or an Entra credential.</summary>
     public static EntityTable Create(TableStorageOptions options, string tableName, TokenCredential? credential, TableClientOptions? clientOptions)
     {
-        var errors = options.Validate();
-        if (errors.Count > 0)
+        if (options.Validate() is { Count: > 0 } errors)
         {
             throw new ArgumentException("Invalid Table Storage options: " + string.Join(" ", errors), nameof(options));
         }
@@ -40,17 +36,17 @@ internal sealed class EntityTable(TableClient client)
         }
 
         return new EntityTable(options.UsesSharedKey
-            ? new TableClient(options.Endpoint!, tableName, new TableSharedKeyCredential(options.AccountName!, options.AccountKey!), clientOptions)
+            ? new TableClient(options.Endpoint!, tableName, new TableSharedKeyCredential(options.AccountName!, options.AccountKey), clientOptions)
             : new TableClient(options.Endpoint!, tableName,
                 credential ?? throw new ArgumentException("Without an AccountKey, a TokenCredential is required.", nameof(credential)),
                 clientOptions));
     }
 
     /// <summary>
-    /// Creates the table the first time any caller needs it; a failed attempt is tried again by the next. The
-    /// creation is shared, so one caller giving up does not cancel it for the others waiting on it.
+    /// The SDK client, once its table exists. The first caller creates the table; a failed attempt is tried again by
+    /// the next. The creation is shared, so one caller giving up does not cancel it for the others waiting on it.
     /// </summary>
-    public Task EnsureCreatedAsync(CancellationToken ct)
+    public async Task<TableClient> ClientAsync(CancellationToken ct)
     {
         Task created;
         lock (_gate)
@@ -63,7 +59,8 @@ internal sealed class EntityTable(TableClient client)
             created = _created;
         }
 
-        return created.WaitAsync(ct);
+        await created.WaitAsync(ct).ConfigureAwait(false);
+        return client;
     }
 
     /// <summary>Inserts the entity; its new ETag, or null when an entity with its keys already exists.</summary>
@@ -71,7 +68,7 @@ internal sealed class EntityTable(TableClient client)
     {
         try
         {
-            return (await client.AddEntityAsync(entity, ct).ConfigureAwait(false)).Headers.ETag;
+            return (await (await ClientAsync(ct).ConfigureAwait(false)).AddEntityAsync(entity, ct).ConfigureAwait(false)).Headers.ETag;
         }
         catch (RequestFailedException failure) when (failure.Status == 409 && failure.ErrorCode == "EntityAlreadyExists")
         {
@@ -79,15 +76,16 @@ internal sealed class EntityTable(TableClient client)
         }
     }
 
-    /// <summary>The entity, or null when there is none with these keys (a normal answer, not an error).</summary>
+    /// <summary>The entity, or null when there is none with these keys (a missing table stays an error).</summary>
     public async Task<TableEntity?> GetAsync(EntityKey key, CancellationToken ct)
     {
         try
         {
-            return (await client.GetEntityAsync<TableEntity>(key.PartitionKey, key.RowKey, cancellationToken: ct).ConfigureAwait(false)).Value;
+            return (await (await ClientAsync(ct).ConfigureAwait(false)).GetEntityAsync<TableEntity>(key.PartitionKey, key.RowKey, cancellationToken: ct).ConfigureAwait(false)).Value;
         }
-        catch (RequestFailedException failure) when (failure.Status == 404 && failure.ErrorCode != TableNotFound)
+        catch (RequestFailedException failure) when (ConditionalOutcome(failure.Status, failure.ErrorCode) == WriteOutcome.NotFound)
         {
+            // Not GetEntityIfExists: it would answer a missing table as a missing entity too.
             return null;
         }
     }
@@ -97,66 +95,35 @@ internal sealed class EntityTable(TableClient client)
     {
         try
         {
-            await client.UpdateEntityAsync(entity, etag, TableUpdateMode.Replace, ct).ConfigureAwait(false);
+            await (await ClientAsync(ct).ConfigureAwait(false)).UpdateEntityAsync(entity, etag, TableUpdateMode.Replace, ct).ConfigureAwait(false);
             return WriteOutcome.Written;
         }
-        catch (RequestFailedException failure) when (ConditionalOutcome(failure) is { } outcome)
+        catch (RequestFailedException failure) when (ConditionalOutcome(failure.Status, failure.ErrorCode) is { } outcome)
         {
             return outcome;
         }
     }
-
-    /// <summary>Inserts the entity, or replaces whatever is stored under its keys.</summary>
-    public Task UpsertAsync(ITableEntity entity, CancellationToken ct) =>
-        client.UpsertEntityAsync(entity, TableUpdateMode.Replace, ct);
 
     /// <summary>Deletes the entity only while it is still at <paramref name="etag"/>; <see cref="ETag.All"/> deletes whatever is there.</summary>
     public async Task<WriteOutcome> DeleteAsync(EntityKey key, ETag etag, CancellationToken ct)
     {
         try
         {
-            // The SDK answers a 404 without throwing: the entity was not there to delete.
-            var response = await client.DeleteEntityAsync(key.PartitionKey, key.RowKey, etag, ct).ConfigureAwait(false);
-            if (response.Status == 404 && ErrorCode(response) == TableNotFound)
-            {
-                throw new RequestFailedException(response);
-            }
-
-            return response.Status == 404 ? WriteOutcome.NotFound : WriteOutcome.Written;
+            // The SDK answers a 404 without throwing.
+            var response = await (await ClientAsync(ct).ConfigureAwait(false)).DeleteEntityAsync(key.PartitionKey, key.RowKey, etag, ct).ConfigureAwait(false);
+            var code = response.Headers.TryGetValue("x-ms-error-code", out var header) ? header : null;
+            return response.Status != 404 ? WriteOutcome.Written : ConditionalOutcome(404, code) ?? throw new RequestFailedException(response);
         }
-        catch (RequestFailedException failure) when (ConditionalOutcome(failure) is { } outcome)
+        catch (RequestFailedException failure) when (ConditionalOutcome(failure.Status, failure.ErrorCode) is { } outcome)
         {
             return outcome;
         }
     }
 
-    /// <summary>All the actions in one batch: they share a partition and either all happen or none (at most 100).</summary>
-    public Task SubmitTransactionAsync(IReadOnlyList<TableTransactionAction> actions, CancellationToken ct) =>
-        client.SubmitTransactionAsync(actions, ct);
-
-    /// <summary>
-    /// The entities matching <paramref name="filter"/>, page by page with the service's continuation. A page is
-    /// read whole before its entities are handed out, so the caller may write to the table meanwhile.
-    /// </summary>
-    public async IAsyncEnumerable<TableEntity> QueryAsync(
-        string? filter, int? pageSize = null, [EnumeratorCancellation] CancellationToken ct = default)
-    {
-        await foreach (var page in client.QueryAsync<TableEntity>(filter, pageSize, cancellationToken: ct).AsPages().ConfigureAwait(false))
-        {
-            foreach (var entity in page.Values)
-            {
-                yield return entity;
-            }
-        }
-    }
-
-    private static WriteOutcome? ConditionalOutcome(RequestFailedException failure) => failure.Status switch
+    private static WriteOutcome? ConditionalOutcome(int status, string? errorCode) => status switch
     {
         412 => WriteOutcome.Conflict,
-        404 when failure.ErrorCode != TableNotFound => WriteOutcome.NotFound,
+        404 when errorCode != TableNotFound => WriteOutcome.NotFound,
         _ => null,
     };
-
-    private static string? ErrorCode(Response response) =>
-        response.Headers.TryGetValue("x-ms-error-code", out var code) ? code : null;
 }

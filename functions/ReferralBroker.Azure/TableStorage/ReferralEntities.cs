@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Azure.Data.Tables;
@@ -19,54 +20,48 @@ internal static class ReferralEntities
     /// </summary>
     public const int CiphertextPartLength = 30_000;
 
+    /// <summary>Which create wrote the entity (see <see cref="TableReferralStore.TryCreateAsync"/>).</summary>
+    public const string WriteIdProperty = "WriteId";
+
     private const int SchemaVersion = 1;
 
-    public static TableEntity ToEntity(ReferralRecord record)
+    public static TableEntity ToEntity(ReferralRecord record, string? writeId = null)
     {
-        var entity = TableEntities.New(TableKeys.Record(record.ReferralId))
-            .With("Schema", SchemaVersion)
-            .With("ReferralId", record.ReferralId)
-            .With("OrganisationId", record.OrganisationId)
-            .With("PartnerId", record.PartnerId)
-            .With("Category", WireNames.Of(record.Category))
-            .With("ConsentObtainedBy", WireNames.Of(record.ConsentObtainedBy))
-            .With("Status", WireNames.Of(record.Status))
-            .With("CreatedAt", record.CreatedAt)
-            .With("UpdatedAt", record.UpdatedAt)
-            .With(TableKeys.ExpiresAtProperty, record.ExpiresAt)
-            .With("TokenHash", record.TokenHash)
-            .With("CapabilityHash", record.CapabilityHash)
-            .With("History", JsonSerializer.Serialize(
+        List<string> parts = record.Sealed is { } sealedReferral
+            ? [.. sealedReferral.Ciphertext.Chunk(CiphertextPartLength).Select(p => new string(p)).DefaultIfEmpty("")]
+            : [];
+        return TableEntities.New(TableKeys.Record(record.ReferralId), [
+            ("Schema", SchemaVersion),
+            ("ReferralId", record.ReferralId),
+            ("OrganisationId", record.OrganisationId),
+            ("PartnerId", record.PartnerId),
+            ("Category", WireNames.Of(record.Category)),
+            ("ConsentObtainedBy", WireNames.Of(record.ConsentObtainedBy)),
+            ("Status", WireNames.Of(record.Status)),
+            ("CreatedAt", record.CreatedAt),
+            ("UpdatedAt", record.UpdatedAt),
+            (TableKeys.ExpiresAtProperty, record.ExpiresAt),
+            ("TokenHash", record.TokenHash),
+            ("CapabilityHash", record.CapabilityHash),
+            ("History", JsonSerializer.Serialize(
                 [.. record.History.Select(h => new StoredStatusChange(WireNames.Of(h.Status), h.At))],
-                StoredPropertyJson.Default.ListStoredStatusChange))
-            .With("SealedDeleteAt", record.SealedDeleteAt)
-            .With("PurgeAt", record.PurgeAt)
-            .With("DeclineReason", record.DeclineReason is { } reason ? WireNames.Of(reason) : null)
-            .With("DeliveryFailed", record.DeliveryFailed ? 1 : 0)
-            .With("Notifications", record.Notifications.Count == 0 ? null : JsonSerializer.Serialize(
+                StoredPropertyJson.Default.ListStoredStatusChange)),
+            ("SealedDeleteAt", record.SealedDeleteAt),
+            ("PurgeAt", record.PurgeAt),
+            ("DeclineReason", record.DeclineReason is { } reason ? WireNames.Of(reason) : null),
+            ("DeliveryFailed", record.DeliveryFailed ? 1 : 0),
+            ("Notifications", record.Notifications.Count == 0 ? null : JsonSerializer.Serialize(
                 [.. record.Notifications.Select(n => new StoredNotification(n.EventId, n.Event, n.At, n.EmailSent, n.WebhookSent, n.Attempts, n.NextAttemptAt))],
-                StoredPropertyJson.Default.ListStoredNotification))
-            .With("DuressTokenHash", record.DuressTokenHash)
-            .With("DuressUsedAt", record.DuressUsedAt)
-            .With(TableKeys.DueAtProperty, TableKeys.DueAt(record));
-
-        if (record.Sealed is { } sealedReferral)
-        {
-            entity.With("SealedV", sealedReferral.V).With("SealedNonce", sealedReferral.Nonce);
-            var parts = sealedReferral.Ciphertext.Chunk(CiphertextPartLength).Select(p => new string(p)).ToList();
-            entity.With("SealedCiphertext", parts.Count == 0 ? "" : parts[0]);
-            for (var i = 1; i < parts.Count; i++)
-            {
-                entity.With(CiphertextPart(i), parts[i]);
-            }
-
-            if (parts.Count > 1)
-            {
-                entity.With("SealedCiphertextParts", parts.Count);
-            }
-        }
-
-        return entity;
+                StoredPropertyJson.Default.ListStoredNotification)),
+            ("DuressTokenHash", record.DuressTokenHash),
+            ("DuressUsedAt", record.DuressUsedAt),
+            (TableKeys.DueAtProperty, TableKeys.DueAt(record)),
+            ("SealedV", record.Sealed?.V),
+            ("SealedNonce", record.Sealed?.Nonce),
+            ("SealedCiphertextParts", parts.Count > 1 ? parts.Count : null),
+            .. parts.Select((part, i) => (CiphertextPart(i), (object?)part)),
+            (WriteIdProperty, writeId),
+        ]);
     }
 
     public static ReferralRecord ToRecord(TableEntity entity)
@@ -94,9 +89,7 @@ internal static class ReferralEntities
             Sealed = ReadSealed(entity),
             SealedDeleteAt = entity.ReadDateTime("SealedDeleteAt"),
             PurgeAt = entity.RequireDateTime("PurgeAt"),
-            DeclineReason = entity.ReadString("DeclineReason") is null
-                ? null
-                : Parse<DeclineReason>(entity, "DeclineReason", WireNames.TryParse),
+            DeclineReason = entity.ReadString("DeclineReason") is null ? null : Parse<DeclineReason>(entity, "DeclineReason", WireNames.TryParse),
             DeliveryFailed = entity.ReadInt32("DeliveryFailed") == 1,
             Notifications = ReadNotifications(entity),
             DuressTokenHash = entity.ReadString("DuressTokenHash"),
@@ -108,34 +101,34 @@ internal static class ReferralEntities
     /// The token index: only the referral id, and when the sweep should check that the record still exists (so an
     /// index left behind by a crash between two writes is removed at the latest when the record would be purged).
     /// </summary>
-    public static TableEntity ToTokenIndex(string tokenHash, string referralId, DateTimeOffset checkAt) =>
-        TableEntities.New(TableKeys.TokenIndex(tokenHash))
-            .With("ReferralId", referralId)
-            .With(TableKeys.DueAtProperty, checkAt);
+    public static TableEntity ToTokenIndex(string tokenHash, string referralId, DateTimeOffset checkAt, string? writeId = null) =>
+        TableEntities.New(TableKeys.TokenIndex(tokenHash), [("ReferralId", referralId), (TableKeys.DueAtProperty, checkAt), (WriteIdProperty, writeId)]);
 
     /// <summary>
     /// The organisation index: the referral id, its creation time and category (which never change), and when the
     /// sweep should check that the record still exists.
     /// </summary>
     public static TableEntity ToOrganisationIndex(ReferralRecord record) =>
-        TableEntities.New(TableKeys.OrganisationIndex(record.OrganisationId, record.CreatedAt, record.ReferralId))
-            .With("ReferralId", record.ReferralId)
-            .With("CreatedAt", record.CreatedAt)
-            .With("Category", WireNames.Of(record.Category))
-            .With(TableKeys.DueAtProperty, record.PurgeAt);
+        TableEntities.New(TableKeys.OrganisationIndex(record.OrganisationId, record.CreatedAt, record.ReferralId), [
+            ("ReferralId", record.ReferralId),
+            ("CreatedAt", record.CreatedAt),
+            ("Category", WireNames.Of(record.Category)),
+            (TableKeys.DueAtProperty, record.PurgeAt),
+        ]);
 
     public static TableEntity ToReportCounter(EntityKey key, Reports.ReportFact fact) =>
-        TableEntities.New(key)
-            .With("Month", fact.Month.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture))
-            .With("OrganisationId", fact.OrganisationId)
-            .With("Category", WireNames.Of(fact.Category))
-            .With("Outcome", WireNames.Of(fact.Outcome))
-            .With("HoursToAcceptance", fact.HoursToAcceptance is { } accepted ? accepted : -1)
-            .With("HoursToCompletion", fact.HoursToCompletion is { } completed ? completed : -1)
-            .With("Count", fact.Count);
+        TableEntities.New(key, [
+            ("Month", fact.Month.ToString("yyyy-MM", CultureInfo.InvariantCulture)),
+            ("OrganisationId", fact.OrganisationId),
+            ("Category", WireNames.Of(fact.Category)),
+            ("Outcome", WireNames.Of(fact.Outcome)),
+            ("HoursToAcceptance", fact.HoursToAcceptance ?? -1),
+            ("HoursToCompletion", fact.HoursToCompletion ?? -1),
+            ("Count", fact.Count),
+        ]);
 
     public static Reports.ReportFact ToReportFact(TableEntity counter) => new(
-        DateOnly.ParseExact(counter.RequireString("Month") + "-01", "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+        DateOnly.ParseExact(counter.RequireString("Month") + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture),
         counter.RequireString("OrganisationId"),
         Parse<ServiceCategory>(counter, "Category", WireNames.TryParse),
         Parse<Reports.ReportOutcome>(counter, "Outcome", WireNames.TryParse),
@@ -143,24 +136,12 @@ internal static class ReferralEntities
         counter.RequireInt32("HoursToCompletion") is var completed and >= 0 ? completed : null,
         counter.RequireInt32("Count"));
 
-    private static string CiphertextPart(int index) => "SealedCiphertext" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    private static string CiphertextPart(int index) => "SealedCiphertext" + (index == 0 ? "" : index.ToString(CultureInfo.InvariantCulture));
 
-    private static SealedReferral? ReadSealed(TableEntity entity)
-    {
-        if (entity.ReadInt32("SealedV") is not { } version)
-        {
-            return null;
-        }
-
-        var parts = entity.ReadInt32("SealedCiphertextParts") ?? 1;
-        var ciphertext = entity.RequireString("SealedCiphertext");
-        if (parts > 1)
-        {
-            ciphertext = string.Concat(Enumerable.Range(0, parts).Select(i => i == 0 ? ciphertext : entity.RequireString(CiphertextPart(i))));
-        }
-
-        return new SealedReferral(version, entity.RequireString("SealedNonce"), ciphertext);
-    }
+    private static SealedReferral? ReadSealed(TableEntity entity) => entity.ReadInt32("SealedV") is { } version
+        ? new SealedReferral(version, entity.RequireString("SealedNonce"), string.Concat(
+            Enumerable.Range(0, entity.ReadInt32("SealedCiphertextParts") ?? 1).Select(i => entity.RequireString(CiphertextPart(i)))))
+        : null;
 
     private static List<PendingNotification> ReadNotifications(TableEntity entity) =>
         entity.ReadString("Notifications") is { } json

@@ -18,59 +18,36 @@ public sealed class TableDirectoryStore : IDirectoryStore
     private const int MaxClearAttempts = 3;
     private readonly EntityTable _table;
 
-    public TableDirectoryStore(TableStorageOptions options, TokenCredential? credential, TableClientOptions? clientOptions = null)
-        : this(EntityTable.Create(options, TableKeys.DirectoryTable(options.TablePrefix), credential, clientOptions))
-    {
-    }
-
-    internal TableDirectoryStore(EntityTable table) => _table = table;
+    public TableDirectoryStore(TableStorageOptions options, TokenCredential? credential, TableClientOptions? clientOptions = null) =>
+        _table = EntityTable.Create(options, TableKeys.DirectoryTable(options.TablePrefix), credential, clientOptions);
 
     public async Task<DirectoryContents> LoadAsync(CancellationToken cancellationToken)
     {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        var organisations = new List<OrganisationAccount>();
-        var partners = new List<Partner>();
+        var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
         // Two small partitions; reading both whole is cheaper than keeping an index of them.
-        await foreach (var entity in _table.QueryAsync(TableKeys.InPartition(TableKeys.OrganisationsPartition), ct: cancellationToken)
-            .ConfigureAwait(false))
-        {
-            organisations.Add(JsonSerializer.Deserialize(entity.RequireString(RecordProperty), DirectoryRecordJson.Default.OrganisationAccount)!);
-        }
-
-        await foreach (var entity in _table.QueryAsync(TableKeys.InPartition(TableKeys.PartnersPartition), ct: cancellationToken)
-            .ConfigureAwait(false))
-        {
-            partners.Add(JsonSerializer.Deserialize(entity.RequireString(RecordProperty), DirectoryRecordJson.Default.Partner)!);
-        }
-
+        var organisations = await client.QueryAsync<TableEntity>(TableKeys.InPartition(TableKeys.OrganisationsPartition), cancellationToken: cancellationToken)
+            .Select(e => JsonSerializer.Deserialize(e.RequireString(RecordProperty), DirectoryRecordJson.Default.OrganisationAccount)!)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        var partners = await client.QueryAsync<TableEntity>(TableKeys.InPartition(TableKeys.PartnersPartition), cancellationToken: cancellationToken)
+            .Select(e => JsonSerializer.Deserialize(e.RequireString(RecordProperty), DirectoryRecordJson.Default.Partner)!)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
         return new DirectoryContents(organisations, partners);
     }
 
-    public Task SaveOrganisationAsync(OrganisationAccount account, CancellationToken cancellationToken) =>
-        UpsertAsync(TableEntities.New(TableKeys.Organisation(account.Organisation.Id))
-            .With(RecordProperty, JsonSerializer.Serialize(account, DirectoryRecordJson.Default.OrganisationAccount)), cancellationToken);
+    public Task SaveOrganisationAsync(OrganisationAccount account, CancellationToken cancellationToken) => UpsertAsync(
+        TableKeys.Organisation(account.Organisation.Id), [(RecordProperty, JsonSerializer.Serialize(account, DirectoryRecordJson.Default.OrganisationAccount))],
+        cancellationToken);
 
-    public Task SavePartnerAsync(Partner partner, CancellationToken cancellationToken) =>
-        UpsertAsync(TableEntities.New(TableKeys.Partner(partner.Id))
-            .With(RecordProperty, JsonSerializer.Serialize(partner, DirectoryRecordJson.Default.Partner)), cancellationToken);
+    public Task SavePartnerAsync(Partner partner, CancellationToken cancellationToken) => UpsertAsync(
+        TableKeys.Partner(partner.Id), [(RecordProperty, JsonSerializer.Serialize(partner, DirectoryRecordJson.Default.Partner))], cancellationToken);
 
-    public Task AddFlagAsync(PartnerFlag flag, CancellationToken cancellationToken) =>
-        UpsertAsync(TableEntities.New(TableKeys.Flag(flag.PartnerId, flag.OrganisationId))
-            .With("Reason", flag.Reason)
-            .With("FlaggedAt", flag.FlaggedAt), cancellationToken);
+    public Task AddFlagAsync(PartnerFlag flag, CancellationToken cancellationToken) => UpsertAsync(
+        TableKeys.Flag(flag.PartnerId, flag.OrganisationId), [("Reason", flag.Reason), ("FlaggedAt", flag.FlaggedAt)], cancellationToken);
 
-    public async Task<IReadOnlyList<PartnerFlag>> FlagsAsync(string partnerId, CancellationToken cancellationToken)
-    {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        var flags = new List<PartnerFlag>();
-        await foreach (var entity in _table.QueryAsync(TableKeys.InPartition(TableKeys.FlagsPartition(partnerId)), ct: cancellationToken)
-            .ConfigureAwait(false))
-        {
-            flags.Add(new PartnerFlag(partnerId, entity.RowKey, entity.RequireString("Reason"), entity.RequireDateTime("FlaggedAt")));
-        }
-
-        return flags;
-    }
+    public async Task<IReadOnlyList<PartnerFlag>> FlagsAsync(string partnerId, CancellationToken cancellationToken) =>
+        await FlagsOf(await _table.ClientAsync(cancellationToken).ConfigureAwait(false), partnerId, cancellationToken)
+            .Select(entity => new PartnerFlag(partnerId, entity.RowKey, entity.RequireString("Reason"), entity.RequireDateTime("FlaggedAt")))
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// A partner's flags share one partition, so they go in transactions of up to 100: a partner is never left
@@ -78,21 +55,17 @@ public sealed class TableDirectoryStore : IDirectoryStore
     /// </summary>
     public async Task ClearFlagsAsync(string partnerId, CancellationToken cancellationToken)
     {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; attempt < MaxClearAttempts; attempt++)
         {
-            var deletes = new List<TableTransactionAction>();
-            await foreach (var entity in _table.QueryAsync(TableKeys.InPartition(TableKeys.FlagsPartition(partnerId)), ct: cancellationToken)
-                .ConfigureAwait(false))
-            {
-                deletes.Add(new TableTransactionAction(TableTransactionActionType.Delete, entity, ETag.All));
-            }
-
+            var deletes = await FlagsOf(client, partnerId, cancellationToken)
+                .Select(entity => new TableTransactionAction(TableTransactionActionType.Delete, entity, ETag.All))
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
             try
             {
                 foreach (var batch in deletes.Chunk(MaxTransactionActions))
                 {
-                    await _table.SubmitTransactionAsync(batch, cancellationToken).ConfigureAwait(false);
+                    await client.SubmitTransactionAsync(batch, cancellationToken).ConfigureAwait(false);
                 }
 
                 return;
@@ -106,9 +79,10 @@ public sealed class TableDirectoryStore : IDirectoryStore
         throw new InvalidOperationException("The partner's flags kept changing while they were being cleared.");
     }
 
-    private async Task UpsertAsync(TableEntity entity, CancellationToken cancellationToken)
-    {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        await _table.UpsertAsync(entity, cancellationToken).ConfigureAwait(false);
-    }
+    private static AsyncPageable<TableEntity> FlagsOf(TableClient client, string partnerId, CancellationToken cancellationToken) =>
+        client.QueryAsync<TableEntity>(TableKeys.InPartition(TableKeys.FlagsPartition(partnerId)), cancellationToken: cancellationToken);
+
+    private async Task UpsertAsync(EntityKey key, IEnumerable<(string, object?)> properties, CancellationToken cancellationToken) =>
+        await (await _table.ClientAsync(cancellationToken).ConfigureAwait(false))
+            .UpsertEntityAsync(TableEntities.New(key, properties), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
 }

@@ -13,19 +13,11 @@ public sealed class TableIdempotencyStore : IIdempotencyStore
     private const int MaxAttempts = 3;
     private readonly EntityTable _table;
 
-    public TableIdempotencyStore(TableStorageOptions options, TokenCredential? credential, TableClientOptions? clientOptions = null)
-        : this(EntityTable.Create(options, TableKeys.IdempotencyTable(options.TablePrefix), credential, clientOptions))
-    {
-    }
-
-    internal TableIdempotencyStore(EntityTable table) => _table = table;
-
-    /// <summary>Creates the table now rather than on first use, e.g. at startup to fail fast on bad settings.</summary>
-    public Task EnsureTablesAsync(CancellationToken cancellationToken) => _table.EnsureCreatedAsync(cancellationToken);
+    public TableIdempotencyStore(TableStorageOptions options, TokenCredential? credential, TableClientOptions? clientOptions = null) =>
+        _table = EntityTable.Create(options, TableKeys.IdempotencyTable(options.TablePrefix), credential, clientOptions);
 
     public async Task<IdempotencyRecord> GetOrAddAsync(IdempotencyRecord record, CancellationToken cancellationToken)
     {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var entity = ToEntity(record);
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
@@ -47,9 +39,9 @@ public sealed class TableIdempotencyStore : IIdempotencyStore
 
     public async Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
         var purged = 0;
-        await foreach (var entity in _table.QueryAsync(TableKeys.OnOrBefore(TableKeys.ExpiresAtProperty, now), ct: cancellationToken)
+        await foreach (var entity in client.QueryAsync<TableEntity>(TableKeys.OnOrBefore(TableKeys.ExpiresAtProperty, now), cancellationToken: cancellationToken)
             .ConfigureAwait(false))
         {
             // The filter is only as exact as the service's clock arithmetic (Azurite compares milliseconds).
@@ -66,11 +58,12 @@ public sealed class TableIdempotencyStore : IIdempotencyStore
     }
 
     private static TableEntity ToEntity(IdempotencyRecord record) =>
-        TableEntities.New(TableKeys.Idempotency(record.KeyHash))
-            .With("BodyFingerprint", record.BodyFingerprint)
-            .With("ReferralId", record.ReferralId)
-            .With("SealedResponse", record.SealedResponse)
-            .With(TableKeys.ExpiresAtProperty, record.ExpiresAt);
+        TableEntities.New(TableKeys.Idempotency(record.KeyHash), [
+            ("BodyFingerprint", record.BodyFingerprint),
+            ("ReferralId", record.ReferralId),
+            ("SealedResponse", record.SealedResponse),
+            (TableKeys.ExpiresAtProperty, record.ExpiresAt),
+        ]);
 
     private static IdempotencyRecord ToRecord(TableEntity entity) => new(
         entity.PartitionKey,

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Azure.Data.Tables;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Referrals;
 
@@ -49,18 +50,17 @@ internal static partial class TableKeys
     public const string OrganisationsPartition = "organisation";
     public const string PartnersPartition = "partner";
 
-    /// <summary>One partition per flagged partner, one row per flagging organisation: a repeat flag replaces the last.</summary>
-    public static EntityKey Organisation(string organisationId) =>
-        new(OrganisationsPartition, RequireKey(organisationId, nameof(organisationId)));
+    public static EntityKey Organisation(string organisationId) => new(OrganisationsPartition, RequireKey(organisationId, nameof(organisationId)));
 
     public static EntityKey Partner(string partnerId) => new(PartnersPartition, RequireKey(partnerId, nameof(partnerId)));
 
+    /// <summary>One partition per flagged partner, one row per flagging organisation: a repeat flag replaces the last.</summary>
     public static EntityKey Flag(string partnerId, string organisationId) =>
         new(FlagsPartition(partnerId), RequireKey(organisationId, nameof(organisationId)));
 
     public static string FlagsPartition(string partnerId) => "flag." + RequireKey(partnerId, nameof(partnerId));
 
-    public static string InPartition(string partitionKey) => $"PartitionKey eq '{partitionKey.Replace("'", "''", StringComparison.Ordinal)}'";
+    public static string InPartition(string partitionKey) => TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey}");
 
     public static EntityKey Record(string referralId) => new(RequireKey(referralId, nameof(referralId)), RecordRow);
 
@@ -83,7 +83,7 @@ internal static partial class TableKeys
 
     /// <summary>The counters of months in [<paramref name="fromMonth"/>, <paramref name="untilMonth"/>).</summary>
     public static string ReportCounterFilter(DateOnly fromMonth, DateOnly untilMonth) =>
-        $"PartitionKey ge '{ReportCounterPartition(fromMonth)}' and PartitionKey lt '{ReportCounterPartition(untilMonth)}'";
+        TableClient.CreateQueryFilter($"PartitionKey ge {ReportCounterPartition(fromMonth)} and PartitionKey lt {ReportCounterPartition(untilMonth)}");
 
     /// <summary>Milliseconds since the epoch, counted down from the last representable one, fixed width.</summary>
     private static readonly long MaxMillis = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
@@ -107,26 +107,26 @@ internal static partial class TableKeys
     /// </summary>
     public static string OrganisationFilter(ReferralQuery query)
     {
-        var filter = $"PartitionKey eq '{Quote(OrganisationPartition(query.OrganisationId))}'";
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {OrganisationPartition(query.OrganisationId)}");
         // Rows are "<newest-first millis>_<id>": every row created before `before` sorts at or after this prefix.
         if (query.CreatedBefore is { } before)
         {
-            filter += $" and RowKey ge '{NewestFirst(before.AddMilliseconds(-1))}'";
+            filter += TableClient.CreateQueryFilter($" and RowKey ge {NewestFirst(before.AddMilliseconds(-1))}");
         }
 
         if (query.CreatedFrom is { } from)
         {
-            filter += $" and RowKey lt '{NewestFirst(from.AddMilliseconds(-1))}'";
+            filter += TableClient.CreateQueryFilter($" and RowKey lt {NewestFirst(from.AddMilliseconds(-1))}");
         }
 
         if (query.After is { } after)
         {
-            filter += $" and RowKey gt '{Quote(OrganisationRow(after.CreatedAt, after.ReferralId))}'";
+            filter += TableClient.CreateQueryFilter($" and RowKey gt {OrganisationRow(after.CreatedAt, after.ReferralId)}");
         }
 
         if (query.Category is { } category)
         {
-            filter += $" and Category eq '{WireNames.Of(category)}'";
+            filter += TableClient.CreateQueryFilter($" and Category eq {WireNames.Of(category)}");
         }
 
         return filter;
@@ -134,8 +134,6 @@ internal static partial class TableKeys
 
     private static string NewestFirst(DateTimeOffset at) =>
         (MaxMillis - Math.Clamp(at.ToUnixTimeMilliseconds(), 0, MaxMillis)).ToString("D15", CultureInfo.InvariantCulture);
-
-    private static string Quote(string literal) => literal.Replace("'", "''", StringComparison.Ordinal);
 
     public static EntityKey Idempotency(string keyHash) => new(RequireKey(keyHash, nameof(keyHash)), IdempotencyRow);
 
@@ -146,30 +144,9 @@ internal static partial class TableKeys
     /// Whether the service would accept <paramref name="key"/> as a PartitionKey or RowKey. Ids arrive from URLs,
     /// so a key that cannot exist must read as "not found" rather than as a service error.
     /// </summary>
-    public static bool IsValidKey(string? key)
-    {
-        if (string.IsNullOrEmpty(key) || key.Length > MaxKeyLength)
-        {
-            return false;
-        }
+    public static bool IsValidKey(string? key) => key is { Length: > 0 and <= MaxKeyLength } && !ForbiddenKeyCharacter().IsMatch(key);
 
-        foreach (var c in key)
-        {
-            if (c is '/' or '\\' or '#' or '?' or (>= '\u0000' and <= '\u001f') or (>= '\u007f' and <= '\u009f'))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>An Edm.DateTime value as the service stores it: UTC with the full 100 ns precision.</summary>
-    public static string FormatDateTime(DateTimeOffset value) =>
-        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
-
-    public static string OnOrBefore(string property, DateTimeOffset value) =>
-        $"{property} le datetime'{FormatDateTime(value)}'";
+    public static string OnOrBefore(string property, DateTimeOffset value) => property + TableClient.CreateQueryFilter($" le {value}");
 
     /// <summary>
     /// The earliest moment at which <see cref="Transitions.DueAction"/> stops answering None for this record, or a
@@ -206,6 +183,9 @@ internal static partial class TableKeys
 
     [GeneratedRegex("^[A-Za-z][A-Za-z0-9]*$", RegexOptions.CultureInvariant)]
     private static partial Regex TablePrefixPattern();
+
+    [GeneratedRegex(@"[/\\#?\u0000-\u001f\u007f-\u009f]", RegexOptions.CultureInvariant)]
+    private static partial Regex ForbiddenKeyCharacter();
 }
 
 internal readonly record struct EntityKey(string PartitionKey, string RowKey);

@@ -20,7 +20,6 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
     private const int MaxIndexAttempts = 3;
     private const int MaxScannedPerItem = 5;
     private const int MaxCounterAttempts = 10;
-    private const string WriteIdProperty = "WriteId";
     private readonly EntityTable _table;
     private readonly ILogger _logger;
 
@@ -29,31 +28,22 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         TokenCredential? credential,
         TableClientOptions? clientOptions = null,
         ILogger<TableReferralStore>? logger = null)
-        : this(EntityTable.Create(options, TableKeys.ReferralsTable(options.TablePrefix), credential, clientOptions), logger)
     {
-    }
-
-    internal TableReferralStore(EntityTable table, ILogger<TableReferralStore>? logger = null)
-    {
-        _table = table;
+        _table = EntityTable.Create(options, TableKeys.ReferralsTable(options.TablePrefix), credential, clientOptions);
         _logger = logger ?? NullLogger<TableReferralStore>.Instance;
     }
 
-    /// <summary>Creates the table now rather than on first use, e.g. at startup to fail fast on bad settings.</summary>
-    public Task EnsureTablesAsync(CancellationToken cancellationToken) => _table.EnsureCreatedAsync(cancellationToken);
-
     public async Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken cancellationToken)
     {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         // Marks both entities as written by this call. An insert whose response was lost is retried by the
         // pipeline and then answers "already exists" for our own entity; the mark tells that apart from a rival.
         var writeId = Guid.NewGuid().ToString("N");
-        var index = ReferralEntities.ToTokenIndex(record.TokenHash, record.ReferralId, record.PurgeAt).With(WriteIdProperty, writeId);
-        var entity = ReferralEntities.ToEntity(record).With(WriteIdProperty, writeId);
+        var index = ReferralEntities.ToTokenIndex(record.TokenHash, record.ReferralId, record.PurgeAt, writeId);
+        var entity = ReferralEntities.ToEntity(record, writeId);
         var indexETag = await InsertTokenIndexAsync(index, record.ReferralId, writeId, cancellationToken).ConfigureAwait(false);
         if (record.DuressTokenHash is { } duressHash)
         {
-            var duressIndex = ReferralEntities.ToTokenIndex(duressHash, record.ReferralId, record.PurgeAt).With(WriteIdProperty, writeId);
+            var duressIndex = ReferralEntities.ToTokenIndex(duressHash, record.ReferralId, record.PurgeAt, writeId);
             await InsertTokenIndexAsync(duressIndex, record.ReferralId, writeId, cancellationToken).ConfigureAwait(false);
         }
 
@@ -66,7 +56,7 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         }
 
         var existing = await _table.GetAsync(entity.Key(), cancellationToken).ConfigureAwait(false);
-        if (existing?.ReadString(WriteIdProperty) == writeId)
+        if (existing?.ReadString(ReferralEntities.WriteIdProperty) == writeId)
         {
             return true;
         }
@@ -87,7 +77,6 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return null;
         }
 
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var entity = await _table.GetAsync(TableKeys.Record(referralId), cancellationToken).ConfigureAwait(false);
         return entity is null ? null : new Versioned<ReferralRecord>(ReferralEntities.ToRecord(entity), entity.ETag.ToString());
     }
@@ -99,7 +88,6 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return null;
         }
 
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var index = await _table.GetAsync(TableKeys.TokenIndex(tokenHash), cancellationToken).ConfigureAwait(false);
         if (index?.ReadString("ReferralId") is not { } referralId)
         {
@@ -118,7 +106,6 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return WriteOutcome.NotFound;
         }
 
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         return await _table.ReplaceAsync(ReferralEntities.ToEntity(record), new ETag(expectedVersion), cancellationToken).ConfigureAwait(false);
     }
 
@@ -129,7 +116,6 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return WriteOutcome.NotFound;
         }
 
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var key = TableKeys.Record(referralId);
         // Read first for the token hash: the index is keyed by it and the caller only knows the id.
         var current = await _table.GetAsync(key, cancellationToken).ConfigureAwait(false);
@@ -139,35 +125,31 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         }
 
         var outcome = await _table.DeleteAsync(key, new ETag(expectedVersion), cancellationToken).ConfigureAwait(false);
-        if (outcome == WriteOutcome.Written && current.ReadString("TokenHash") is { } tokenHash && TableKeys.IsValidKey(tokenHash))
+        if (outcome != WriteOutcome.Written)
         {
-            // Unconditional: a token hash is indexed for one referral only (TryCreateAsync refuses a second).
-            await _table.DeleteAsync(TableKeys.TokenIndex(tokenHash), ETag.All, cancellationToken).ConfigureAwait(false);
+            return outcome;
         }
 
-        if (outcome == WriteOutcome.Written && current.ReadString("DuressTokenHash") is { } duressHash && TableKeys.IsValidKey(duressHash))
+        var record = ReferralEntities.ToRecord(current);
+        // Unconditional: a token hash is indexed for one referral only (TryCreateAsync refuses a second).
+        foreach (var hash in new[] { record.TokenHash, record.DuressTokenHash }.Where(TableKeys.IsValidKey))
         {
-            await _table.DeleteAsync(TableKeys.TokenIndex(duressHash), ETag.All, cancellationToken).ConfigureAwait(false);
+            await _table.DeleteAsync(TableKeys.TokenIndex(hash!), ETag.All, cancellationToken).ConfigureAwait(false);
         }
 
-        if (outcome == WriteOutcome.Written)
-        {
-            var record = ReferralEntities.ToRecord(current);
-            // After the delete, not with it (two partitions): a crash in between loses one count, never adds one.
-            await CountForReportsAsync(ReportFact.Of(record), cancellationToken).ConfigureAwait(false);
-            await _table.DeleteAsync(TableKeys.OrganisationIndex(record.OrganisationId, record.CreatedAt, record.ReferralId), ETag.All, cancellationToken)
-                .ConfigureAwait(false);
-        }
-
+        // After the delete, not with it (two partitions): a crash in between loses one count, never adds one.
+        await CountForReportsAsync(ReportFact.Of(record), cancellationToken).ConfigureAwait(false);
+        await _table.DeleteAsync(TableKeys.OrganisationIndex(record.OrganisationId, record.CreatedAt, record.ReferralId), ETag.All, cancellationToken)
+            .ConfigureAwait(false);
         return outcome;
     }
 
     public async IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(
         DateTimeOffset now, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
         var orphansRemoved = 0;
-        await foreach (var entity in _table.QueryAsync(TableKeys.OnOrBefore(TableKeys.DueAtProperty, now), ct: cancellationToken)
+        await foreach (var entity in client.QueryAsync<TableEntity>(TableKeys.OnOrBefore(TableKeys.DueAtProperty, now), cancellationToken: cancellationToken)
             .ConfigureAwait(false))
         {
             switch (entity.RowKey)
@@ -184,10 +166,8 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
                 case TableKeys.TokenIndexRow:
                     // The port has no sweep step of its own for the index, so the scan that finds due records also
                     // removes indexes whose record is gone: retention applies to the token hash too.
-                    orphansRemoved += await ReconcileTokenIndexAsync(entity, now, cancellationToken).ConfigureAwait(false) ? 1 : 0;
-                    break;
                 case var _ when TableKeys.IsOrganisationIndex(entity.Key()):
-                    orphansRemoved += await ReconcileOrganisationIndexAsync(entity, now, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+                    orphansRemoved += await ReconcileIndexAsync(entity, now, cancellationToken).ConfigureAwait(false) ? 1 : 0;
                     break;
             }
         }
@@ -201,9 +181,9 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
     public async IAsyncEnumerable<Versioned<ReferralRecord>> FindNotificationsDueAsync(
         DateTimeOffset now, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        var filter = $"{TableKeys.OnOrBefore(TableKeys.DueAtProperty, now)} and RowKey eq '{TableKeys.RecordRow}'";
-        await foreach (var entity in _table.QueryAsync(filter, ct: cancellationToken).ConfigureAwait(false))
+        var filter = TableKeys.OnOrBefore(TableKeys.DueAtProperty, now) + TableClient.CreateQueryFilter($" and RowKey eq {TableKeys.RecordRow}");
+        var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var entity in client.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             var record = ReferralEntities.ToRecord(entity);
             if (record.NotifyAt <= now)
@@ -225,12 +205,12 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return new ReferralPage([], null);
         }
 
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var items = new List<ReferralRecord>();
         var scanned = 0;
         var maxScanned = query.Limit * MaxScannedPerItem;
-        await foreach (var index in _table.QueryAsync(TableKeys.OrganisationFilter(query), Math.Min(1000, maxScanned), cancellationToken)
-            .ConfigureAwait(false))
+        var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var index in client.QueryAsync<TableEntity>(TableKeys.OrganisationFilter(query), Math.Min(1000, maxScanned),
+            cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             var position = new ReferralCursor(ReferralCursor.ToMillisecond(index.RequireDateTime("CreatedAt")), index.RequireString("ReferralId"));
             if (await FindAsync(position.ReferralId, cancellationToken).ConfigureAwait(false) is { } found
@@ -253,15 +233,15 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
     public async IAsyncEnumerable<ReportFact> FactsAsync(
         DateOnly fromMonth, DateOnly untilMonth, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await _table.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        var filter = $"RowKey eq '{TableKeys.RecordRow}' and CreatedAt ge datetime'{TableKeys.FormatDateTime(Start(fromMonth))}'"
-            + $" and CreatedAt lt datetime'{TableKeys.FormatDateTime(Start(untilMonth))}'";
-        await foreach (var entity in _table.QueryAsync(filter, ct: cancellationToken).ConfigureAwait(false))
+        var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
+        var filter = TableClient.CreateQueryFilter(
+            $"RowKey eq {TableKeys.RecordRow} and CreatedAt ge {Start(fromMonth)} and CreatedAt lt {Start(untilMonth)}");
+        await foreach (var entity in client.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return ReportFact.Of(ReferralEntities.ToRecord(entity));
         }
 
-        await foreach (var counter in _table.QueryAsync(TableKeys.ReportCounterFilter(fromMonth, untilMonth), ct: cancellationToken)
+        await foreach (var counter in client.QueryAsync<TableEntity>(TableKeys.ReportCounterFilter(fromMonth, untilMonth), cancellationToken: cancellationToken)
             .ConfigureAwait(false))
         {
             yield return ReferralEntities.ToReportFact(counter);
@@ -309,7 +289,7 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
                 continue; // Removed between our insert and read: insert again.
             }
 
-            if (existing.ReadString(WriteIdProperty) == writeId)
+            if (existing.ReadString(ReferralEntities.WriteIdProperty) == writeId)
             {
                 return existing.ETag; // Ours, from an attempt whose response was lost.
             }
@@ -327,52 +307,37 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         throw new InvalidOperationException("The token index kept disappearing while it was being written.");
     }
 
-    /// <summary>Deletes an index whose record is gone or carries another token; otherwise looks again at its next purge.</summary>
-    private async Task<bool> ReconcileTokenIndexAsync(TableEntity index, DateTimeOffset now, CancellationToken ct)
-    {
-        var referralId = index.ReadString("ReferralId");
-        var record = referralId is not null && TableKeys.IsValidKey(referralId)
-            ? await _table.GetAsync(TableKeys.Record(referralId), ct).ConfigureAwait(false)
-            : null;
-        if (record is not null && Carries(record.ReadString("TokenHash"), record.ReadString("DuressTokenHash"), index.PartitionKey))
-        {
-            // A record already due for purge takes its index with it in this same sweep; otherwise wait for it.
-            var purgeAt = record.RequireDateTime("PurgeAt");
-            if (purgeAt > now)
-            {
-                var next = ReferralEntities.ToTokenIndex(index.PartitionKey, referralId!, purgeAt);
-                await _table.ReplaceAsync(next, index.ETag, ct).ConfigureAwait(false);
-            }
-
-            return false;
-        }
-
-        return await _table.DeleteAsync(index.Key(), index.ETag, ct).ConfigureAwait(false) == WriteOutcome.Written;
-    }
-
     /// <summary>Whether a record holds this hash as its client token or its duress token.</summary>
     private static bool Carries(string? tokenHash, string? duressTokenHash, string hash) =>
         string.Equals(tokenHash, hash, StringComparison.Ordinal) || string.Equals(duressTokenHash, hash, StringComparison.Ordinal);
 
-    /// <summary>Deletes an organisation index row whose record is gone or is another; otherwise looks again at its purge.</summary>
-    private async Task<bool> ReconcileOrganisationIndexAsync(TableEntity index, DateTimeOffset now, CancellationToken ct)
+    /// <summary>
+    /// Deletes a token or organisation index entry whose record is gone or no longer points back at it; otherwise
+    /// moves its check to the record's purge. A record already due for purge takes its index with it in this sweep.
+    /// </summary>
+    private async Task<bool> ReconcileIndexAsync(TableEntity index, DateTimeOffset now, CancellationToken ct)
     {
         var referralId = index.ReadString("ReferralId");
-        var record = referralId is not null && TableKeys.IsValidKey(referralId)
+        var stored = referralId is not null && TableKeys.IsValidKey(referralId)
             ? await _table.GetAsync(TableKeys.Record(referralId), ct).ConfigureAwait(false)
             : null;
-        if (record is not null && ReferralEntities.ToRecord(record) is var current
-            && TableKeys.OrganisationIndex(current.OrganisationId, current.CreatedAt, current.ReferralId) == index.Key())
+        var record = stored is null ? null : ReferralEntities.ToRecord(stored);
+        var isTokenIndex = index.RowKey == TableKeys.TokenIndexRow;
+        var pointsBack = record is not null && (isTokenIndex
+            ? Carries(record.TokenHash, record.DuressTokenHash, index.PartitionKey)
+            : TableKeys.OrganisationIndex(record.OrganisationId, record.CreatedAt, record.ReferralId) == index.Key());
+        if (!pointsBack)
         {
-            if (current.PurgeAt > now)
-            {
-                await _table.ReplaceAsync(ReferralEntities.ToOrganisationIndex(current), index.ETag, ct).ConfigureAwait(false);
-            }
-
-            return false;
+            return await _table.DeleteAsync(index.Key(), index.ETag, ct).ConfigureAwait(false) == WriteOutcome.Written;
         }
 
-        return await _table.DeleteAsync(index.Key(), index.ETag, ct).ConfigureAwait(false) == WriteOutcome.Written;
+        if (record!.PurgeAt > now)
+        {
+            var next = isTokenIndex ? ReferralEntities.ToTokenIndex(index.PartitionKey, record.ReferralId, record.PurgeAt) : ReferralEntities.ToOrganisationIndex(record);
+            await _table.ReplaceAsync(next, index.ETag, ct).ConfigureAwait(false);
+        }
+
+        return false;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} index entries whose referral record was gone")]

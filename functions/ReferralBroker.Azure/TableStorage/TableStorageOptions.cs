@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace ReferralBroker.Azure.TableStorage;
 
 /// <summary>Where the status records live and how the broker proves who it is to the Table service.</summary>
@@ -21,6 +23,7 @@ public sealed class TableStorageOptions
     /// <summary>Prefixed to every table name, so that several deployments or test runs can share an account.</summary>
     public string TablePrefix { get; set; } = "broker";
 
+    [MemberNotNullWhen(true, nameof(AccountKey))]
     public bool UsesSharedKey => AccountKey is not null;
 
     /// <summary>What is wrong with these options, in words safe to log (never the key itself).</summary>
@@ -47,7 +50,7 @@ public sealed class TableStorageOptions
                 errors.Add("TableStorage:AccountName is required with an AccountKey.");
             }
 
-            if (TryDecodeKey(AccountKey) is null)
+            if (!Convert.TryFromBase64String(AccountKey, new byte[AccountKey.Length], out var written) || written == 0)
             {
                 errors.Add("TableStorage:AccountKey must be the base64 account key.");
             }
@@ -59,16 +62,5 @@ public sealed class TableStorageOptions
         }
 
         return errors;
-    }
-
-    internal static byte[]? TryDecodeKey(string? key)
-    {
-        if (string.IsNullOrEmpty(key))
-        {
-            return null;
-        }
-
-        var buffer = new byte[key.Length];
-        return Convert.TryFromBase64String(key, buffer, out var written) && written > 0 ? buffer[..written] : null;
     }
 }

@@ -18,7 +18,7 @@ public sealed class EntityTableTests(AzuriteFixture azurite)
     {
         var table = await NewTableAsync();
 
-        Assert.NotNull(await table.InsertAsync(TableEntities.New(new EntityKey("p", "r")).With("V", 1), Ct));
+        Assert.NotNull(await table.InsertAsync(TableEntities.New(new EntityKey("p", "r"), [("V", 1)]), Ct));
         Assert.Equal(1, (await table.GetAsync(new EntityKey("p", "r"), Ct))!.ReadInt32("V"));
     }
 
@@ -39,7 +39,7 @@ public sealed class EntityTableTests(AzuriteFixture azurite)
         var table = await NewTableAsync();
         var key = new EntityKey("o'brien's (1) = x,y", "zoë & 'q'");
 
-        Assert.NotNull(await table.InsertAsync(TableEntities.New(key).With("S", "ok"), Ct));
+        Assert.NotNull(await table.InsertAsync(TableEntities.New(key, [("S", "ok")]), Ct));
 
         var found = await table.GetAsync(key, Ct);
         Assert.NotNull(found);
@@ -53,9 +53,9 @@ public sealed class EntityTableTests(AzuriteFixture azurite)
     {
         var table = await NewTableAsync();
         var key = new EntityKey("p", "r");
-        await table.InsertAsync(TableEntities.New(key).With("S", "first"), Ct);
+        await table.InsertAsync(TableEntities.New(key, [("S", "first")]), Ct);
 
-        Assert.Null(await table.InsertAsync(TableEntities.New(key).With("S", "second"), Ct));
+        Assert.Null(await table.InsertAsync(TableEntities.New(key, [("S", "second")]), Ct));
 
         Assert.Equal("first", (await table.GetAsync(key, Ct))!.ReadString("S"));
     }
@@ -65,16 +65,16 @@ public sealed class EntityTableTests(AzuriteFixture azurite)
     {
         var table = await NewTableAsync();
         var key = new EntityKey("p", "r");
-        var first = (await table.InsertAsync(TableEntities.New(key).With("N", 1), Ct))!.Value;
-        Assert.Equal(WriteOutcome.Written, await table.ReplaceAsync(TableEntities.New(key).With("N", 2), first, Ct));
+        var first = (await table.InsertAsync(TableEntities.New(key, [("N", 1)]), Ct))!.Value;
+        Assert.Equal(WriteOutcome.Written, await table.ReplaceAsync(TableEntities.New(key, [("N", 2)]), first, Ct));
 
-        Assert.Equal(WriteOutcome.Conflict, await table.ReplaceAsync(TableEntities.New(key).With("N", 3), first, Ct));
+        Assert.Equal(WriteOutcome.Conflict, await table.ReplaceAsync(TableEntities.New(key, [("N", 3)]), first, Ct));
         Assert.Equal(WriteOutcome.Conflict, await table.DeleteAsync(key, first, Ct));
         Assert.Equal(2, (await table.GetAsync(key, Ct))!.ReadInt32("N"));
 
         Assert.Equal(WriteOutcome.Written, await table.DeleteAsync(key, ETag.All, Ct));
         Assert.Equal(WriteOutcome.NotFound, await table.DeleteAsync(key, ETag.All, Ct));
-        Assert.Equal(WriteOutcome.NotFound, await table.ReplaceAsync(TableEntities.New(key).With("N", 4), first, Ct));
+        Assert.Equal(WriteOutcome.NotFound, await table.ReplaceAsync(TableEntities.New(key, [("N", 4)]), first, Ct));
     }
 
     [Fact]
@@ -83,10 +83,10 @@ public sealed class EntityTableTests(AzuriteFixture azurite)
         var table = await NewTableAsync();
         for (var i = 0; i < 7; i++)
         {
-            await table.InsertAsync(TableEntities.New(new EntityKey($"p{i}", "r")).With("N", i), Ct);
+            await table.InsertAsync(TableEntities.New(new EntityKey($"p{i}", "r"), [("N", i)]), Ct);
         }
 
-        var all = await table.QueryAsync("N ge 2", pageSize: 2, ct: Ct).ToListAsync(Ct);
+        var all = await (await table.ClientAsync(Ct)).QueryAsync<TableEntity>("N ge 2", maxPerPage: 2, cancellationToken: Ct).ToListAsync(Ct);
 
         Assert.Equal([2, 3, 4, 5, 6], all.Select(e => e.ReadInt32("N")!.Value).Order());
         Assert.All(all, e => Assert.False(string.IsNullOrEmpty(e.ETag.ToString())));
@@ -97,7 +97,7 @@ public sealed class EntityTableTests(AzuriteFixture azurite)
     {
         var table = await NewTableAsync();
         var at = Records.Now;
-        await table.InsertAsync(TableEntities.New(new EntityKey("p", "r")).With("At", at), Ct);
+        await table.InsertAsync(TableEntities.New(new EntityKey("p", "r"), [("At", at)]), Ct);
 
         Assert.Equal(at.UtcTicks, (await table.GetAsync(new EntityKey("p", "r"), Ct))!.ReadDateTime("At")!.Value.UtcTicks);
     }
@@ -109,10 +109,10 @@ public sealed class EntityTableTests(AzuriteFixture azurite)
         var at = Records.Now;
         // A millisecond apart: Azurite compares datetimes at millisecond precision (Azure at 100 ns), so the
         // adapter re-checks due times itself and only relies on the filter to narrow the scan.
-        await table.InsertAsync(TableEntities.New(new EntityKey("early", "r")).With("At", at), Ct);
-        await table.InsertAsync(TableEntities.New(new EntityKey("late", "r")).With("At", at.AddMilliseconds(1)), Ct);
+        await table.InsertAsync(TableEntities.New(new EntityKey("early", "r"), [("At", at)]), Ct);
+        await table.InsertAsync(TableEntities.New(new EntityKey("late", "r"), [("At", at.AddMilliseconds(1))]), Ct);
 
-        var onOrBefore = await table.QueryAsync(TableKeys.OnOrBefore("At", at), ct: Ct).ToListAsync(Ct);
+        var onOrBefore = await (await table.ClientAsync(Ct)).QueryAsync<TableEntity>(TableKeys.OnOrBefore("At", at), cancellationToken: Ct).ToListAsync(Ct);
 
         Assert.Equal("early", Assert.Single(onOrBefore).PartitionKey);
     }
@@ -123,7 +123,7 @@ public sealed class EntityTableTests(AzuriteFixture azurite)
         var table = await NewTableAsync();
 
         var failure = await Assert.ThrowsAsync<RequestFailedException>(
-            () => table.InsertAsync(TableEntities.New(new EntityKey("p", "r")).With("S", new string('x', 40_000)), Ct));
+            () => table.InsertAsync(TableEntities.New(new EntityKey("p", "r"), [("S", new string('x', 40_000))]), Ct));
 
         Assert.Equal(400, failure.Status);
         Assert.False(string.IsNullOrEmpty(failure.ErrorCode));
@@ -135,7 +135,7 @@ public sealed class EntityTableTests(AzuriteFixture azurite)
     public async Task A_property_of_another_type_is_refused_naming_the_property_not_its_value()
     {
         var table = await NewTableAsync();
-        await table.InsertAsync(TableEntities.New(new EntityKey("p", "r")).With("N", "secret-ish-value"), Ct);
+        await table.InsertAsync(TableEntities.New(new EntityKey("p", "r"), [("N", "secret-ish-value")]), Ct);
         var entity = (await table.GetAsync(new EntityKey("p", "r"), Ct))!;
 
         var failure = Assert.Throws<InvalidDataException>(() => entity.ReadInt32("N"));
@@ -149,11 +149,11 @@ public sealed class EntityTableTests(AzuriteFixture azurite)
     {
         var options = azurite.CreateOptions();
         var first = EntityTable.Create(options, options.TablePrefix + "raw", credential: null, clientOptions: null);
-        await first.EnsureCreatedAsync(Ct);
+        await first.ClientAsync(Ct);
         await first.InsertAsync(TableEntities.New(new EntityKey("p", "r")), Ct);
 
         var second = EntityTable.Create(options, options.TablePrefix + "raw", credential: null, clientOptions: null);
-        await second.EnsureCreatedAsync(Ct);
+        await second.ClientAsync(Ct);
 
         Assert.NotNull(await second.GetAsync(new EntityKey("p", "r"), Ct));
     }
@@ -177,7 +177,7 @@ public sealed class EntityTableTests(AzuriteFixture azurite)
     {
         var options = azurite.CreateOptions();
         var table = EntityTable.Create(options, options.TablePrefix + "raw", credential: null, clientOptions: null);
-        await table.EnsureCreatedAsync(Ct);
+        await table.ClientAsync(Ct);
         return table;
     }
 

@@ -53,7 +53,8 @@ public sealed class ReferralEntitiesTests
     [Fact]
     public void An_entity_of_an_unknown_schema_is_refused_rather_than_misread()
     {
-        var entity = ReferralEntities.ToEntity(Records.Submitted()).With("Schema", 2);
+        var entity = ReferralEntities.ToEntity(Records.Submitted());
+        entity["Schema"] = 2;
 
         Assert.Throws<InvalidDataException>(() => ReferralEntities.ToRecord(entity));
     }

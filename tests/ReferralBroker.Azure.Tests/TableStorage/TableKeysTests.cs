@@ -109,7 +109,6 @@ public sealed class TableKeysTests
     {
         var local = new DateTimeOffset(2026, 3, 14, 17, 9, 26, TimeSpan.FromHours(2)).AddTicks(5_358_979);
 
-        Assert.Equal("2026-03-14T15:09:26.5358979Z", TableKeys.FormatDateTime(local));
         Assert.Equal("DueAt le datetime'2026-03-14T15:09:26.5358979Z'", TableKeys.OnOrBefore("DueAt", local));
     }
 

@@ -171,7 +171,7 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
 
         Assert.Null(await store.FindAsync(record.ReferralId, Ct));
         Assert.Null(await store.FindByTokenHashAsync(record.TokenHash, Ct));
-        var left = Assert.Single(await table.QueryAsync(filter: null, ct: Ct).ToListAsync(Ct));
+        var left = Assert.Single(await (await table.ClientAsync(Ct)).QueryAsync<TableEntity>(cancellationToken: Ct).ToListAsync(Ct));
         Assert.StartsWith(TableKeys.ReportCounterPartitionPrefix, left.PartitionKey, StringComparison.Ordinal);
         Assert.Equal(WriteOutcome.NotFound, await store.TryDeleteAsync(record.ReferralId, loaded.Version, Ct));
     }
@@ -349,10 +349,8 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
     {
         var (store, table, _) = NewStore();
         var lost = Records.Submitted();
-        await store.EnsureTablesAsync(Ct);
-        await table.InsertAsync(TableEntities.New(TableKeys.OrganisationIndex(lost.OrganisationId, lost.CreatedAt, lost.ReferralId))
-            .With("ReferralId", lost.ReferralId).With("CreatedAt", lost.CreatedAt).With("Category", "legal")
-            .With(TableKeys.DueAtProperty, lost.PurgeAt), Ct);
+        await table.InsertAsync(TableEntities.New(TableKeys.OrganisationIndex(lost.OrganisationId, lost.CreatedAt, lost.ReferralId),
+            [("ReferralId", lost.ReferralId), ("CreatedAt", lost.CreatedAt), ("Category", "legal"), (TableKeys.DueAtProperty, lost.PurgeAt)]), Ct);
 
         Assert.Empty((await store.ListAsync(new ReferralQuery(lost.OrganisationId), Ct)).Items);
         await store.FindDueAsync(lost.PurgeAt, Ct).ToListAsync(Ct);
