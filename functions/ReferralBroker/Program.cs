@@ -1,6 +1,6 @@
-using Microsoft.AspNetCore.HttpOverrides;
 using ReferralBroker.Admin;
-using ReferralBroker.Azure;
+using ReferralBroker.Embedded;
+using ReferralBroker.Gate;
 using ReferralBroker.Hosting;
 using ReferralBroker.Pages;
 using ReferralBroker.Partners;
@@ -11,34 +11,20 @@ using ReferralBroker.Status;
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
     Args = args,
-    // Settings, pages and scripts ship next to the binary, so any working directory (./.data stays relative to
-    // it) or a Functions host finds them.
+    // Settings, pages and scripts ship next to the binary, so any working directory finds them (./.data stays
+    // relative to it).
     ContentRootPath = AppContext.BaseDirectory,
     WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
 });
-var azure = AzureHosting.IsAzure(builder.Configuration);
-builder.WebHost.UseBrokerUrls(builder.Configuration).UseCustomHandlerPort(builder.Configuration);
-builder.Services.AddBroker(builder.Configuration);
+builder.WebHost.UseBrokerUrls(builder.Configuration);
+builder.Services.AddBroker(builder.Configuration).AddEmbeddedAdapters();
 
 var app = builder.Build();
-if (azure)
-{
-    // Behind the Functions host every request comes from loopback; rate limits need the caller's address.
-    app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor });
-}
 
-app.UseSecurityHeaders();
-// A request body that breaks HTTP itself (bad chunking, a body shorter than announced) is the client's error.
-app.UseExceptionHandler(new ExceptionHandlerOptions
-{
-    StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
-});
+// Only for what matches no route (404, 405): every answer of the broker's own is written by its handler or the gate.
 app.UseStatusCodePages();
-app.UseStaticFiles();
-app.UseClientLanguages();
-app.UseRateLimiter();
-app.UseAuthentication();
-app.UseAuthorization();
+app.UseRouting();
+app.UseBrokerGate();
 
 app.MapPages();
 app.MapReferrals();
@@ -46,11 +32,6 @@ app.MapPartners();
 app.MapStatus();
 app.MapAdmin();
 app.MapReports();
-if (azure)
-{
-    app.MapFunctionInvocations();
-}
-
 app.Run();
 
 /// <summary>Entry point, visible to the integration tests' WebApplicationFactory.</summary>

@@ -1,5 +1,6 @@
 using Azure.Messaging.ServiceBus;
 using Microsoft.Extensions.Logging;
+using ReferralBroker.Ports;
 
 namespace ReferralBroker.Azure.ServiceBus;
 

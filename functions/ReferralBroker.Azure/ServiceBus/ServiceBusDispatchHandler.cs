@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Azure.Messaging.ServiceBus;
 using Microsoft.Extensions.Logging;
+using ReferralBroker.Ports;
 using ReferralBroker.Referrals;
 
 namespace ReferralBroker.Azure.ServiceBus;

@@ -64,7 +64,7 @@ internal sealed partial class AzureBroker : IDisposable
         };
         App = new BrokerApp(time: Time, settings: new Dictionary<string, string?>
         {
-            ["Broker:Hosting"] = "Azure",
+            [BrokerApp.HostingSetting] = BrokerApp.AzureHosting,
             ["Broker:Pepper"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             ["Broker:NetworkJson"] = network.ToJsonString(),
             ["Broker:Admin:CoordinatorKeySha256"] = ApiKeys.Hash(Coordinator.Key),
@@ -133,43 +133,26 @@ internal sealed partial class AzureBroker : IDisposable
 
     public void FailSendGrid(int times) => _sendGridFailures = times;
 
-    /// <summary>A Service Bus trigger invocation as the host posts it, metadata double-encoded (reference §1.4).</summary>
-    public static JsonObject ServiceBusInvocation(byte[] body, int deliveryCount, string messageId) => new()
+    /// <summary>One run of the Functions project's dispatch timer for a category, the class activated as the worker does.</summary>
+    public Task RunDispatchTimerAsync(string category)
     {
-        ["Data"] = new JsonObject { ["message"] = Convert.ToBase64String(body) },
-        ["Metadata"] = new JsonObject
+        var functions = ActivatorUtilities.CreateInstance<ReferralBroker.Functions.TimerFunctions>(App.Services);
+        var timer = new Microsoft.Azure.Functions.Worker.TimerInfo();
+        return category switch
         {
-            ["DeliveryCount"] = deliveryCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["MessageId"] = JsonSerializer.Serialize(messageId),
-            ["ContentType"] = "\"application/json\"",
-            ["EnqueuedTimeUtc"] = JsonSerializer.Serialize(BrokerApp.Start.ToString("O")),
-            ["UserProperties"] = new JsonObject { ["category"] = "health", ["partnerId"] = "demo-health" },
-            ["sys"] = new JsonObject { ["MethodName"] = "DispatchHealth", ["UtcNow"] = "2026-11-23T12:00:01Z", ["RandGuid"] = Guid.NewGuid().ToString() },
-        },
-    };
+            "health" => functions.DispatchHealth(timer, CancellationToken.None),
+            "legal" => functions.DispatchLegal(timer, CancellationToken.None),
+            "employment" => functions.DispatchEmployment(timer, CancellationToken.None),
+            _ => functions.DispatchOther(timer, CancellationToken.None),
+        };
+    }
 
-    public static JsonObject TimerInvocation() => new()
+    /// <summary>The sweep timer's run, as the Functions project's <c>Sweep</c> function does it, and its log line.</summary>
+    public async Task<string> SweepAsync()
     {
-        ["Data"] = new JsonObject
-        {
-            ["timer"] = new JsonObject
-            {
-                ["Schedule"] = new JsonObject { ["AdjustForDST"] = true },
-                ["ScheduleStatus"] = new JsonObject { ["Last"] = "2026-11-23T11:55:00Z", ["Next"] = "2026-11-23T12:05:00Z" },
-                ["IsPastDue"] = false,
-            },
-        },
-        ["Metadata"] = new JsonObject { ["sys"] = new JsonObject { ["MethodName"] = "Sweep" } },
-    };
-
-    public async Task<(int Status, JsonElement Body)> InvokeAsync(string function, JsonObject payload)
-    {
-        using var client = App.CreateClient();
-        var response = await client.PostAsJsonAsync($"/{function}", payload);
-        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.True(body.TryGetProperty("Outputs", out _), "The host needs Outputs in every reply.");
-        return ((int)response.StatusCode, body);
+        var (sweep, marked, notified) = await App.Services.GetRequiredService<ScheduledSweep>().RunAsync(CancellationToken.None);
+        return $"Sweep: {sweep.Expired} expired, {sweep.SealedDestroyed} sealed destroyed, {sweep.Purged} purged, " +
+            $"{marked} dead-lettered referrals marked for re-sending, {notified} notifications attempted.";
     }
 
     public static PartnerLink LinkInMail(StubRequest mail)

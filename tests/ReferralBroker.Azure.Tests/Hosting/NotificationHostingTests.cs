@@ -20,8 +20,7 @@ public sealed class NotificationHostingTests(AzuriteFixture azurite)
         Assert.Equal(HttpStatusCode.OK, (await broker.App.Partner(link).PostAsync($"/api/partner/referrals/{link.ReferralId}/accept", null)).StatusCode);
 
         receiver.FailNext(2);
-        var (status, _) = await broker.InvokeAsync("Sweep", AzureBroker.TimerInvocation());
-        Assert.Equal(200, status);
+        await broker.SweepAsync();
         Assert.Empty(receiver.Events);
         var organisationMails = broker.Mails.Where(m => m.BodyText.Contains(AzureBroker.NotificationEmail, StringComparison.Ordinal)).ToList();
         Assert.Equal(2, organisationMails.Count);
@@ -34,14 +33,13 @@ public sealed class NotificationHostingTests(AzuriteFixture azurite)
 
         // The failed webhook attempts are remembered in the record; the next tick after the back-off retries them.
         broker.Time.Advance(TimeSpan.FromMinutes(5));
-        (status, _) = await broker.InvokeAsync("Sweep", AzureBroker.TimerInvocation());
-        Assert.Equal(200, status);
+        await broker.SweepAsync();
         Assert.Equal(["accepted", "delivered"], receiver.Statuses.Order(StringComparer.Ordinal));
         Assert.Empty(receiver.Refused);
         Assert.Equal(2, broker.Mails.Count(m => m.BodyText.Contains(AzureBroker.NotificationEmail, StringComparison.Ordinal)));
 
         broker.Time.Advance(TimeSpan.FromHours(1));
-        await broker.InvokeAsync("Sweep", AzureBroker.TimerInvocation());
+        await broker.SweepAsync();
         Assert.Equal(2, receiver.Events.Count);
     }
 }

@@ -110,7 +110,7 @@ public sealed class AzureFaultHistoryTests(AzuriteFixture azurite, ITestOutputHe
             leftInSubscriptions += (await broker.ServiceBus.EntityAsync(FakeServiceBus.SubscriptionPath(subscription))).All.Count();
         }
 
-        await broker.InvokeAsync("Sweep", AzureBroker.TimerInvocation());
+        await broker.SweepAsync();
         var emails = broker.AcceptedMails.Select(m => AzureBroker.LinkInMail(m).ReferralId).CountBy(id => id).ToDictionary();
         var finals = new Dictionary<string, FinalState>();
         foreach (var t in tracked.Where(t => t.Acknowledged is not null))

@@ -61,8 +61,8 @@ public sealed partial class AzureRaceTests(AzuriteFixture azurite, ITestOutputHe
             var sweep = Task.Run(async () =>
             {
                 await gate.Task;
-                var (_, reply) = await _broker.InvokeAsync("Sweep", AzureBroker.TimerInvocation());
-                return int.Parse(ExpiredCount().Match(reply.GetRawText()).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                var reply = await _broker.SweepAsync();
+                return int.Parse(ExpiredCount().Match(reply).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
             });
             gate.SetResult();
             var answers = await Task.WhenAll(contenders);

@@ -10,9 +10,11 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using ReferralBroker.Azure;
 using ReferralBroker.Embedded;
 using ReferralBroker.Referrals;
 
@@ -25,6 +27,9 @@ namespace ReferralBroker.Tests.Integration;
 public sealed partial class BrokerApp : WebApplicationFactory<Program>
 {
     public const string OrgKey = "test-org-key-0123456789";
+    /// <summary>A test setting: "Azure" swaps the Azure adapters in, as the Functions project composes them.</summary>
+    public const string HostingSetting = "Broker:Hosting";
+    public const string AzureHosting = "Azure";
     public const string OtherOrgKey = "other-org-key-0123456789";
     public static readonly DateTimeOffset Start = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
 
@@ -118,6 +123,13 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<TimeProvider>(Time);
+            if (_settings.GetValueOrDefault(HostingSetting) == AzureHosting)
+            {
+                // The Functions project's adapters under the same handlers and gate: registered last, they take
+                // over every port (the embedded pumps are off in tests and find nothing of theirs to drive).
+                services.AddAzureAdapters(new ConfigurationBuilder().AddInMemoryCollection(_settings).Build());
+            }
+
             _services?.Invoke(services);
         });
     }

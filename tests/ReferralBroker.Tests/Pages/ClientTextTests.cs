@@ -10,7 +10,7 @@ namespace ReferralBroker.Tests.Pages;
 /// </summary>
 public sealed partial class ClientTextTests
 {
-    private static readonly string Folder = Path.Combine(Browser.Pages.RepositoryRoot, "functions", "ReferralBroker", "Pages");
+    private static readonly string Folder = Path.Combine(Browser.Pages.RepositoryRoot, "functions", "ReferralBroker.Http", "Pages");
 
     public static TheoryData<string> Languages => [.. ClientLanguages.Cultures.Select(c => c.Name).Where(n => n != ClientLanguages.Default)];
 

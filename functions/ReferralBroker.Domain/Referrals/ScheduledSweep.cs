@@ -1,0 +1,27 @@
+using ReferralBroker.Ports;
+
+namespace ReferralBroker.Referrals;
+
+/// <summary>What one scheduled sweep did, for its log line.</summary>
+public sealed record ScheduledSweepReport(SweepReport Sweep, int MarkedUndeliverable, int NotificationsAttempted);
+
+/// <summary>
+/// The work of the sweep timer where the queue lives outside the process: expiry and purges, the dead letters
+/// destroyed and their referrals marked, then the status notifications due by now (the ones this sweep caused and
+/// those of the requests since the last one), since nothing else runs between timers.
+/// </summary>
+public sealed class ScheduledSweep(
+    ReferralSweeper sweeper, IUndeliveredDispatches undelivered, ReferralService referrals, NotificationDeliverer notifications)
+{
+    public async Task<ScheduledSweepReport> RunAsync(CancellationToken ct)
+    {
+        var report = await sweeper.SweepAsync(ct);
+        var marked = 0;
+        foreach (var referralId in await undelivered.PurgeExpiredAsync(ct))
+        {
+            marked += await referrals.MarkUndeliverableAsync(referralId, ct) ? 1 : 0;
+        }
+
+        return new ScheduledSweepReport(report, marked, await notifications.DeliverDueAsync(ct));
+    }
+}

@@ -1,0 +1,25 @@
+using Microsoft.Azure.Functions.Worker;
+using ReferralBroker.Gate;
+using ReferralBroker.Referrals;
+
+namespace ReferralBroker.Functions;
+
+/// <summary>The organisations' referral API (<see cref="ReferralEndpoints"/>).</summary>
+[Gate(Access.Organisation)]
+internal sealed class ReferralFunctions(ReferralService referrals)
+{
+    [Function("SubmitReferral")]
+    public async Task<IResult> Submit(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/referrals")] HttpRequest request, CancellationToken ct) =>
+        await ReferralEndpoints.Submit(request, referrals, ct);
+
+    [Function("ListReferrals")]
+    public async Task<IResult> List(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/referrals")] HttpRequest request, CancellationToken ct) =>
+        await ReferralEndpoints.List(request, referrals, ct);
+
+    [Function("GetReferral")]
+    public async Task<IResult> Get(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/referrals/{referralId}")] HttpRequest request, CancellationToken ct) =>
+        await ReferralEndpoints.Get(request, referrals, ct);
+}

@@ -1,0 +1,384 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using ReferralBroker.Gate;
+using ReferralBroker.Hosting;
+using ReferralBroker.Http;
+using ReferralBroker.Partners;
+using ReferralBroker.Referrals;
+
+namespace ReferralBroker.Admin;
+
+/// <summary>
+/// The network coordinator's API: organisations (notification settings, API keys), partners (HSDS records,
+/// pause and resume) and the whole directory in and out as HSDS JSON or CSV. Nothing here touches referrals:
+/// the coordinator sees no client data, and flags carry none.
+/// </summary>
+internal static partial class AdminEndpoints
+{
+    /// <summary>A whole directory in one request: far more than the referral API's 16 KiB.</summary>
+    public const int MaxImportBytes = 1024 * 1024;
+    private const int MinWebhookSecretLength = 16;
+    private static readonly string[] OrganisationProperties = ["name", "notifications"];
+    private static readonly string[] NotificationProperties = ["email", "webhookUrl", "webhookSecret"];
+
+    public static RouteGroupBuilder MapAdmin(this IEndpointRouteBuilder routes)
+    {
+        var admin = routes.MapGroup("/api/admin")
+            .RequireAccess(Access.Coordinator)
+            .WithTags("Admin");
+        admin.MapGet("/organisations", ListOrganisations).WithName("AdminListOrganisations");
+        admin.MapPut("/organisations/{organisationId}", PutOrganisation).WithName("AdminPutOrganisation");
+        admin.MapPost("/organisations/{organisationId}/key", IssueKey).WithName("AdminIssueKey");
+        admin.MapGet("/partners", ListPartners).WithName("AdminListPartners");
+        admin.MapGet("/partners/{partnerId}", GetPartner).WithName("AdminGetPartner");
+        admin.MapPut("/partners/{partnerId}", PutPartner).WithName("AdminPutPartner");
+        admin.MapPost("/partners/{partnerId}/pause", Pause).WithName("AdminPausePartner");
+        admin.MapPost("/partners/{partnerId}/resume", Resume).WithName("AdminResumePartner");
+        admin.MapGet("/directory", ExportJson).WithName("AdminExportDirectory");
+        admin.MapGet("/directory.csv", ExportCsv).WithName("AdminExportDirectoryCsv");
+        admin.MapPost("/directory", ImportJson).WithName("AdminImportDirectory");
+        admin.MapPost("/directory.csv", ImportCsv).WithName("AdminImportDirectoryCsv");
+        return admin;
+    }
+
+    public static JsonHttpResult<IReadOnlyList<OrganisationAdminView>> ListOrganisations(StoredNetworkDirectory directory) =>
+        Json<IReadOnlyList<OrganisationAdminView>>([.. directory.Organisations.Select(OrganisationAdminView.Of)]);
+
+    public static async Task<Results<JsonHttpResult<OrganisationAdminView>, ProblemHttpResult>> PutOrganisation(
+        HttpRequest request, NetworkAdministration administration, StoredNetworkDirectory directory,
+        IOptions<BrokerOptions> options, ILogger<NetworkAdministration> logger, CancellationToken ct)
+    {
+        var organisationId = request.Route("organisationId");
+        if (!HsdsMapping.IsId(organisationId))
+        {
+            return Rejected(new Dictionary<string, string[]> { ["id"] = ["1 to 64 characters of a-z, 0-9 and '-'."] });
+        }
+
+        if (await RequestBody.ReadAsync(request, ct) is not { } body)
+        {
+            return Problems.TooLarge(RequestBody.MaxBytes);
+        }
+
+        using var document = RequestBody.TryParse(body);
+        if (document?.RootElement is not { ValueKind: JsonValueKind.Object } root)
+        {
+            return Problems.Malformed(RequestBody.NotJsonObject());
+        }
+
+        var malformed = new Dictionary<string, string[]>();
+        var invalid = new Dictionary<string, string[]>();
+        RequestBody.RejectUnknown(root, "", OrganisationProperties, malformed);
+        var name = RequestBody.String(root, "name", "", malformed);
+        if (name is null || name.Trim().Length == 0 || name.Length > 200 || name.Any(char.IsControl))
+        {
+            invalid["name"] = ["Required: 1 to 200 characters on one line."];
+        }
+
+        var current = directory.Organisations.FirstOrDefault(o => o.Organisation.Id == organisationId)?.Organisation.Notifications;
+        var notifications = ReadNotifications(root, current, options.Value.Notifications.AllowLoopbackHttpWebhooks, malformed, invalid);
+        if (malformed.Count > 0)
+        {
+            return Problems.Malformed(malformed);
+        }
+
+        if (invalid.Count > 0)
+        {
+            return Rejected(invalid);
+        }
+
+        var (account, created) = await administration.SaveOrganisationAsync(new Organisation(organisationId, name!, notifications!), ct);
+        LogOrganisationSaved(logger, organisationId);
+        return Json(OrganisationAdminView.Of(account), created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+    }
+
+    public static async Task<Results<JsonHttpResult<IssuedKey>, ProblemHttpResult>> IssueKey(
+        HttpRequest request, NetworkAdministration administration, TimeProvider time, ILogger<NetworkAdministration> logger, CancellationToken ct)
+    {
+        var organisationId = request.Route("organisationId");
+        if (await administration.IssueKeyAsync(organisationId, ct) is not { } key)
+        {
+            return Problems.NotFound();
+        }
+
+        // The key itself is in the response only: never logged, never stored.
+        LogKeyIssued(logger, organisationId);
+        return Json(new IssuedKey(organisationId, key, time.GetUtcNow()));
+    }
+
+    public static async Task<JsonHttpResult<IReadOnlyList<PartnerAdminView>>> ListPartners(
+        StoredNetworkDirectory directory, NetworkAdministration administration, CancellationToken ct)
+    {
+        var views = new List<PartnerAdminView>();
+        foreach (var partner in directory.Partners)
+        {
+            views.Add(PartnerAdminView.Of(partner, await administration.FlagsAsync(partner.Id, ct)));
+        }
+
+        return Json<IReadOnlyList<PartnerAdminView>>(views);
+    }
+
+    public static async Task<Results<JsonHttpResult<PartnerAdminView>, ProblemHttpResult>> GetPartner(
+        HttpRequest request, StoredNetworkDirectory directory, NetworkAdministration administration, CancellationToken ct) =>
+        directory.FindPartner(request.Route("partnerId")) is { } partner
+            ? Json(PartnerAdminView.Of(partner, await administration.FlagsAsync(partner.Id, ct)))
+            : Problems.NotFound();
+
+    public static async Task<Results<JsonHttpResult<PartnerAdminView>, ProblemHttpResult>> PutPartner(
+        HttpRequest request, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
+    {
+        var partnerId = request.Route("partnerId");
+        var (service, problem) = await ReadJsonAsync(request, RequestBody.MaxBytes, AdminJsonContext.Default.HsdsService, ct);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        if (HsdsMapping.ToPartner(service!, partnerId, "", errors) is not { } partner)
+        {
+            return Rejected(errors);
+        }
+
+        var (saved, created) = await administration.SavePartnerAsync(partner, ct);
+        LogPartnerSaved(logger, partnerId);
+        return Json(PartnerAdminView.Of(saved, await administration.FlagsAsync(partnerId, ct)),
+            created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+    }
+
+    public static async Task<Results<JsonHttpResult<PartnerAdminView>, ProblemHttpResult>> Pause(
+        HttpRequest request, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
+    {
+        var partnerId = request.Route("partnerId");
+        if (await administration.PauseAsync(partnerId, ct) is not { } partner)
+        {
+            return Problems.NotFound();
+        }
+
+        LogPaused(logger, partnerId);
+        return Json(PartnerAdminView.Of(partner, await administration.FlagsAsync(partnerId, ct)));
+    }
+
+    public static async Task<Results<JsonHttpResult<PartnerAdminView>, ProblemHttpResult>> Resume(
+        HttpRequest request, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
+    {
+        var partnerId = request.Route("partnerId");
+        if (await administration.ResumeAsync(partnerId, ct) is not { } partner)
+        {
+            return Problems.NotFound();
+        }
+
+        LogResumed(logger, partnerId);
+        return Json(PartnerAdminView.Of(partner, []));
+    }
+
+    public static JsonHttpResult<HsdsDirectory> ExportJson(StoredNetworkDirectory directory) =>
+        Json(HsdsMapping.ToHsds(directory.Partners));
+
+    public static ContentHttpResult ExportCsv(StoredNetworkDirectory directory) =>
+        TypedResults.Text(DirectoryCsv.Write(HsdsMapping.ToHsds(directory.Partners)), "text/csv; charset=utf-8");
+
+    public static async Task<Results<JsonHttpResult<ImportResult>, ProblemHttpResult>> ImportJson(
+        HttpRequest request, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
+    {
+        var (directory, problem) = await ReadJsonAsync(request, MaxImportBytes, AdminJsonContext.Default.HsdsDirectory, ct);
+        return problem ?? await ImportAsync(directory!.Services ?? [], "services", administration, logger, ct);
+    }
+
+    public static async Task<Results<JsonHttpResult<ImportResult>, ProblemHttpResult>> ImportCsv(
+        HttpRequest request, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
+    {
+        if (await RequestBody.ReadAsync(request, ct, MaxImportBytes) is not { } body)
+        {
+            return Problems.TooLarge(MaxImportBytes);
+        }
+
+        return DirectoryCsv.Read(Encoding.UTF8.GetString(body), out var error) is { } services
+            ? await ImportAsync(services, "rows", administration, logger, ct)
+            : Problems.Malformed(new Dictionary<string, string[]> { [""] = [error!] });
+    }
+
+    /// <summary>All or nothing: every entry is checked before any is saved. Partners are added or updated by id.</summary>
+    private static async Task<Results<JsonHttpResult<ImportResult>, ProblemHttpResult>> ImportAsync(
+        IReadOnlyList<HsdsService?> services, string path, NetworkAdministration administration, ILogger<NetworkAdministration> logger,
+        CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var partners = new List<Partner>();
+        for (var i = 0; i < services.Count; i++)
+        {
+            if (services[i] is null)
+            {
+                errors[$"{path}[{i}]"] = ["Must be an object."];
+            }
+            else if (HsdsMapping.ToPartner(services[i]!, null, $"{path}[{i}]", errors) is { } partner)
+            {
+                partners.Add(partner);
+            }
+        }
+
+        var duplicate = partners.GroupBy(p => p.Id).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            errors[path] = [$"Partner '{duplicate.Key}' appears more than once."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return Rejected(errors);
+        }
+
+        var created = 0;
+        foreach (var partner in partners)
+        {
+            created += (await administration.SavePartnerAsync(partner, ct)).Created ? 1 : 0;
+        }
+
+        LogImported(logger, created, partners.Count - created);
+        return Json(new ImportResult(created, partners.Count - created));
+    }
+
+    private static OrganisationNotifications? ReadNotifications(
+        JsonElement root, OrganisationNotifications? current, bool allowLoopbackHttp, Dictionary<string, string[]> malformed, Dictionary<string, string[]> invalid)
+    {
+        if (!root.TryGetProperty("notifications", out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return new OrganisationNotifications(null, null, null);
+        }
+
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            malformed["notifications"] = ["Must be an object."];
+            return null;
+        }
+
+        RequestBody.RejectUnknown(element, "notifications", NotificationProperties, malformed);
+        var email = RequestBody.String(element, "email", "notifications", malformed);
+        if (email is not null && (email.Length is < 3 or > 254 || !email.Contains('@', StringComparison.Ordinal) || email.Any(char.IsWhiteSpace)))
+        {
+            invalid["notifications.email"] = ["An email address for status notices (they carry no client data)."];
+        }
+
+        Uri? webhook = null;
+        if (RequestBody.String(element, "webhookUrl", "notifications", malformed) is { } url)
+        {
+            // The rule the notification deliverer applies: a URL accepted here that it would refuse would never be called.
+            if (!Uri.TryCreate(url, UriKind.Absolute, out webhook) || !ClosedLoop.IsAcceptableWebhookUrl(webhook, allowLoopbackHttp))
+            {
+                invalid["notifications.webhookUrl"] = ["An absolute https URL without credentials or fragment."];
+            }
+        }
+
+        // Absent keeps the secret already set (it is never shown, so it cannot be sent back); null removes it.
+        var secret = current?.WebhookSecret;
+        if (element.TryGetProperty("webhookSecret", out _))
+        {
+            secret = RequestBody.String(element, "webhookSecret", "notifications", malformed);
+            if (secret is { Length: < MinWebhookSecretLength })
+            {
+                invalid["notifications.webhookSecret"] = [$"At least {MinWebhookSecretLength} characters, random."];
+            }
+        }
+
+        if (webhook is not null && secret is null)
+        {
+            invalid["notifications.webhookSecret"] = ["A webhook needs a secret to sign its calls with."];
+        }
+
+        return new OrganisationNotifications(email, webhook, webhook is null ? null : secret);
+    }
+
+    private static async Task<(T? Value, ProblemHttpResult? Problem)> ReadJsonAsync<T>(
+        HttpRequest request, int maxBytes, JsonTypeInfo<T> type, CancellationToken ct)
+        where T : class
+    {
+        if (await RequestBody.ReadAsync(request, ct, maxBytes) is not { } body)
+        {
+            return (null, Problems.TooLarge(maxBytes));
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(body, type) is { } value
+                ? (value, null)
+                : (null, Problems.Malformed(RequestBody.NotJsonObject()));
+        }
+        catch (JsonException e)
+        {
+            var path = e.Path is { Length: > 1 } p ? p.TrimStart('$', '.') : "";
+            return (null, Problems.Malformed(new Dictionary<string, string[]>
+            {
+                [path] = ["Not valid here: malformed JSON, a wrong type, or a property the directory does not know."],
+            }));
+        }
+    }
+
+    private static ProblemHttpResult Rejected(Dictionary<string, string[]> errors) =>
+        Problems.Fields(StatusCodes.Status422UnprocessableEntity, "The record breaks a rule", errors);
+
+    private static JsonHttpResult<T> Json<T>(T value, int status = StatusCodes.Status200OK) =>
+        TypedResults.Json(value, (JsonTypeInfo<T>)AdminJsonContext.Default.GetTypeInfo(typeof(T))!, statusCode: status);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Coordinator saved organisation {OrganisationId}")]
+    private static partial void LogOrganisationSaved(ILogger logger, string organisationId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Coordinator issued a new API key for {OrganisationId}; the previous one no longer works")]
+    private static partial void LogKeyIssued(ILogger logger, string organisationId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Coordinator saved partner {PartnerId}")]
+    private static partial void LogPartnerSaved(ILogger logger, string partnerId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Coordinator paused partner {PartnerId}")]
+    private static partial void LogPaused(ILogger logger, string partnerId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Coordinator resumed partner {PartnerId} and cleared its flags")]
+    private static partial void LogResumed(ILogger logger, string partnerId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Coordinator imported the directory: {Created} partners added, {Updated} updated")]
+    private static partial void LogImported(ILogger logger, int created, int updated);
+}
+
+public sealed record NotificationsAdminView(string? Email, Uri? WebhookUrl, bool WebhookSecretSet);
+
+/// <summary>An organisation as the coordinator sees it: never its key, never its webhook secret.</summary>
+public sealed record OrganisationAdminView(string Id, string Name, NotificationsAdminView Notifications, bool HasApiKey, DateTimeOffset? KeyIssuedAt)
+{
+    public static OrganisationAdminView Of(OrganisationAccount account)
+    {
+        var n = account.Organisation.Notifications;
+        return new(account.Organisation.Id, account.Organisation.Name,
+            new NotificationsAdminView(n.Email, n.WebhookUrl, n.WebhookSecret is not null),
+            account.ApiKeySha256 is not null, account.KeyIssuedAt);
+    }
+}
+
+/// <summary>Shown once: the broker keeps only its hash.</summary>
+public sealed record IssuedKey(string OrganisationId, string ApiKey, DateTimeOffset IssuedAt);
+
+public sealed record PauseView(string Cause, DateTimeOffset Since);
+
+public sealed record FlagView(string OrganisationId, string Reason, DateTimeOffset FlaggedAt);
+
+public sealed record PartnerAdminView(HsdsService Service, PauseView? Pause, IReadOnlyList<FlagView> Flags)
+{
+    public static PartnerAdminView Of(Partner partner, IReadOnlyList<PartnerFlag> flags) => new(
+        HsdsMapping.ToHsds(partner),
+        partner.Pause is { } pause ? new PauseView(pause.Cause == PauseCause.Flags ? "flags" : "coordinator", pause.Since) : null,
+        [.. flags.Select(f => new FlagView(f.OrganisationId, f.Reason, f.FlaggedAt))]);
+}
+
+public sealed record ImportResult(int Created, int Updated);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(IReadOnlyList<OrganisationAdminView>))]
+[JsonSerializable(typeof(OrganisationAdminView))]
+[JsonSerializable(typeof(IssuedKey))]
+[JsonSerializable(typeof(IReadOnlyList<PartnerAdminView>))]
+[JsonSerializable(typeof(PartnerAdminView))]
+[JsonSerializable(typeof(HsdsService))]
+[JsonSerializable(typeof(HsdsDirectory))]
+[JsonSerializable(typeof(ImportResult))]
+internal sealed partial class AdminJsonContext : JsonSerializerContext;

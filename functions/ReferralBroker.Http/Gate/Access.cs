@@ -1,0 +1,33 @@
+namespace ReferralBroker.Gate;
+
+/// <summary>Who may call a route, and under which limits: one rule per route group, read by the gate.</summary>
+public enum Access
+{
+    /// <summary>Pages, the directory, the assets: no key, no per-address limit.</summary>
+    Anyone,
+
+    /// <summary>An organisation's API key ("Authorization: Bearer &lt;key&gt;").</summary>
+    Organisation,
+
+    /// <summary>The network coordinator's key; an organisation key is told 403, anything else 401.</summary>
+    Coordinator,
+
+    /// <summary>A partner's capability in its header: rate-limited per address and under the guessing budget.</summary>
+    Partner,
+
+    /// <summary>A client's status lookup (API): rate-limited per address and under the guessing budget.</summary>
+    ClientStatus,
+
+    /// <summary>The client's status page: the limits of <see cref="ClientStatus"/>, refused with a page in her language.</summary>
+    ClientStatusPage,
+}
+
+/// <summary>
+/// The access rule of a route group (embedded host: endpoint metadata) or of a function (worker: on its class or
+/// method). The same attribute in both places, so the gate reads one rule whatever the hosting.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class | AttributeTargets.Method, Inherited = false)]
+public sealed class GateAttribute(Access access) : Attribute
+{
+    public Access Access { get; } = access;
+}

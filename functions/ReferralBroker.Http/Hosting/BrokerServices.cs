@@ -1,0 +1,47 @@
+using ReferralBroker.Gate;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using ReferralBroker.Http;
+using ReferralBroker.Pages;
+using ReferralBroker.Notifications;
+using ReferralBroker.Partners;
+using ReferralBroker.Ports;
+using ReferralBroker.Referrals;
+using ReferralBroker.Tokens;
+
+namespace ReferralBroker.Hosting;
+
+internal static class BrokerServices
+{
+    /// <summary>The broker's use cases and HTTP services, for either hosting; the hosting adds its adapters.</summary>
+    public static IServiceCollection AddBroker(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<BrokerOptions>().Bind(configuration.GetSection(BrokerOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BrokerOptions>, BrokerOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Retention);
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Queue);
+        services.AddSingleton(sp => new DispatchSettings(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.PublicBaseUrl));
+        services.AddSingleton<ReferralService>();
+        services.AddSingleton<ReferralDispatcher>();
+        services.AddSingleton<ReferralSweeper>();
+        services.AddSingleton(sp => new FlagPolicy(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Directory.FlagsToPause));
+        services.AddSingleton<StoredNetworkDirectory>();
+        services.AddSingleton<INetworkDirectory>(sp => sp.GetRequiredService<StoredNetworkDirectory>());
+        services.AddSingleton<NetworkAdministration>();
+        services.AddHostedService<DirectoryRefreshService>();
+        services.AddClosedLoopNotifications();
+
+        services.AddLocalization();
+        services.AddProblemDetails();
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
+            o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+        });
+        services.AddSingleton<Callers>();
+        services.AddSingleton<GuessingBudget>();
+        services.AddSingleton<BrokerGate>();
+        return services;
+    }
+}

@@ -1,0 +1,91 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using ReferralBroker.Gate;
+using ReferralBroker.Http;
+using ReferralBroker.Lifecycle;
+
+namespace ReferralBroker.Referrals;
+
+/// <summary>The organisations' API: send a consented referral, follow its status.</summary>
+internal static class ReferralEndpoints
+{
+    public static RouteGroupBuilder MapReferrals(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/referrals")
+            .RequireAccess(Access.Organisation)
+            .WithTags("Referrals");
+        group.MapPost("/", Submit).WithName("SubmitReferral");
+        group.MapGet("/", List).WithName("ListReferrals");
+        group.MapGet("/{referralId}", Get).WithName("GetReferral");
+        return group;
+    }
+
+    public static async Task<Results<Created<SubmitResponse>, ProblemHttpResult>> Submit(
+        HttpRequest request, ReferralService referrals, CancellationToken ct)
+    {
+        var idempotencyKey = request.Headers["Idempotency-Key"] is { Count: > 0 } keys ? keys.ToString() : null;
+        if (idempotencyKey is { Length: 0 or > 200 })
+        {
+            return Problems.Malformed(new Dictionary<string, string[]> { ["Idempotency-Key"] = ["Between 1 and 200 characters."] });
+        }
+
+        if (await RequestBody.ReadAsync(request, ct) is not { } body)
+        {
+            return Problems.TooLarge(RequestBody.MaxBytes);
+        }
+
+        using var document = RequestBody.TryParse(body);
+        if (document is null)
+        {
+            return Problems.Malformed(new Dictionary<string, string[]> { [""] = ["The body is not valid JSON."] });
+        }
+
+        if (SubmissionReader.Read(document.RootElement, out var malformed) is not { } submission)
+        {
+            return Problems.Malformed(malformed);
+        }
+
+        return await referrals.SubmitAsync(Callers.OrganisationOf(request), submission, idempotencyKey, body, ct) switch
+        {
+            SubmitOutcome.Created { Referral: var r } => TypedResults.Created(
+                $"/api/referrals/{r.ReferralId}",
+                new SubmitResponse(r.ReferralId, r.StatusToken, WireNames.Of(r.Status), r.ExpiresAt, r.DuressToken)),
+            SubmitOutcome.Invalid { Errors: var errors } => Problems.Invalid(errors),
+            _ => Problems.Conflict("This Idempotency-Key was already used with a different request body."),
+        };
+    }
+
+    public static async Task<Results<Ok<ReferralListView>, ProblemHttpResult>> List(
+        HttpRequest request, ReferralService referrals, CancellationToken ct)
+    {
+        var parameters = new QueryParameters(request.Query, "status", "category", "from", "to", "limit", "continuation");
+        var query = new ReferralQuery(
+            Callers.OrganisationOf(request).Id,
+            parameters.Parsed<ReferralStatus>("status", WireNames.TryParse, "One of the statuses in the README (accepted, in-progress, ...)."),
+            parameters.Parsed<ServiceCategory>("category", WireNames.TryParse, $"One of {string.Join(", ", WireNames.AllCategories)}."),
+            parameters.Instant("from", endOfRange: false),
+            parameters.Instant("to", endOfRange: true),
+            parameters.Integer("limit", 1, ReferralQuery.MaxLimit) ?? ReferralQuery.DefaultLimit);
+        if (parameters.Text("continuation") is { } continuation)
+        {
+            query = query with { After = ReferralCursor.TryDecode(continuation) };
+            if (query.After is null)
+            {
+                parameters.Errors["continuation"] = ["Not a continuation this API gave out."];
+            }
+        }
+
+        if (parameters.Errors.Count > 0)
+        {
+            return Problems.Malformed(parameters.Errors);
+        }
+
+        var page = await referrals.ListForOrganisationAsync(query, ct);
+        return TypedResults.Ok(new ReferralListView([.. page.Items.Select(OrganisationReferralView.Of)], page.Next?.Encode()));
+    }
+
+    public static async Task<Results<Ok<OrganisationReferralView>, ProblemHttpResult>> Get(
+        HttpRequest request, ReferralService referrals, CancellationToken ct) =>
+        await referrals.FindForOrganisationAsync(Callers.OrganisationOf(request).Id, request.Route("referralId"), ct) is { } record
+            ? TypedResults.Ok(OrganisationReferralView.Of(record))
+            : Problems.NotFound();
+}
