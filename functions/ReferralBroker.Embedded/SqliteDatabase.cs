@@ -211,11 +211,13 @@ internal sealed class SqliteDatabase : IDisposable
                     Commit(lease, batch);
                     // Outside any transaction, and with every write before it committed: nothing is left behind.
                     pending.Run(lease);
-                    pending.Complete();
+                    // Before the caller is told: it may ask HasUncheckpointedWrites the moment its task completes.
                     if (pending.Succeeded)
                     {
                         Volatile.Write(ref _written, 0);
                     }
+
+                    pending.Complete();
 
                     continue;
                 }
