@@ -41,8 +41,8 @@ internal static partial class InfraChecks
         ["AccountKey=", "SharedAccessKey=", "SharedAccessSignature", "listKeys", "listConnectionStrings", "listCredentials"];
 
     /// <summary>
-    /// Settings Flex Consumption rejects or ignores: azure-protocols.md §5.2 ("Flex Consumption plan deprecations" in
-    /// functions-app-settings.md) and the scale and worker settings that Flex configures in functionAppConfig instead.
+    /// Settings Flex Consumption rejects or ignores: "Flex Consumption plan deprecations" in Microsoft's
+    /// functions-app-settings.md and the scale and worker settings that Flex configures in functionAppConfig instead.
     /// </summary>
     private static readonly string[] FlexDeprecatedSettings =
     [
@@ -52,7 +52,7 @@ internal static partial class InfraChecks
         "WEBSITE_NODE_DEFAULT_VERSION", "WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT",
     ];
 
-    /// <summary>Role definition id → name and the resource types it may be scoped to (azure-protocols.md §5.5).</summary>
+    /// <summary>Role definition id → name and the resource types it may be scoped to (Azure built-in roles: the ids are fixed across tenants).</summary>
     private static readonly Dictionary<string, (string Name, string[] Scopes)> IdentityRoles = new(StringComparer.OrdinalIgnoreCase)
     {
         ["b7e6dc6d-f1e8-4753-8033-0f276bb0955b"] = ("Storage Blob Data Owner", [StorageType, ContainerType]),
