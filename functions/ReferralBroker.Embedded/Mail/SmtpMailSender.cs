@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -62,15 +63,24 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
             await SendOnceAsync(message, cancellationToken).ConfigureAwait(false);
             LogSent(_logger, mail.ReferralId);
         }
-        catch (SmtpCommandException e) when ((int)e.StatusCode >= 500)
+        catch (SmtpCommandException e) when ((int)e.StatusCode >= 500 && e.ErrorCode is SmtpErrorCode.RecipientNotAccepted or SmtpErrorCode.MessageNotAccepted)
         {
+            // This recipient or this message, for good: sending it again changes nothing.
             LogRefused(_logger, mail.ReferralId, (int)e.StatusCode, e.ErrorCode);
             throw new SmtpRefusedException((int)e.StatusCode, e.ErrorCode);
         }
+        catch (SmtpCommandException e) when ((int)e.StatusCode >= 500)
+        {
+            // A 5xx to the sender or the session (From not allowed for this login, "must issue STARTTLS first"):
+            // the relay's configuration or ours, like a refused password, not this email's fault.
+            LogMisconfigured(_logger, mail.ReferralId, (int)e.StatusCode, e.ErrorCode);
+            throw new TransientDeliveryException(string.Create(CultureInfo.InvariantCulture,
+                $"The SMTP relay refused the session with status {(int)e.StatusCode} ({e.ErrorCode}); check Broker:Mail:From and Broker:Mail:Smtp."), e);
+        }
         catch (SmtpCommandException e)
         {
-            LogUnavailable(_logger, mail.ReferralId, $"status {(int)e.StatusCode}");
-            throw new TransientDeliveryException($"The SMTP relay answered {(int)e.StatusCode}; retry later.", e);
+            LogUnavailable(_logger, mail.ReferralId, string.Create(CultureInfo.InvariantCulture, $"status {(int)e.StatusCode}"));
+            throw new TransientDeliveryException(string.Create(CultureInfo.InvariantCulture, $"The SMTP relay answered {(int)e.StatusCode}; retry later."), e);
         }
         catch (AuthenticationException e)
         {
@@ -158,6 +168,9 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "The SMTP relay refused the mail for referral {ReferralId} with status {Status} ({Refusal})")]
     private static partial void LogRefused(ILogger logger, string referralId, int status, SmtpErrorCode refusal);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "The SMTP relay refused the session for referral {ReferralId} with status {Status} ({Refusal}); check Broker:Mail:From and Broker:Mail:Smtp (the message will be retried)")]
+    private static partial void LogMisconfigured(ILogger logger, string referralId, int status, SmtpErrorCode refusal);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "The SMTP relay {Host} refused the credentials (referral {ReferralId} will be retried); check Broker:Mail:Smtp:UserName and Password")]
     private static partial void LogAuthenticationFailed(ILogger logger, string referralId, string host);
 
@@ -167,7 +180,7 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
 
 /// <summary>The relay refused the recipient or the message for good (a 5xx); only the status is kept, never its text.</summary>
 internal sealed class SmtpRefusedException(int status, SmtpErrorCode refusal)
-    : Exception($"The SMTP relay refused the mail with status {status} ({refusal}).")
+    : Exception(string.Create(CultureInfo.InvariantCulture, $"The SMTP relay refused the mail with status {status} ({refusal})."))
 {
     public int Status { get; } = status;
 }

@@ -35,6 +35,9 @@ public sealed class SmtpDeliveryTests
         Assert.Equal([PartnerAddress], mail.To);
         var message = mail.Message;
         Assert.Equal(PartnerMail.Subject, message.Subject);
+        // No header of anyone's but the email's own: nothing that tracks, nothing about the client or the broker's host.
+        Assert.Equal(["content-type", "date", "from", "message-id", "mime-version", "subject", "to"],
+            message.Headers.Concat(message.Body!.Headers).Select(h => h.Field.ToLowerInvariant()).Order(StringComparer.Ordinal));
         Assert.Equal("multipart/alternative", message.Body!.ContentType.MimeType);
         Assert.Equal(["text/plain", "text/html"], message.BodyParts.Select(p => p.ContentType.MimeType));
         // Nothing the client said travels, in any encoding of the body.

@@ -126,7 +126,8 @@ public sealed class SmtpTestServer : IDisposable
             [.. record.GetProperty("received").EnumerateArray().Select(ReceivedMail.Read)],
             record.GetProperty("authFailures").GetInt32(),
             record.GetProperty("temporaryFailures").GetInt32(),
-            record.GetProperty("refusedRecipients").GetInt32());
+            record.GetProperty("refusedRecipients").GetInt32(),
+            record.GetProperty("refusedSenders").GetInt32());
     }
 
     /// <summary>The next <paramref name="count"/> messages are answered 451 after their data.</summary>
@@ -134,6 +135,9 @@ public sealed class SmtpTestServer : IDisposable
 
     /// <summary>These recipients are answered 550 at RCPT TO.</summary>
     public Task RefuseAsync(params string[] recipients) => ScriptAsync(new JsonObject { ["refuse"] = new JsonArray([.. recipients.Select(r => (JsonNode)r)]) });
+
+    /// <summary>These senders are answered 553 at MAIL FROM.</summary>
+    public Task RefuseSendersAsync(params string[] senders) => ScriptAsync(new JsonObject { ["refuseSenders"] = new JsonArray([.. senders.Select(r => (JsonNode)r)]) });
 
     public void Dispose()
     {
@@ -180,7 +184,7 @@ public sealed class SmtpTestServer : IDisposable
     }
 }
 
-public sealed record SmtpRecord(IReadOnlyList<ReceivedMail> Received, int AuthFailures, int TemporaryFailures, int RefusedRecipients);
+public sealed record SmtpRecord(IReadOnlyList<ReceivedMail> Received, int AuthFailures, int TemporaryFailures, int RefusedRecipients, int RefusedSenders);
 
 /// <summary>One message as the server accepted it: the envelope, who authenticated, whether the session was TLS, and the bytes.</summary>
 public sealed record ReceivedMail(string? From, IReadOnlyList<string> To, string? User, bool Secure, byte[] Raw)

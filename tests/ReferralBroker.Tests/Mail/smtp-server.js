@@ -4,7 +4,8 @@
 // certificate and AUTH PLAIN/LOGIN. This script only records what arrived and answers as a test scripts it:
 //   - every accepted message: envelope, the authenticated user, whether the session was TLS, and the raw message;
 //   - `failNext`: the next N messages are answered with a 4xx (451) after DATA, as a relay that is busy;
-//   - `refuse`: recipients answered with a 5xx (550) at RCPT TO, as a relay that knows the address is dead.
+//   - `refuse`: recipients answered with a 5xx (550) at RCPT TO, as a relay that knows the address is dead;
+//   - `refuseSenders`: senders answered with a 5xx (553) at MAIL FROM, as a relay that does not let this login use that From.
 //
 // Configuration: one JSON line on stdin, { mode: "starttls" | "tls" | "plain", key, cert (PEM), users: { name:
 // password } }. Control channel: HTTP on 127.0.0.1 (JSON): GET /record, POST /script. Prints one JSON line with
@@ -15,8 +16,8 @@ const readline = require('readline');
 const { SMTPServer } = require('smtp-server');
 
 const received = [];
-const attempts = { authFailures: 0, temporaryFailures: 0, refusedRecipients: 0 };
-const script = { failNext: 0, refuse: new Set() };
+const attempts = { authFailures: 0, temporaryFailures: 0, refusedRecipients: 0, refusedSenders: 0 };
+const script = { failNext: 0, refuse: new Set(), refuseSenders: new Set() };
 
 function smtpError(code, text) {
     const error = new Error(text);
@@ -44,6 +45,13 @@ function start(config) {
             }
             attempts.authFailures++;
             return callback(smtpError(535, 'Authentication credentials invalid'));
+        },
+        onMailFrom(address, session, callback) {
+            if (script.refuseSenders.has(address.address.toLowerCase())) {
+                attempts.refusedSenders++;
+                return callback(smtpError(553, 'Sender address rejected: not owned by user'));
+            }
+            return callback();
         },
         onRcptTo(address, session, callback) {
             if (script.refuse.has(address.address.toLowerCase())) {
@@ -89,6 +97,7 @@ function start(config) {
                 const asked = JSON.parse(body || '{}');
                 if (typeof asked.failNext === 'number') script.failNext = asked.failNext;
                 if (Array.isArray(asked.refuse)) script.refuse = new Set(asked.refuse.map(a => a.toLowerCase()));
+                if (Array.isArray(asked.refuseSenders)) script.refuseSenders = new Set(asked.refuseSenders.map(a => a.toLowerCase()));
                 reply(200, {});
             });
             return undefined;
