@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using ReferralBroker.Embedded.Mail;
 using ReferralBroker.Hosting;
 using ReferralBroker.Partners;
 using ReferralBroker.Ports;
@@ -9,7 +10,7 @@ namespace ReferralBroker.Embedded;
 
 internal static class EmbeddedServices
 {
-    /// <summary>The embedded default's adapters (SQLite, in-process queue, outbox) and the pumps that drive them.</summary>
+    /// <summary>The embedded default's adapters (SQLite, in-process queue, SMTP or the outbox) and the pumps that drive them.</summary>
     public static IServiceCollection AddEmbeddedAdapters(this IServiceCollection services)
     {
         services.AddSingleton(sp =>
@@ -50,7 +51,13 @@ internal static class EmbeddedServices
         services.AddSingleton<IMailSender>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
-            return new OutboxMailSender(options.OutboxPath, options.Mail.FromEmail, sp.GetRequiredService<TimeProvider>());
+            if (!string.IsNullOrWhiteSpace(options.Mail.Smtp.Host))
+            {
+                return new SmtpMailSender(options.Mail, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SmtpMailSender>>());
+            }
+
+            MailModeLog.Outbox(sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OutboxMailSender).FullName!), options.OutboxPath);
+            return new OutboxMailSender(options.OutboxPath, options.Mail.From, sp.GetRequiredService<TimeProvider>());
         });
         services.AddSingleton<EmbeddedDispatchPump>();
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedDispatchPump>());

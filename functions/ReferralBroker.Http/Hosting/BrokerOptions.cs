@@ -54,7 +54,47 @@ public sealed class StorageOptions
 public sealed class MailOptions
 {
     public string? OutboxPath { get; set; }
-    public string FromEmail { get; set; } = "referrals@broker.example.org";
+    /// <summary>The sender's address (one addr-spec, no display name): the envelope sender and the From header.</summary>
+    public string From { get; set; } = "referrals@broker.example.org";
+    /// <summary>Embedded: partner emails go to this relay when <see cref="SmtpOptions.Host"/> is set, else to the outbox.</summary>
+    public SmtpOptions Smtp { get; set; } = new();
+}
+
+public enum SmtpSecurity
+{
+    /// <summary>Submission (587): a plain connection upgraded with STARTTLS, refused if the relay does not offer it.</summary>
+    StartTls,
+    /// <summary>Implicit TLS from the first byte (465).</summary>
+    Tls,
+    /// <summary>No encryption at all: the link secret in clear on the wire, so only to a relay on this machine.</summary>
+    None,
+}
+
+public sealed class SmtpOptions
+{
+    public string? Host { get; set; }
+    /// <summary>Defaults to the security's port: 587 (StartTls), 465 (Tls), 25 (None).</summary>
+    public int? Port { get; set; }
+    public SmtpSecurity Security { get; set; } = SmtpSecurity.StartTls;
+    public string? UserName { get; set; }
+    /// <summary>A secret: keep it in a secret store; it is never logged.</summary>
+    public string? Password { get; set; }
+    /// <summary>
+    /// Hex SHA-256 of the relay's certificate, to trust one self-signed relay and nothing else; without it the
+    /// certificate must validate as usual.
+    /// </summary>
+    public string? CertificateSha256 { get; set; }
+    /// <summary>For the connection and for each command: a relay that hangs holds a dispatch slot this long.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(20);
+    /// <summary>Connections open at once; the dispatcher sends many emails in parallel, relays limit connections per client.</summary>
+    public int MaxConnections { get; set; } = 4;
+
+    public int EffectivePort => Port ?? Security switch
+    {
+        SmtpSecurity.Tls => 465,
+        SmtpSecurity.None => 25,
+        _ => 587,
+    };
 }
 
 public sealed class QueueOptions

@@ -72,6 +72,8 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             failures.Add("Broker:RateLimits:StatusPerMinute, PartnerPerMinute and GlobalMissesPerMinute must be at least 1.");
         }
 
+        failures.AddRange(MailFailures(options.Mail));
+
         foreach (var org in options.Organisations)
         {
             if (string.IsNullOrWhiteSpace(org.Id) || !ApiKeys.IsHash(org.ApiKeySha256))
@@ -105,6 +107,73 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    private static IEnumerable<string> MailFailures(MailOptions mail)
+    {
+        if (!IsAddrSpec(mail.From))
+        {
+            yield return "Broker:Mail:From must be one email address (local@domain), without a display name.";
+        }
+
+        var smtp = mail.Smtp;
+        if (string.IsNullOrWhiteSpace(smtp.Host))
+        {
+            yield break;
+        }
+
+        if (Uri.CheckHostName(smtp.Host) == UriHostNameType.Unknown)
+        {
+            yield return "Broker:Mail:Smtp:Host must be a host name or an IP address.";
+        }
+
+        if (smtp.Port is < 1 or > 65535)
+        {
+            yield return "Broker:Mail:Smtp:Port must be between 1 and 65535.";
+        }
+
+        // Without TLS every partner email, link secret and all, crosses the network in clear.
+        if (smtp.Security == SmtpSecurity.None && !IsLoopback(smtp.Host))
+        {
+            yield return "Broker:Mail:Smtp:Security None is allowed only to a relay on this machine (localhost or a loopback address); use StartTls or Tls.";
+        }
+
+        if (string.IsNullOrEmpty(smtp.UserName) != string.IsNullOrEmpty(smtp.Password))
+        {
+            yield return "Broker:Mail:Smtp:UserName and Broker:Mail:Smtp:Password go together: set both or neither.";
+        }
+
+        if (smtp.CertificateSha256 is { Length: > 0 } pin && NormalisedPin(pin) is not { Length: 64 })
+        {
+            yield return "Broker:Mail:Smtp:CertificateSha256 must be the hex SHA-256 of the relay's certificate (64 hex digits, colons allowed).";
+        }
+
+        if (smtp.Timeout <= TimeSpan.Zero || smtp.Timeout > TimeSpan.FromMinutes(2))
+        {
+            yield return "Broker:Mail:Smtp:Timeout must be positive and at most two minutes.";
+        }
+
+        if (smtp.MaxConnections is < 1 or > 100)
+        {
+            yield return "Broker:Mail:Smtp:MaxConnections must be between 1 and 100.";
+        }
+    }
+
+    /// <summary>Lower-case hex without separators, or null when it is not hex.</summary>
+    internal static string? NormalisedPin(string pin)
+    {
+        var hex = pin.Replace(":", "", StringComparison.Ordinal).Trim().ToLowerInvariant();
+        return hex.All(Uri.IsHexDigit) ? hex : null;
+    }
+
+    private static bool IsLoopback(string host) =>
+        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
+
+    /// <summary>One bare address: the whole text parses as an address and nothing else (no display name, no list).</summary>
+    private static bool IsAddrSpec(string? text) =>
+        !string.IsNullOrWhiteSpace(text) && !text.Any(char.IsControl) && !text.Any(char.IsWhiteSpace)
+        && System.Net.Mail.MailAddress.TryCreate(text, out var address)
+        && address.DisplayName.Length == 0 && string.Equals(address.Address, text, StringComparison.Ordinal);
 
     private static bool TryBase64(string text, out byte[] bytes)
     {

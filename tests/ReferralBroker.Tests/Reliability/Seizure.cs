@@ -1,5 +1,6 @@
 using System.Text;
 using ReferralBroker.Sealing;
+using ReferralBroker.Tests.Integration;
 using ReferralBroker.Tokens;
 
 namespace ReferralBroker.Tests.Reliability;
@@ -18,11 +19,18 @@ public sealed record SeizureReport(int Places, long Bytes, int Markers, int Toke
 /// </summary>
 public static class Seizure
 {
-    public static SeizureReport Search(FaultRun run, string dataPath)
+    public static SeizureReport Search(FaultRun run, string dataPath) =>
+        Search(run.Logs, run.Referrals.Select(r => r.Marker), run.Referrals.Where(r => r.Acknowledged is not null).Select(r => r.Acknowledged!.StatusToken),
+            run.Links.Values, dataPath);
+
+    /// <param name="exemptMail">False when no file may hold S, mail included (the SMTP mode writes no mail).</param>
+    public static SeizureReport Search(IEnumerable<string> logs, IEnumerable<string> clientMarkers, IEnumerable<string> statusTokens,
+        IEnumerable<PartnerLink> partnerLinks, string dataPath, bool exemptMail = true)
     {
+        var links = partnerLinks.ToList();
         var places = new Dictionary<string, byte[]>
         {
-            ["logs"] = Encoding.UTF8.GetBytes(string.Join('\n', run.Logs)),
+            ["logs"] = Encoding.UTF8.GetBytes(string.Join('\n', logs)),
         };
         foreach (var file in Directory.GetFiles(dataPath, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith("pepper.key", StringComparison.Ordinal)))
         {
@@ -30,13 +38,11 @@ public static class Seizure
         }
 
         var pepper = File.ReadAllText(Path.Combine(dataPath, "pepper.key")).Trim();
-        var markers = run.Referrals.Select(r => r.Marker).ToList();
-        var tokens = run.Referrals.Where(r => r.Acknowledged is not null)
-            .SelectMany(r => new[] { r.Acknowledged!.StatusToken, r.Acknowledged.StatusToken.Replace("-", "", StringComparison.Ordinal) })
-            .ToList();
+        var markers = clientMarkers.ToList();
+        var tokens = statusTokens.SelectMany(t => new[] { t, t.Replace("-", "", StringComparison.Ordinal) }).ToList();
         // The outbox is the partner's mail: it carries S by design, but never a derived key or capability.
-        var secrets = run.Links.Values.Select(l => Encoding.ASCII.GetBytes(l.Secret)).Concat(run.Links.Values.Select(l => l.SecretBytes)).ToList();
-        var keys = run.Links.Values.SelectMany(l => new[]
+        var secrets = links.Select(l => Encoding.ASCII.GetBytes(l.Secret)).Concat(links.Select(l => l.SecretBytes)).ToList();
+        var keys = links.SelectMany(l => new[]
         {
             Encoding.ASCII.GetBytes(l.Capability),
             ReferralSeal.DeriveKey(l.SecretBytes, l.ReferralId),
@@ -49,14 +55,14 @@ public static class Seizure
         var found = new List<string>();
         foreach (var (place, bytes) in places)
         {
-            if (everywhere.AnyIn(bytes) || (!place.StartsWith("mail", StringComparison.Ordinal) && outsideOutbox.AnyIn(bytes)))
+            if (everywhere.AnyIn(bytes) || ((!exemptMail || !place.StartsWith("mail", StringComparison.Ordinal)) && outsideOutbox.AnyIn(bytes)))
             {
                 found.Add(place);
             }
         }
 
         return new SeizureReport(places.Count, places.Values.Sum(b => (long)b.Length), markers.Count, tokens.Count / 2,
-            run.Links.Count, found.Count, found);
+            links.Count, found.Count, found);
     }
 
     /// <summary>

@@ -1,0 +1,186 @@
+using System.Globalization;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using MailKit;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+using ReferralBroker.Hosting;
+using ReferralBroker.Ports;
+
+namespace ReferralBroker.Embedded.Mail;
+
+/// <summary>
+/// Sends partner emails through an SMTP relay (a submission port with STARTTLS by default) with MailKit. One
+/// connection per email, at most <see cref="SmtpOptions.MaxConnections"/> at once: a MailKit client is not safe to
+/// share between the dispatcher's parallel sends, and a fresh connection per email never sends on a connection a
+/// relay has silently dropped. Nothing of the message, the relay's answer text or the credentials is logged; only
+/// referral ids, status codes and error kinds.
+/// </summary>
+internal sealed partial class SmtpMailSender : IMailSender, IDisposable
+{
+    private readonly SmtpOptions _smtp;
+    private readonly string _host;
+    private readonly string _from;
+    private readonly SecureSocketOptions _socketOptions;
+    private readonly byte[]? _pin;
+    private readonly SemaphoreSlim _connections;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    public SmtpMailSender(MailOptions mail, TimeProvider time, ILogger<SmtpMailSender> logger)
+    {
+        _smtp = mail.Smtp;
+        _host = string.IsNullOrWhiteSpace(_smtp.Host) ? throw new ArgumentException("Broker:Mail:Smtp:Host is required.", nameof(mail)) : _smtp.Host;
+
+        _from = mail.From;
+        _socketOptions = _smtp.Security switch
+        {
+            SmtpSecurity.Tls => SecureSocketOptions.SslOnConnect,
+            SmtpSecurity.None => SecureSocketOptions.None,
+            // StartTls, not StartTlsWhenAvailable: a relay (or someone in the path) that does not offer it gets no mail.
+            _ => SecureSocketOptions.StartTls,
+        };
+        _pin = _smtp.CertificateSha256 is { Length: > 0 } pin ? Convert.FromHexString(BrokerOptionsValidator.NormalisedPin(pin)!) : null;
+        _connections = new SemaphoreSlim(_smtp.MaxConnections, _smtp.MaxConnections);
+        _time = time;
+        _logger = logger;
+        LogMode(logger, _host, _smtp.EffectivePort, _smtp.Security, _pin is not null);
+    }
+
+    /// <exception cref="TransientDeliveryException">The relay is unreachable, slow, busy (4xx), refused the TLS handshake or the credentials: retry later.</exception>
+    /// <exception cref="SmtpRefusedException">The relay refused the recipient or the message for good (5xx).</exception>
+    public async Task SendAsync(OutgoingMail mail, CancellationToken cancellationToken)
+    {
+        // Built before a connection is taken: an address that is not one mailbox fails here (MimeKit's ParseException),
+        // a permanent failure of this email, not of the relay.
+        var message = MimeMail.Compose(mail, _from, _time.GetUtcNow());
+        await _connections.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await SendOnceAsync(message, cancellationToken).ConfigureAwait(false);
+            LogSent(_logger, mail.ReferralId);
+        }
+        catch (SmtpCommandException e) when ((int)e.StatusCode >= 500 && e.ErrorCode is SmtpErrorCode.RecipientNotAccepted or SmtpErrorCode.MessageNotAccepted)
+        {
+            // This recipient or this message, for good: sending it again changes nothing.
+            LogRefused(_logger, mail.ReferralId, (int)e.StatusCode, e.ErrorCode);
+            throw new SmtpRefusedException((int)e.StatusCode, e.ErrorCode);
+        }
+        catch (SmtpCommandException e) when ((int)e.StatusCode >= 500)
+        {
+            // A 5xx to the sender or the session (From not allowed for this login, "must issue STARTTLS first"):
+            // the relay's configuration or ours, like a refused password, not this email's fault.
+            LogMisconfigured(_logger, mail.ReferralId, (int)e.StatusCode, e.ErrorCode);
+            throw new TransientDeliveryException(string.Create(CultureInfo.InvariantCulture,
+                $"The SMTP relay refused the session with status {(int)e.StatusCode} ({e.ErrorCode}); check Broker:Mail:From and Broker:Mail:Smtp."), e);
+        }
+        catch (SmtpCommandException e)
+        {
+            LogUnavailable(_logger, mail.ReferralId, string.Create(CultureInfo.InvariantCulture, $"status {(int)e.StatusCode}"));
+            throw new TransientDeliveryException(string.Create(CultureInfo.InvariantCulture, $"The SMTP relay answered {(int)e.StatusCode}; retry later."), e);
+        }
+        catch (AuthenticationException e)
+        {
+            // Transient, on purpose. A refused password is the operator's configuration, not a property of this
+            // email: every email fails alike until the setting is fixed, and then each one goes. Calling it
+            // permanent would mark referrals undeliverable, which destroys their sealed details for good, over a
+            // mistake that a corrected password undoes. (The dispatcher still gives up after
+            // Broker:Queue:MaxDeliveryCount attempts, as for any failure; the Error log says what to fix.)
+            LogAuthenticationFailed(_logger, mail.ReferralId, _host);
+            throw new TransientDeliveryException("The SMTP relay refused the credentials; check Broker:Mail:Smtp:UserName and Password.", e);
+        }
+        catch (SslHandshakeException e)
+        {
+            LogTlsFailed(_logger, mail.ReferralId, _host);
+            throw new TransientDeliveryException("The TLS handshake with the SMTP relay failed; check its certificate or Broker:Mail:Smtp:CertificateSha256.", e);
+        }
+        catch (NotSupportedException e)
+        {
+            // MailKit's answer to a relay that offers no STARTTLS (or no AUTH): the email is never sent in clear.
+            LogTlsFailed(_logger, mail.ReferralId, _host);
+            throw new TransientDeliveryException("The SMTP relay does not offer what Broker:Mail:Smtp asks for (STARTTLS or authentication).", e);
+        }
+        catch (Exception e) when (e is IOException or SocketException or TimeoutException or SmtpProtocolException
+            or ServiceNotConnectedException or ServiceNotAuthenticatedException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            LogUnavailable(_logger, mail.ReferralId, e.GetType().Name);
+            throw new TransientDeliveryException("The SMTP relay could not be reached in time; retry later.", e);
+        }
+        finally
+        {
+            _connections.Release();
+        }
+    }
+
+    public void Dispose() => _connections.Dispose();
+
+    private async Task SendOnceAsync(MimeMessage message, CancellationToken cancellationToken)
+    {
+        using var client = new SmtpClient
+        {
+            Timeout = (int)_smtp.Timeout.TotalMilliseconds,
+            ServerCertificateValidationCallback = ValidateCertificate,
+        };
+        await client.ConnectAsync(_host, _smtp.EffectivePort, _socketOptions, cancellationToken).ConfigureAwait(false);
+        if (!string.IsNullOrEmpty(_smtp.UserName))
+        {
+            await client.AuthenticateAsync(_smtp.UserName, _smtp.Password ?? "", cancellationToken).ConfigureAwait(false);
+        }
+
+        await client.SendAsync(message, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await client.DisconnectAsync(quit: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or TimeoutException or SmtpProtocolException or SmtpCommandException)
+        {
+            // The relay has the message already: a QUIT that fails must not make the dispatcher send it again.
+        }
+    }
+
+    /// <summary>
+    /// The usual validation (chain and name, no errors at all), or, when a pin is configured, exactly that
+    /// certificate and no other: the way to trust one self-signed relay without trusting every certificate.
+    /// </summary>
+    private bool ValidateCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        if (_pin is null)
+        {
+            return errors == SslPolicyErrors.None;
+        }
+
+        return certificate is not null && CryptographicOperations.FixedTimeEquals(SHA256.HashData(certificate.GetRawCertData()), _pin);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partner emails go by SMTP to {Host}:{Port} ({Security}, pinned certificate: {Pinned})")]
+    private static partial void LogMode(ILogger logger, string host, int port, SmtpSecurity security, bool pinned);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Mail for referral {ReferralId} accepted by the SMTP relay")]
+    private static partial void LogSent(ILogger logger, string referralId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SMTP relay unavailable for referral {ReferralId} ({Reason}); the message will be retried")]
+    private static partial void LogUnavailable(ILogger logger, string referralId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The SMTP relay refused the mail for referral {ReferralId} with status {Status} ({Refusal})")]
+    private static partial void LogRefused(ILogger logger, string referralId, int status, SmtpErrorCode refusal);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The SMTP relay refused the session for referral {ReferralId} with status {Status} ({Refusal}); check Broker:Mail:From and Broker:Mail:Smtp (the message will be retried)")]
+    private static partial void LogMisconfigured(ILogger logger, string referralId, int status, SmtpErrorCode refusal);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The SMTP relay {Host} refused the credentials (referral {ReferralId} will be retried); check Broker:Mail:Smtp:UserName and Password")]
+    private static partial void LogAuthenticationFailed(ILogger logger, string referralId, string host);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "No TLS with the SMTP relay {Host} (referral {ReferralId} will be retried); check Broker:Mail:Smtp:Security and CertificateSha256")]
+    private static partial void LogTlsFailed(ILogger logger, string referralId, string host);
+}
+
+/// <summary>The relay refused the recipient or the message for good (a 5xx); only the status is kept, never its text.</summary>
+internal sealed class SmtpRefusedException(int status, SmtpErrorCode refusal)
+    : Exception(string.Create(CultureInfo.InvariantCulture, $"The SMTP relay refused the mail with status {status} ({refusal})."))
+{
+    public int Status { get; } = status;
+}

@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MimeKit;
+
+namespace ReferralBroker.Tests.Mail;
+
+public enum SmtpTestMode
+{
+    StartTls,
+    Tls,
+    Plain,
+}
+
+/// <summary>
+/// A real SMTP server (the npm package smtp-server, <c>smtp-server.js</c>) in a node process of its own on a free
+/// loopback port, with a certificate made for this run (nothing secret is committed). Its control channel (HTTP on
+/// loopback) tells what it received and scripts its answers: 4xx for the next messages, 5xx for some recipients.
+/// </summary>
+public sealed class SmtpTestServer : IDisposable
+{
+    public const string UserName = "broker";
+    public const string Password = "relay-password-Zq81xw";
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+    private readonly Process _process;
+    private readonly HttpClient _control;
+
+    private SmtpTestServer(Process process, int port, int controlPort, string certificateSha256)
+    {
+        _process = process;
+        Port = port;
+        CertificateSha256 = certificateSha256;
+        _control = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{controlPort}/") };
+    }
+
+    public int Port { get; }
+
+    /// <summary>Hex SHA-256 of the server's certificate: the pin the broker is given.</summary>
+    public string CertificateSha256 { get; }
+
+    public static async Task<SmtpTestServer> StartAsync(SmtpTestMode mode = SmtpTestMode.StartTls, bool withAuth = true)
+    {
+        var root = FindRepoRoot();
+        if (!Directory.Exists(Path.Combine(root, "node_modules", "smtp-server")))
+        {
+            throw new InvalidOperationException($"smtp-server is not installed. Run `npm ci` in {root} (package.json pins smtp-server 3.21.6).");
+        }
+
+        using var certificate = SelfSigned();
+        var config = new JsonObject
+        {
+            ["mode"] = mode switch { SmtpTestMode.Tls => "tls", SmtpTestMode.Plain => "plain", _ => "starttls" },
+            ["key"] = certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem(),
+            ["cert"] = certificate.ExportCertificatePem(),
+            ["users"] = withAuth ? new JsonObject { [UserName] = Password } : new JsonObject(),
+        };
+
+        var start = new ProcessStartInfo("node")
+        {
+            WorkingDirectory = root,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(root, "tests", "ReferralBroker.Tests", "Mail", "smtp-server.js"));
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
+        var errors = new System.Text.StringBuilder();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (errors)
+            {
+                errors.AppendLine(e.Data);
+            }
+        };
+        process.BeginErrorReadLine();
+        // The key goes over the pipe, not the command line or a file: it is a throwaway, but nothing needs to see it.
+        await process.StandardInput.WriteLineAsync(config.ToJsonString());
+        await process.StandardInput.FlushAsync();
+
+        using var timeout = new CancellationTokenSource(StartTimeout);
+        string? line;
+        try
+        {
+            line = await process.StandardOutput.ReadLineAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            line = null;
+        }
+
+        if (line is null)
+        {
+            process.Kill(entireProcessTree: true);
+            lock (errors)
+            {
+                throw new InvalidOperationException($"The SMTP test server did not start: {errors}");
+            }
+        }
+
+        var ports = JsonDocument.Parse(line).RootElement;
+        var pin = Convert.ToHexStringLower(SHA256.HashData(certificate.RawData));
+        return new SmtpTestServer(process, ports.GetProperty("smtpPort").GetInt32(), ports.GetProperty("controlPort").GetInt32(), pin);
+    }
+
+    /// <summary>The broker's settings for this server: the pin, and the test credentials when <paramref name="password"/> is not given.</summary>
+    public Dictionary<string, string?> Settings(SmtpTestMode security = SmtpTestMode.StartTls, string? password = Password, bool pin = true) => new()
+    {
+        ["Broker:Mail:Smtp:Host"] = "127.0.0.1",
+        ["Broker:Mail:Smtp:Port"] = Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Broker:Mail:Smtp:Security"] = security switch { SmtpTestMode.Tls => "Tls", SmtpTestMode.Plain => "None", _ => "StartTls" },
+        ["Broker:Mail:Smtp:UserName"] = password is null ? null : UserName,
+        ["Broker:Mail:Smtp:Password"] = password,
+        ["Broker:Mail:Smtp:CertificateSha256"] = pin ? CertificateSha256 : null,
+        ["Broker:Mail:From"] = "referrals@broker.test",
+    };
+
+    public async Task<SmtpRecord> RecordAsync()
+    {
+        var record = await _control.GetFromJsonAsync<JsonElement>("record");
+        return new SmtpRecord(
+            [.. record.GetProperty("received").EnumerateArray().Select(ReceivedMail.Read)],
+            record.GetProperty("authFailures").GetInt32(),
+            record.GetProperty("temporaryFailures").GetInt32(),
+            record.GetProperty("refusedRecipients").GetInt32(),
+            record.GetProperty("refusedSenders").GetInt32());
+    }
+
+    /// <summary>The next <paramref name="count"/> messages are answered 451 after their data.</summary>
+    public Task FailNextAsync(int count) => ScriptAsync(new JsonObject { ["failNext"] = count });
+
+    /// <summary>These recipients are answered 550 at RCPT TO.</summary>
+    public Task RefuseAsync(params string[] recipients) => ScriptAsync(new JsonObject { ["refuse"] = new JsonArray([.. recipients.Select(r => (JsonNode)r)]) });
+
+    /// <summary>These senders are answered 553 at MAIL FROM.</summary>
+    public Task RefuseSendersAsync(params string[] senders) => ScriptAsync(new JsonObject { ["refuseSenders"] = new JsonArray([.. senders.Select(r => (JsonNode)r)]) });
+
+    public void Dispose()
+    {
+        _control.Dispose();
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+        }
+
+        _process.Dispose();
+    }
+
+    private async Task ScriptAsync(JsonObject body)
+    {
+        using var response = await _control.PostAsJsonAsync("script", body);
+        response.EnsureSuccessStatusCode();
+    }
+
+    private static X509Certificate2 SelfSigned()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("localhost");
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
+        var now = DateTimeOffset.UtcNow;
+        return request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
+    }
+
+    private static string FindRepoRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "package.json")) && File.Exists(Path.Combine(directory.FullName, "ReferralBroker.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("No repository root (package.json next to ReferralBroker.sln) above the test binaries.");
+    }
+}
+
+public sealed record SmtpRecord(IReadOnlyList<ReceivedMail> Received, int AuthFailures, int TemporaryFailures, int RefusedRecipients, int RefusedSenders);
+
+/// <summary>One message as the server accepted it: the envelope, who authenticated, whether the session was TLS, and the bytes.</summary>
+public sealed record ReceivedMail(string? From, IReadOnlyList<string> To, string? User, bool Secure, byte[] Raw)
+{
+    public MimeMessage Message
+    {
+        get
+        {
+            using var stream = new MemoryStream(Raw);
+            return MimeMessage.Load(stream);
+        }
+    }
+
+    /// <summary>The text part, decoded (the transfer encoding may have folded the link).</summary>
+    public string Text => Message.TextBody ?? "";
+
+    public static ReceivedMail Read(JsonElement e) => new(
+        e.GetProperty("from").GetString(),
+        [.. e.GetProperty("to").EnumerateArray().Select(t => t.GetString()!)],
+        e.GetProperty("user").GetString(),
+        e.GetProperty("secure").GetBoolean(),
+        Convert.FromBase64String(e.GetProperty("raw").GetString()!));
+}
