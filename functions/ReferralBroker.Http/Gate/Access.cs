@@ -48,6 +48,4 @@ public sealed class GateAttribute(Access access) : Attribute
 
     /// <summary>Which of the organisation's budgets the route spends (with <see cref="Access.Organisation"/> only).</summary>
     public OrganisationLimit Limit { get; set; }
-
-    public static readonly GateAttribute Anyone = new(Access.Anyone);
 }

@@ -191,6 +191,8 @@ internal sealed partial class BrokerGate(Callers callers, GuessingBudget budget,
 /// <summary>The embedded host's side of the gate: one middleware, reading the rule from the endpoint's metadata.</summary>
 internal static class EmbeddedGate
 {
+    private static readonly GateAttribute NoRule = new(Access.Anyone);
+
     /// <summary>
     /// After routing, so the endpoint and its rule are known; requests that match none pass as <see cref="Access.Anyone"/>.
     /// First the configured proxies' forwarded headers (<see cref="TrustedProxies"/>), so the gate counts the client.
@@ -205,7 +207,7 @@ internal static class EmbeddedGate
     }).Use(async (context, next) =>
     {
         var gate = context.RequestServices.GetRequiredService<BrokerGate>();
-        var rule = context.GetEndpoint()?.Metadata.GetMetadata<GateAttribute>() ?? GateAttribute.Anyone;
+        var rule = context.GetEndpoint()?.Metadata.GetMetadata<GateAttribute>() ?? NoRule;
         if (await gate.PassAsync(context, rule, async () =>
             {
                 await next(context);
