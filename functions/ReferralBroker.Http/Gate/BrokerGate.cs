@@ -200,6 +200,7 @@ internal static class EmbeddedGate
     public static IApplicationBuilder UseBrokerGate(this IApplicationBuilder app) => app.Use(next =>
     {
         // Read as the pipeline is built, when the host starts: after the settings were validated.
+        TrustedProxies.RefuseTrustingEveryone(app.ApplicationServices.GetRequiredService<IConfiguration>());
         var settings = app.ApplicationServices.GetRequiredService<IOptions<BrokerOptions>>().Value.ForwardedHeaders;
         return TrustedProxies.For(settings) is { } forwarded
             ? new ForwardedHeadersMiddleware(next, app.ApplicationServices.GetRequiredService<ILoggerFactory>(), Options.Create(forwarded)).Invoke

@@ -45,6 +45,19 @@ internal static class TrustedProxies
         return options;
     }
 
+    /// <summary>
+    /// ASP.NET Core's own switch (ASPNETCORE_FORWARDEDHEADERS_ENABLED=true, a common line in container guides) reads
+    /// X-Forwarded-For and -Proto from anyone who connects: the start stops rather than run with it.
+    /// </summary>
+    public static void RefuseTrustingEveryone(IConfiguration configuration)
+    {
+        if (string.Equals(configuration["FORWARDEDHEADERS_ENABLED"], "true", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException("ASPNETCORE_FORWARDEDHEADERS_ENABLED trusts forwarded headers from anyone: remove it, and name " +
+                "the reverse proxies in Broker__ForwardedHeaders__KnownProxies__0 (or KnownNetworks).");
+        }
+    }
+
     /// <summary>A proxy's address as the validator accepts it: a whole IPv4 or IPv6 address, not "127.1".</summary>
     public static bool IsAddress(string value) =>
         IPAddress.TryParse(value, out var address) && (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 || value.Count(c => c == '.') == 3);

@@ -166,6 +166,24 @@ public sealed class LoopbackCallersTests
         Assert.Contains($"Broker:ForwardedHeaders:{named}", failure.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void ASP_NET_Cores_switch_that_trusts_forwarded_headers_from_anyone_stops_the_start()
+    {
+        // As Coordinator.StartupFailure: the test host may answer a failed start with ObjectDisposedException.
+        for (var attempt = 1; ; attempt++)
+        {
+            using var app = new BrokerApp(settings: new Dictionary<string, string?> { ["FORWARDEDHEADERS_ENABLED"] = "true" });
+            var failure = Assert.ThrowsAny<Exception>(() => app.CreateClient());
+            if (failure is ObjectDisposedException && attempt < 5)
+            {
+                continue;
+            }
+
+            Assert.Contains("ASPNETCORE_FORWARDEDHEADERS_ENABLED", failure.Message, StringComparison.Ordinal);
+            return;
+        }
+    }
+
     private static HttpRequestMessage Lookup() =>
         new(HttpMethod.Post, "/api/status") { Content = JsonContent.Create(new { token = StatusToken.Generate() }) };
 
