@@ -99,6 +99,13 @@ internal sealed class AzureSettingsValidator(IConfiguration configuration)
             failures.Add($"{AzureSettings.Pepper} is required in Azure (a Key Vault reference).");
         }
 
+        if (options.ForwardedHeaders.KnownProxies.Count > 0 || options.ForwardedHeaders.KnownNetworks.Count > 0)
+        {
+            // Said rather than ignored: an operator who set it believes it is in force.
+            failures.Add("Broker:ForwardedHeaders applies to the embedded host only: in Azure the worker trusts its own Functions host " +
+                "(on loopback), which passes on the client address Azure's front end wrote. Remove the setting.");
+        }
+
         foreach (var setting in AzureSettings.KeyVaultReferences)
         {
             if (configuration[setting.Replace("__", ":", StringComparison.Ordinal)]?.StartsWith("@Microsoft.KeyVault(", StringComparison.Ordinal) == true)

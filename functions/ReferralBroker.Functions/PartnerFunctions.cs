@@ -16,7 +16,7 @@ internal sealed class PartnerFunctions(
         PartnerEndpoints.ListPartners(request, directory);
 
     [Function("FlagPartner")]
-    [Gate(Access.Organisation)]
+    [Gate(Access.Organisation, Limit = OrganisationLimit.Flags)]
     public async Task<IResult> Flag(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/partners/{partnerId}/flags")] HttpRequest request, CancellationToken ct) =>
         await PartnerEndpoints.Flag(request, administration, logger, ct);

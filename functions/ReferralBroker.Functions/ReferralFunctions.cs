@@ -9,6 +9,7 @@ namespace ReferralBroker.Functions;
 internal sealed class ReferralFunctions(ReferralService referrals)
 {
     [Function("SubmitReferral")]
+    [Gate(Access.Organisation, Limit = OrganisationLimit.Submissions)]
     public async Task<IResult> Submit(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/referrals")] HttpRequest request, CancellationToken ct) =>
         await ReferralEndpoints.Submit(request, referrals, ct);

@@ -43,16 +43,16 @@ internal sealed class WorkerGate(BrokerGate gate, FunctionRules rules) : IFuncti
 /// <summary>Every function's access rule, read once from the attributes: a function without one cannot be called.</summary>
 internal sealed class FunctionRules
 {
-    private readonly Dictionary<string, Access> _rules = (
+    private readonly Dictionary<string, GateAttribute> _rules = (
         from type in typeof(FunctionRules).Assembly.GetTypes()
         from method in type.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static)
         let function = method.GetCustomAttribute<FunctionAttribute>()
         let rule = method.GetCustomAttribute<GateAttribute>() ?? type.GetCustomAttribute<GateAttribute>()
         where function is not null && rule is not null
-        select (function.Name, rule.Access)).ToDictionary(f => f.Name, f => f.Access);
+        select (function.Name, rule)).ToDictionary(f => f.Name, f => f.rule);
 
-    public Access For(string function) => _rules.TryGetValue(function, out var access)
-        ? access
+    public GateAttribute For(string function) => _rules.TryGetValue(function, out var rule)
+        ? rule
         : throw new InvalidOperationException($"Function {function} has no [Gate] rule.");
 }
 

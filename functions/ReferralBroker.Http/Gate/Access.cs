@@ -23,6 +23,21 @@ public enum Access
 }
 
 /// <summary>
+/// The organisation's own budget a route spends, on top of <see cref="Access.Organisation"/>: one leaked key must not
+/// flood the partners' inboxes (submissions) or pause partners (flags).
+/// </summary>
+public enum OrganisationLimit
+{
+    None,
+
+    /// <summary>Broker:RateLimits:SubmissionsPerMinute, per organisation.</summary>
+    Submissions,
+
+    /// <summary>Broker:RateLimits:FlagsPerMinute, per organisation.</summary>
+    Flags,
+}
+
+/// <summary>
 /// The access rule of a route group (embedded host: endpoint metadata) or of a function (worker: on its class or
 /// method). The same attribute in both places, so the gate reads one rule whatever the hosting.
 /// </summary>
@@ -30,4 +45,7 @@ public enum Access
 public sealed class GateAttribute(Access access) : Attribute
 {
     public Access Access { get; } = access;
+
+    /// <summary>Which of the organisation's budgets the route spends (with <see cref="Access.Organisation"/> only).</summary>
+    public OrganisationLimit Limit { get; set; }
 }

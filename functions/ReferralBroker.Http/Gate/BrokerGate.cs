@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 using ReferralBroker.Hosting;
 using ReferralBroker.Http;
@@ -18,20 +20,29 @@ namespace ReferralBroker.Gate;
 internal sealed partial class BrokerGate(Callers callers, GuessingBudget budget, IOptions<BrokerOptions> options, ILogger<BrokerGate> logger)
     : IDisposable
 {
-    private readonly PartitionedRateLimiter<string> _status = PerAddress(options.Value.RateLimits.StatusPerMinute);
-    private readonly PartitionedRateLimiter<string> _partner = PerAddress(options.Value.RateLimits.PartnerPerMinute);
+    /// <summary>
+    /// An IPv6 site's /48 may ask for this many callers' worth: it is often one household's or office's, or a mobile
+    /// network's, with many /64s of different people behind it, as many people share one IPv4 address behind NAT.
+    /// </summary>
+    private const int CallersPerSite = 4;
+
+    private readonly PartitionedRateLimiter<string> _status = PerCaller(options.Value.RateLimits.StatusPerMinute);
+    private readonly PartitionedRateLimiter<string> _partner = PerCaller(options.Value.RateLimits.PartnerPerMinute);
+    private readonly PartitionedRateLimiter<string> _submissions = PerOrganisation(options.Value.RateLimits.SubmissionsPerMinute);
+    private readonly PartitionedRateLimiter<string> _flags = PerOrganisation(options.Value.RateLimits.FlagsPerMinute);
 
     /// <summary>
     /// Runs <paramref name="handler"/> (which answers the status code it gave) unless the rule refuses the request.
     /// </summary>
     /// <returns>The answer to send instead of the handler's (a refusal or a failure), or null when the handler answered.</returns>
-    public async Task<IResult?> PassAsync(HttpContext context, Access access, Func<Task<int>> handler)
+    public async Task<IResult?> PassAsync(HttpContext context, GateAttribute rule, Func<Task<int>> handler)
     {
+        var access = rule.Access;
         SecurityHeaders.Apply(context.Response);
         ClientLanguages.Apply(context.Request);
         try
         {
-            if (Refusal(context, access) is { } refusal)
+            if (Refusal(context, rule) is { } refusal)
             {
                 return refusal;
             }
@@ -39,7 +50,7 @@ internal sealed partial class BrokerGate(Callers callers, GuessingBudget budget,
             var status = await handler();
             if (status == StatusCodes.Status404NotFound && IsGuessable(access))
             {
-                budget.RecordMiss(Address(context));
+                budget.RecordMiss(CallerPartition.Of(context.Connection.RemoteIpAddress));
             }
 
             return null;
@@ -69,10 +80,13 @@ internal sealed partial class BrokerGate(Callers callers, GuessingBudget budget,
     {
         _status.Dispose();
         _partner.Dispose();
+        _submissions.Dispose();
+        _flags.Dispose();
     }
 
-    private IResult? Refusal(HttpContext context, Access access)
+    private IResult? Refusal(HttpContext context, GateAttribute rule)
     {
+        var access = rule.Access;
         switch (access)
         {
             case Access.Organisation:
@@ -83,7 +97,12 @@ internal sealed partial class BrokerGate(Callers callers, GuessingBudget budget,
                 }
 
                 context.User = organisation;
-                return null;
+                return rule.Limit switch
+                {
+                    OrganisationLimit.Submissions => Spent(context, _submissions),
+                    OrganisationLimit.Flags => Spent(context, _flags),
+                    _ => null,
+                };
             case Access.Coordinator:
                 var coordinatorKey = Callers.BearerKey(context.Request);
                 if (coordinatorKey is not null && callers.IsCoordinator(coordinatorKey))
@@ -107,11 +126,10 @@ internal sealed partial class BrokerGate(Callers callers, GuessingBudget budget,
 
     private IResult? Limited(HttpContext context, PartitionedRateLimiter<string> limiter, Access access)
     {
-        var address = Address(context);
-        using var lease = limiter.AttemptAcquire(address);
-        var wait = lease.IsAcquired
-            ? budget.WaitFor(address)
-            : lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromMinutes(1);
+        var caller = CallerPartition.Of(context.Connection.RemoteIpAddress);
+        var wait = Acquire(limiter, caller.Caller)
+            ?? (caller.Site is { } site ? Acquire(limiter, site) : null)
+            ?? budget.WaitFor(caller);
         if (wait is not { } retry)
         {
             return null;
@@ -122,14 +140,49 @@ internal sealed partial class BrokerGate(Callers callers, GuessingBudget budget,
         return access == Access.ClientStatusPage ? StatusPageEndpoints.TooManyRequests(context) : problem;
     }
 
+    /// <summary>
+    /// After the key is known: the organisation's budget, never an address's, so organisations behind one NAT do not
+    /// share one and a leaked key is held to its organisation's pace from any number of addresses.
+    /// </summary>
+    private static ProblemHttpResult? Spent(HttpContext context, PartitionedRateLimiter<string> limiter) =>
+        Acquire(limiter, context.User.FindFirstValue(Callers.OrganisationIdClaim)!) is { } retry ? Problems.TooManyRequests(context, retry) : null;
+
+    /// <returns>How long to wait, or null when a permit was taken.</returns>
+    private static TimeSpan? Acquire(PartitionedRateLimiter<string> limiter, string partition)
+    {
+        using var lease = limiter.AttemptAcquire(partition);
+        return lease.IsAcquired ? null
+            : lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromMinutes(1);
+    }
+
     private static bool IsGuessable(Access access) => access is Access.Partner or Access.ClientStatus or Access.ClientStatusPage;
 
     /// <summary>Partitions limits in memory only; the address is never stored beyond the minute or logged.</summary>
-    private static string Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+    private static PartitionedRateLimiter<string> PerCaller(int permits) =>
+        PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetFixedWindowLimiter(
+            key, _ => new FixedWindowRateLimiterOptions
+            {
+                PermitLimit = CallerPartition.IsSite(key) ? (int)Math.Min(int.MaxValue, (long)permits * CallersPerSite) : permits,
+                Window = TimeSpan.FromMinutes(1),
+                QueueLimit = 0,
+            }));
 
-    private static PartitionedRateLimiter<string> PerAddress(int permits) =>
-        PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetFixedWindowLimiter(
-            address, _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+    /// <summary>
+    /// A token bucket: a burst of the whole minute's permits, then one permit every (minute / permits), so a busy
+    /// drop-in centre is never made to wait a whole minute, and a flood gets the steady pace and no more.
+    /// </summary>
+    private static PartitionedRateLimiter<string> PerOrganisation(int permits)
+    {
+        var perPeriod = Math.Max(1, permits / 60);
+        return PartitionedRateLimiter.Create<string, string>(organisation => RateLimitPartition.GetTokenBucketLimiter(
+            organisation, _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = permits,
+                TokensPerPeriod = perPeriod,
+                ReplenishmentPeriod = TimeSpan.FromMinutes(1) * perPeriod / permits,
+                QueueLimit = 0,
+            }));
+    }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A request failed ({Error}); answered 500 without details")]
     private static partial void LogFailed(ILogger logger, string error);
@@ -138,12 +191,25 @@ internal sealed partial class BrokerGate(Callers callers, GuessingBudget budget,
 /// <summary>The embedded host's side of the gate: one middleware, reading the rule from the endpoint's metadata.</summary>
 internal static class EmbeddedGate
 {
-    /// <summary>After routing, so the endpoint and its rule are known; requests that match none pass as <see cref="Access.Anyone"/>.</summary>
-    public static IApplicationBuilder UseBrokerGate(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    private static readonly GateAttribute NoRule = new(Access.Anyone);
+
+    /// <summary>
+    /// After routing, so the endpoint and its rule are known; requests that match none pass as <see cref="Access.Anyone"/>.
+    /// First the configured proxies' forwarded headers (<see cref="TrustedProxies"/>), so the gate counts the client.
+    /// </summary>
+    public static IApplicationBuilder UseBrokerGate(this IApplicationBuilder app) => app.Use(next =>
+    {
+        // Read as the pipeline is built, when the host starts: after the settings were validated.
+        TrustedProxies.RefuseTrustingEveryone(app.ApplicationServices.GetRequiredService<IConfiguration>());
+        var settings = app.ApplicationServices.GetRequiredService<IOptions<BrokerOptions>>().Value.ForwardedHeaders;
+        return TrustedProxies.For(settings) is { } forwarded
+            ? new ForwardedHeadersMiddleware(next, app.ApplicationServices.GetRequiredService<ILoggerFactory>(), Options.Create(forwarded)).Invoke
+            : next;
+    }).Use(async (context, next) =>
     {
         var gate = context.RequestServices.GetRequiredService<BrokerGate>();
-        var access = context.GetEndpoint()?.Metadata.GetMetadata<GateAttribute>()?.Access ?? Access.Anyone;
-        if (await gate.PassAsync(context, access, async () =>
+        var rule = context.GetEndpoint()?.Metadata.GetMetadata<GateAttribute>() ?? NoRule;
+        if (await gate.PassAsync(context, rule, async () =>
             {
                 await next(context);
                 return context.Response.StatusCode;
@@ -153,6 +219,7 @@ internal static class EmbeddedGate
         }
     });
 
-    public static TBuilder RequireAccess<TBuilder>(this TBuilder builder, Access access)
-        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(new GateAttribute(access));
+    /// <summary>On a group or on one endpoint: the endpoint's own rule is read before its group's.</summary>
+    public static TBuilder RequireAccess<TBuilder>(this TBuilder builder, Access access, OrganisationLimit limit = OrganisationLimit.None)
+        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(new GateAttribute(access) { Limit = limit });
 }

@@ -31,6 +31,7 @@ public sealed class BrokerOptions
     public NotificationPolicy Notifications { get; set; } = new();
     public DemoOptions Demo { get; set; } = new();
     public RateLimitOptions RateLimits { get; set; } = new();
+    public ForwardedHeadersSettings ForwardedHeaders { get; set; } = new();
     public DirectoryOptions Directory { get; set; } = new();
     public AdminOptions Admin { get; set; } = new();
     /// <summary>Seed the directory at start (ids it does not hold yet); the admin API owns it afterwards.</summary>
@@ -129,6 +130,28 @@ public sealed class RateLimitOptions
     /// missed wait for the next minute while others still get through (see GuessingBudget).
     /// </summary>
     public int GlobalMissesPerMinute { get; set; } = 300;
+
+    /// <summary>
+    /// Referrals one organisation may submit per minute (a token bucket: this many at once, then one every
+    /// minute / this). A busy drop-in centre sends a few an hour; a leaked key must not flood partners' inboxes.
+    /// </summary>
+    public int SubmissionsPerMinute { get; set; } = 60;
+
+    /// <summary>Flags one organisation may raise per minute (token bucket, as submissions).</summary>
+    public int FlagsPerMinute { get; set; } = 10;
+}
+
+/// <summary>
+/// Which proxies may tell the broker the client's address and scheme (X-Forwarded-For, -Proto, -Host). Empty by
+/// default: nobody is trusted, not even loopback, and the address the limits see is the socket's.
+/// </summary>
+public sealed class ForwardedHeadersSettings
+{
+    /// <summary>Addresses of the reverse proxies in front of the broker, e.g. 127.0.0.1 for Caddy on the same machine.</summary>
+    public List<string> KnownProxies { get; set; } = [];
+
+    /// <summary>Networks of them in CIDR notation, e.g. 10.0.0.0/24.</summary>
+    public List<string> KnownNetworks { get; set; } = [];
 }
 
 public sealed class DirectoryOptions

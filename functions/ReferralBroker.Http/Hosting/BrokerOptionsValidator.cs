@@ -72,6 +72,21 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             failures.Add("Broker:RateLimits:StatusPerMinute, PartnerPerMinute and GlobalMissesPerMinute must be at least 1.");
         }
 
+        if (options.RateLimits is { SubmissionsPerMinute: < 1 } or { FlagsPerMinute: < 1 })
+        {
+            failures.Add("Broker:RateLimits:SubmissionsPerMinute and FlagsPerMinute must be at least 1.");
+        }
+
+        foreach (var proxy in options.ForwardedHeaders.KnownProxies.Where(p => !Gate.TrustedProxies.IsAddress(p)))
+        {
+            failures.Add($"Broker:ForwardedHeaders:KnownProxies entry '{proxy}' is not an IP address.");
+        }
+
+        foreach (var network in options.ForwardedHeaders.KnownNetworks.Where(n => !Gate.TrustedProxies.IsNetwork(n)))
+        {
+            failures.Add($"Broker:ForwardedHeaders:KnownNetworks entry '{network}' is not a network in CIDR notation (10.0.0.0/24).");
+        }
+
         failures.AddRange(MailFailures(options.Mail));
 
         foreach (var org in options.Organisations)

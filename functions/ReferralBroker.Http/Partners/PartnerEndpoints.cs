@@ -18,7 +18,7 @@ internal static partial class PartnerEndpoints
     {
         routes.MapGet("/api/partners", ListPartners).WithName("ListPartners").WithTags("Partners").RequireAccess(Access.Anyone);
         routes.MapPost("/api/partners/{partnerId}/flags", Flag).WithName("FlagPartner").WithTags("Partners")
-            .RequireAccess(Access.Organisation);
+            .RequireAccess(Access.Organisation, OrganisationLimit.Flags);
 
         var partner = routes.MapGroup("/api/partner/referrals/{referralId}")
             .RequireAccess(Access.Partner)

@@ -13,7 +13,7 @@ internal static class ReferralEndpoints
         var group = routes.MapGroup("/api/referrals")
             .RequireAccess(Access.Organisation)
             .WithTags("Referrals");
-        group.MapPost("/", Submit).WithName("SubmitReferral");
+        group.MapPost("/", Submit).WithName("SubmitReferral").RequireAccess(Access.Organisation, OrganisationLimit.Submissions);
         group.MapGet("/", List).WithName("ListReferrals");
         group.MapGet("/{referralId}", Get).WithName("GetReferral");
         return group;

@@ -24,7 +24,7 @@ public sealed class FunctionMetadataTests
             // The root is the Functions host's own page: no function can take it.
             .Where(e => Normalised(e.RoutePattern.RawText!).Length > 0)
             .SelectMany(e => e.Metadata.GetMetadata<IHttpMethodMetadata>()!.HttpMethods.Select(method =>
-                (Key: $"{method} {Normalised(e.RoutePattern.RawText!)}", Access: e.Metadata.GetMetadata<GateAttribute>()?.Access)))
+                (Key: $"{method} {Normalised(e.RoutePattern.RawText!)}", Rule: e.Metadata.GetMetadata<GateAttribute>())))
             .ToList();
         var functions = FunctionsMetadata.Read().Where(f => f.Trigger == "httpTrigger").ToList();
         var routes = functions.SelectMany(f => f.Methods.Select(m => (Key: $"{m} {Normalised(f.Route!)}", f.Name))).ToList();
@@ -39,8 +39,10 @@ public sealed class FunctionMetadataTests
         foreach (var endpoint in endpoints)
         {
             var function = routes.Single(r => r.Key == endpoint.Key).Name;
-            Assert.True(endpoint.Access is not null, $"{endpoint.Key} has no [Gate] rule in the embedded app.");
-            Assert.True(endpoint.Access == rules.For(function), $"{endpoint.Key}: embedded {endpoint.Access}, function {function} {rules.For(function)}.");
+            Assert.True(endpoint.Rule is not null, $"{endpoint.Key} has no [Gate] rule in the embedded app.");
+            var rule = rules.For(function);
+            Assert.True((endpoint.Rule.Access, endpoint.Rule.Limit) == (rule.Access, rule.Limit),
+                $"{endpoint.Key}: embedded {endpoint.Rule.Access}/{endpoint.Rule.Limit}, function {function} {rule.Access}/{rule.Limit}.");
         }
     }
 

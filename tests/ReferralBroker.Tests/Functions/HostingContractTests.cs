@@ -70,6 +70,7 @@ public sealed class HostingContractTests
         ["Broker:Queue:RunNotifications"] = "false",
         ["Broker:Admin:CoordinatorKeySha256"] = ApiKeys.Hash(Coordinator.Key),
         ["Broker:RateLimits:StatusPerMinute"] = StatusLimit,
+        ["Broker:RateLimits:FlagsPerMinute"] = "1",
         ["Broker:Organisations:0:Id"] = "other-org",
         ["Broker:Organisations:0:Name"] = "Another organisation",
         ["Broker:Organisations:0:ApiKeySha256"] = ApiKeys.Hash(BrokerApp.OtherOrgKey),
@@ -121,7 +122,7 @@ public sealed class HostingContractTests
         private static readonly string[] Compared =
         [
             "Location", "WWW-Authenticate", "Retry-After", "Cache-Control", "X-Content-Type-Options", "X-Frame-Options",
-            "Referrer-Policy", "Content-Security-Policy",
+            "Referrer-Policy", "Content-Security-Policy", "Permissions-Policy", "Strict-Transport-Security",
         ];
 
         private readonly List<Answer> _answers = [];
@@ -171,6 +172,9 @@ public sealed class HostingContractTests
             await SendAsync("directory", Get("/api/partners", null));
             await SendAsync("directory, unknown attribute", Get("/api/partners?attribute=cheap", null));
             await SendAsync("flag", Post("/api/partners/demo-legal/flags", new { reason = "breach-of-confidentiality" }, BrokerApp.OrgKey));
+            // The organisation's budget of flags is one a minute here; the other organisation's is its own.
+            await SendAsync("flag, over the organisation's limit", Post("/api/partners/demo-legal/flags", new { reason = "breach-of-confidentiality" }, BrokerApp.OrgKey));
+            await SendAsync("flag, another organisation", Post("/api/partners/demo-health/flags", new { reason = "breach-of-confidentiality" }, BrokerApp.OtherOrgKey));
             await SendAsync("report", Get("/api/reports/summary", BrokerApp.OrgKey));
             await SendAsync("report as CSV", Get("/api/reports/summary?format=csv", BrokerApp.OrgKey));
             await SendAsync("report, bad format", Get("/api/reports/summary?format=xml", BrokerApp.OrgKey));

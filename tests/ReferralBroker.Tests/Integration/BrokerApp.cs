@@ -63,6 +63,9 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
             ["Broker:Organisations:0:Name"] = "Another organisation",
             ["Broker:Organisations:0:ApiKeySha256"] = ApiKeys.Hash(OtherOrgKey),
             ["Logging:LogLevel:Default"] = "Trace",
+            // Tests submit and flag far faster than any organisation; OrganisationLimitTests sets its own limits.
+            ["Broker:RateLimits:SubmissionsPerMinute"] = "1000000",
+            ["Broker:RateLimits:FlagsPerMinute"] = "1000000",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

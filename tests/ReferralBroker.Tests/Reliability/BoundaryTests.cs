@@ -19,7 +19,7 @@ public sealed class BoundaryTests
     private const string InternalDetail = "connection string Server=secret-db;Password=hunter2";
 
     private static readonly string[] SecurityHeaders =
-        ["Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "Cache-Control", "X-Frame-Options"];
+        ["Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "Cache-Control", "X-Frame-Options", "Permissions-Policy"];
 
     [Fact]
     public async Task Every_kind_of_answer_carries_the_security_headers_and_no_internal_details()
