@@ -55,7 +55,11 @@ public static class WebhookAddresses
     {
         if (url.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6)
         {
-            var address = IPAddress.Parse(url.IdnHost.Trim('[', ']'));
+            if (!IPAddress.TryParse(url.IdnHost.Trim('[', ']'), out var address))
+            {
+                return "The address cannot be read.";
+            }
+
             if (allowLoopback && IsLoopback(address))
             {
                 return null;
