@@ -106,7 +106,7 @@ public sealed class NotificationFairnessTests
         var order = sender.Calls.Select(c => c.EventId).ToList();
         Assert.Equal($"{third}.{ClosedLoop.DuressEvent}", order[0]);
         Assert.Equal($"{third}.delivered", order[1]);
-        Assert.Equal([$"{first}.delivered", $"{second}.delivered"], order[2..].Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { $"{first}.delivered", $"{second}.delivered" }.Order(StringComparer.Ordinal), order[2..].Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -202,7 +202,7 @@ public sealed class NotificationFairnessTests
         unreachable = false;
         app.Time.Advance(TimeSpan.FromSeconds(30));
         Assert.Equal(2, await app.NotifyAsync());
-        Assert.Equal([$"{a1}.delivered", $"{a2}.delivered"], sender.Delivered.Select(d => d.EventId).Where(e => !e.StartsWith(b, StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { $"{a1}.delivered", $"{a2}.delivered" }.Order(StringComparer.Ordinal), sender.Delivered.Select(d => d.EventId).Where(e => !e.StartsWith(b, StringComparison.Ordinal)).Order(StringComparer.Ordinal));
     }
 
     private static JsonElement WithDuress(JsonElement referral)
