@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using ReferralBroker.Notifications;
 using ReferralBroker.Ports;
@@ -136,5 +137,29 @@ public sealed class WebhookReachTests
         var body = "{\"eventId\":\"ref_x.accepted\"}"u8.ToArray();
         return app.Services.GetRequiredService<IWebhookSender>().SendAsync(
             new WebhookDelivery(url, body, ClosedLoop.Sign(WebhookReceiver.Secret, DateTimeOffset.UtcNow, body), "ref_x.accepted"), CancellationToken.None);
+    }
+}
+
+/// <summary>Azure seeds organisations from Broker:NetworkJson too: the same webhook rule stops that start.</summary>
+public sealed class AzureNetworkWebhookTests
+{
+    [Theory]
+    [InlineData("https://169.254.169.254/metadata/instance", false)]
+    [InlineData("https://[fd00:ec2::254]/latest", false)]
+    [InlineData("https://hooks.example.org/referrals", true)]
+    public void An_organisation_in_the_network_document_with_an_internal_webhook_fails_the_azure_settings_naming_it(string url, bool valid)
+    {
+        var network = $$"""{"organisations":[{"id":"cloud-org","name":"Org","apiKeySha256":"{{ApiKeys.Hash("k")}}","webhookUrl":"{{url}}","webhookSecret":"{{WebhookReceiver.Secret}}"}],"partners":[]}""";
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Broker:NetworkJson"] = network }).Build();
+        var result = new ReferralBroker.Azure.AzureSettingsValidator(configuration)
+            .Validate(null, new ReferralBroker.Hosting.BrokerOptions { Pepper = Convert.ToBase64String(new byte[32]) });
+
+        Assert.Equal(valid, result.Succeeded);
+        if (!valid)
+        {
+            Assert.Contains("Broker__NetworkJson organisation 'cloud-org'", result.FailureMessage, StringComparison.Ordinal);
+            Assert.DoesNotContain(WebhookReceiver.Secret, result.FailureMessage, StringComparison.Ordinal);
+        }
     }
 }
