@@ -39,7 +39,9 @@ internal sealed class HttpWebhookSender(HttpClient client) : IWebhookSender
         {
             throw new TransientDeliveryException("The webhook could not be reached in time.", e)
             {
-                Unreachable = e is TaskCanceledException || (e as HttpRequestException)?.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError,
+                // Timed out (connecting or answering), refused, or no such name: the destination, not this request.
+                Unreachable = e is TaskCanceledException || e.InnerException is TimeoutException or OperationCanceledException
+                    || (e as HttpRequestException)?.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError,
             };
         }
     }
