@@ -116,7 +116,14 @@ internal sealed class AzureSettingsValidator(IConfiguration configuration)
 
         try
         {
-            NetworkDocument.Parse(configuration["Broker:NetworkJson"]);
+            // The network document's organisations seed the directory as Broker:Organisations do: the same webhook rules.
+            foreach (var org in NetworkDocument.Parse(configuration["Broker:NetworkJson"]).Organisations)
+            {
+                if (BrokerOptionsValidator.WebhookProblem(org, options.Notifications.AllowLoopbackHttpWebhooks) is { } webhook)
+                {
+                    failures.Add($"{AzureSettings.NetworkJson} organisation '{org.Id}' {webhook}");
+                }
+            }
         }
         catch (System.Text.Json.JsonException)
         {

@@ -107,7 +107,14 @@ public interface IWebhookSender
 }
 
 /// <summary>A transient failure of an external service: the message should be retried later.</summary>
-public sealed class TransientDeliveryException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class TransientDeliveryException(string message, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>
+    /// The destination did not take the connection or did not answer in time: the deliverer sends it nothing more
+    /// for a while, so one dead receiver does not cost a timeout per notification.
+    /// </summary>
+    public bool Unreachable { get; init; }
+}
 
 /// <summary>
 /// The network's directory: organisations (with their key hashes and notification settings), partners, and

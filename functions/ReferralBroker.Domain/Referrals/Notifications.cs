@@ -26,8 +26,16 @@ public sealed record NotificationPolicy
     public int MaxAttempts { get; init; } = 15;
     public TimeSpan FirstRetry { get; init; } = TimeSpan.FromSeconds(30);
     public TimeSpan MaxRetry { get; init; } = TimeSpan.FromHours(6);
-    /// <summary>Only for development and tests: plain http to a loopback address.</summary>
+    /// <summary>Only for development and tests: webhooks to a loopback address (plain http allowed there).</summary>
     public bool AllowLoopbackHttpWebhooks { get; init; }
+    /// <summary>Organisations served at once; one organisation's notifications go out one after another.</summary>
+    public int MaxConcurrentDeliveries { get; init; } = 8;
+    /// <summary>How long a webhook may take to accept the connection; short, so an address that drops packets costs little.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(3);
+    /// <summary>How long a connected webhook may take to answer.</summary>
+    public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>After this long a pass starts no new delivery: what is left waits for the next pass (no attempt is counted).</summary>
+    public TimeSpan PassBudget { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Exponential back-off: FirstRetry, then doubling, never longer than MaxRetry.</summary>
     public TimeSpan RetryAfter(int attempts) =>
@@ -131,8 +139,27 @@ public static class ClosedLoop
         return HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), signed);
     }
 
-    /// <summary>https only; plain http only to a loopback address and only when allowed (development, tests).</summary>
-    public static bool IsAcceptableWebhookUrl(Uri? url, bool allowLoopbackHttp) =>
-        url is { IsAbsoluteUri: true, UserInfo: "", Fragment: "" }
-        && (url.Scheme == Uri.UriSchemeHttps || (allowLoopbackHttp && url.Scheme == Uri.UriSchemeHttp && url.IsLoopback));
+    /// <summary>
+    /// https only, to a public host; loopback (plain http or https) only when allowed (development, tests). The
+    /// host rule is <see cref="WebhookAddresses.HostProblem"/>: names are checked again, resolved, at connect time.
+    /// </summary>
+    public static bool IsAcceptableWebhookUrl(Uri? url, bool allowLoopbackHttp) => WebhookUrlProblem(url, allowLoopbackHttp) is null;
+
+    /// <summary>Why the URL is refused as a webhook, in words fit for a 422 or a start-up failure; null when it is fine.</summary>
+    public static string? WebhookUrlProblem(Uri? url, bool allowLoopbackHttp)
+    {
+        if (url is not { IsAbsoluteUri: true, UserInfo: "", Fragment: "" } || url.Scheme is not ("https" or "http"))
+        {
+            return "An absolute https URL without credentials or fragment.";
+        }
+
+        if (url.Scheme == Uri.UriSchemeHttp && !(allowLoopbackHttp && url.IsLoopback))
+        {
+            return "Must be https (plain http only to loopback, in development).";
+        }
+
+        return WebhookAddresses.HostProblem(url, allowLoopbackHttp) is { } host
+            ? $"Must reach a public host: {host}"
+            : null;
+    }
 }

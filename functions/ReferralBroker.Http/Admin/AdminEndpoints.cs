@@ -266,9 +266,11 @@ internal static partial class AdminEndpoints
         if (RequestBody.String(element, "webhookUrl", "notifications", malformed) is { } url)
         {
             // The rule the notification deliverer applies: a URL accepted here that it would refuse would never be called.
-            if (!Uri.TryCreate(url, UriKind.Absolute, out webhook) || !ClosedLoop.IsAcceptableWebhookUrl(webhook, allowLoopbackHttp))
+            // Internal hosts too (loopback, private, link-local, ...): see WebhookAddresses.
+            if ((Uri.TryCreate(url, UriKind.Absolute, out webhook) ? ClosedLoop.WebhookUrlProblem(webhook, allowLoopbackHttp)
+                    : "An absolute https URL without credentials or fragment.") is { } problem)
             {
-                invalid["notifications.webhookUrl"] = ["An absolute https URL without credentials or fragment."];
+                invalid["notifications.webhookUrl"] = [problem];
             }
         }
 

@@ -47,6 +47,13 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             failures.Add("Broker:Notifications:MaxAttempts must be at least 1, FirstRetry positive and MaxRetry at least FirstRetry.");
         }
 
+        if (options.Notifications is { MaxConcurrentDeliveries: < 1 or > 256 } || !IsBetween(options.Notifications.ConnectTimeout, TimeSpan.FromMinutes(1))
+            || !IsBetween(options.Notifications.ResponseTimeout, TimeSpan.FromMinutes(10)) || !IsBetween(options.Notifications.PassBudget, TimeSpan.FromMinutes(10)))
+        {
+            failures.Add("Broker:Notifications:MaxConcurrentDeliveries must be 1 to 256, ConnectTimeout positive and at most a minute, " +
+                "ResponseTimeout and PassBudget positive and at most 10 minutes.");
+        }
+
         if (options.Queue.MaxDeliveryCount < 1 || options.Queue.MessageTimeToLive <= TimeSpan.Zero)
         {
             failures.Add("Broker:Queue:MaxDeliveryCount must be at least 1 and MessageTimeToLive positive.");
@@ -101,11 +108,9 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
                 failures.Add($"Broker:Organisations entry '{org.Id}' has a NotificationEmail that is not an address.");
             }
 
-            if (!string.IsNullOrEmpty(org.WebhookUrl)
-                && (!ClosedLoop.IsAcceptableWebhookUrl(org.ToNotifications().WebhookUrl, options.Notifications.AllowLoopbackHttpWebhooks)
-                    || (org.WebhookSecret?.Length ?? 0) < 16))
+            if (WebhookProblem(org, options.Notifications.AllowLoopbackHttpWebhooks) is { } webhook)
             {
-                failures.Add($"Broker:Organisations entry '{org.Id}' needs an https WebhookUrl and a WebhookSecret of at least 16 characters.");
+                failures.Add($"Broker:Organisations entry '{org.Id}' {webhook}");
             }
         }
 
@@ -189,6 +194,24 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
         !string.IsNullOrWhiteSpace(text) && !text.Any(char.IsControl) && !text.Any(char.IsWhiteSpace)
         && System.Net.Mail.MailAddress.TryCreate(text, out var address)
         && address.DisplayName.Length == 0 && string.Equals(address.Address, text, StringComparison.Ordinal);
+
+    /// <summary>What is wrong with an organisation's configured webhook (WebhookUrl, WebhookSecret), or null; the URL is never quoted.</summary>
+    internal static string? WebhookProblem(OrganisationOptions org, bool allowLoopback)
+    {
+        if (string.IsNullOrEmpty(org.WebhookUrl))
+        {
+            return null;
+        }
+
+        if (ClosedLoop.WebhookUrlProblem(org.ToNotifications().WebhookUrl, allowLoopback) is { } url)
+        {
+            return $"has a WebhookUrl that is refused (it needs an https WebhookUrl to a public host): {url}";
+        }
+
+        return (org.WebhookSecret?.Length ?? 0) < 16 ? "needs a WebhookSecret of at least 16 characters for its WebhookUrl." : null;
+    }
+
+    private static bool IsBetween(TimeSpan value, TimeSpan max) => value > TimeSpan.Zero && value <= max;
 
     private static bool TryBase64(string text, out byte[] bytes)
     {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using ReferralBroker.Hosting;
 using ReferralBroker.Ports;
@@ -12,12 +13,23 @@ internal static class NotificationServices
     {
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Notifications);
         services.AddSingleton<NotificationDeliverer>();
+        services.TryAddSingleton(WebhookConnector.SystemDns);
         // No logging handler: the default one would log the webhook's URL, which may carry a secret of its own.
-        services.AddHttpClient(HttpWebhookSender.ClientName, c => c.Timeout = HttpWebhookSender.Timeout)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false })
+        // No proxy: a proxy would make the connect callback vet the proxy's address, not the webhook's.
+        services.AddHttpClient(HttpWebhookSender.ClientName, (sp, c) => c.Timeout = Policy(sp).ConnectTimeout + Policy(sp).ResponseTimeout)
+            .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                UseCookies = false,
+                UseProxy = false,
+                ConnectTimeout = Policy(sp).ConnectTimeout,
+                ConnectCallback = new WebhookConnector(sp.GetRequiredService<ResolveHost>(), Policy(sp).AllowLoopbackHttpWebhooks).ConnectAsync,
+            })
             .RemoveAllLoggers();
         services.AddSingleton<IWebhookSender>(sp =>
             new HttpWebhookSender(sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpWebhookSender.ClientName)));
         return services;
     }
+
+    private static NotificationPolicy Policy(IServiceProvider sp) => sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Notifications;
 }

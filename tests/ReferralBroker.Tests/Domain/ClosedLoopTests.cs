@@ -42,6 +42,8 @@ public sealed class ClosedLoopTests
     [InlineData("https://user:pass@hooks.example.org/", false, false)]
     [InlineData("https://hooks.example.org/#frag", false, false)]
     [InlineData("ftp://hooks.example.org/", true, false)]
+    [InlineData("https://127.0.0.1/hook", false, false)]
+    [InlineData("https://10.0.0.7/hook", false, false)]
     public void Webhook_urls_are_https_only_with_plain_http_to_loopback_only_when_allowed(string url, bool allowLoopbackHttp, bool acceptable) =>
         Assert.Equal(acceptable, ClosedLoop.IsAcceptableWebhookUrl(new Uri(url), allowLoopbackHttp));
 

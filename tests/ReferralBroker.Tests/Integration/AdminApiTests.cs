@@ -144,6 +144,21 @@ public sealed class AdminApiTests : IDisposable
     // Plain http even to loopback only where Notifications:AllowLoopbackHttpWebhooks says so: the deliverer would skip it.
     [InlineData("""{"name":"Org","notifications":{"webhookUrl":"http://127.0.0.1:9/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
     [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://user:pw@hooks.example/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    // Webhooks cannot reach inside: loopback, private, link-local (cloud metadata), unique-local, CGNAT, IPv4-mapped,
+    // decimal spellings and local names are refused when saved.
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://127.0.0.1/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://localhost:8443/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://10.1.2.3/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://172.20.0.5/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://192.168.0.1/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://169.254.169.254/latest/meta-data","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://100.64.0.1/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://[fd00::1]/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://[fe80::1]/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://[::ffff:10.0.0.1]/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://2130706433/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://[ff02::1]/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://0.0.0.0/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
     [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://hooks.example/x"}}""", "notifications.webhookSecret")]
     [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://hooks.example/x","webhookSecret":"short"}}""", "notifications.webhookSecret")]
     [InlineData("""{"name":""}""", "name")]
