@@ -39,7 +39,10 @@ internal sealed partial class EmbeddedDispatchPump(
         return taken;
     }
 
-    /// <summary>True when the message is done with (emailed, or given up on and its referral marked); false when it is left for a retry.</summary>
+    /// <summary>
+    /// True when the message is done with (emailed, refused for good, or given up on, the last two with their referral
+    /// marked); false when it is left for a retry. A refusal for good is marked by the dispatcher itself and returns.
+    /// </summary>
     private async Task<bool> DispatchAsync(LeasedMessage leased, CancellationToken cancellationToken)
     {
         try

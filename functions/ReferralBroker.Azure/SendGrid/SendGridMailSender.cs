@@ -66,7 +66,8 @@ public sealed partial class SendGridMailSender : IMailSender
     }
 
     /// <exception cref="TransientDeliveryException">SendGrid is throttling (429), failing (5xx) or unreachable: retry later.</exception>
-    /// <exception cref="RequestFailedException">SendGrid refused the request (other 4xx): a configuration error.</exception>
+    /// <exception cref="PermanentDeliveryException">SendGrid refused this mail for good (400, 413): sending it again changes nothing.</exception>
+    /// <exception cref="RequestFailedException">SendGrid refused the request (other 4xx): a configuration error, retried until it is fixed.</exception>
     public async Task SendAsync(OutgoingMail mail, CancellationToken cancellationToken)
     {
         int status;
@@ -97,6 +98,16 @@ public sealed partial class SendGridMailSender : IMailSender
             case 408 or 429 or >= 500:
                 LogUnavailable(_logger, mail.ReferralId, status);
                 throw new TransientDeliveryException(string.Create(CultureInfo.InvariantCulture, $"SendGrid answered {status}; retry later."));
+            // Refusals of this request itself, which the same request can never overcome: 400 (an address SendGrid
+            // will not take; the rest of the request is always the same shape, and the From is checked at start)
+            // and 413 (too large). The referral is marked deliveryFailed at once. Not 401 (a wrong or revoked key) nor 403 (a key without the mail-send
+            // scope, a From that is not a verified sender, an IP not allowed): those are the account's configuration,
+            // every mail fails alike until it is fixed and then each one goes, so they stay retried like a refused
+            // SMTP password or sender; calling them permanent would destroy sealed details over a setting. Nor 429:
+            // time cures throttling.
+            case 400 or 413:
+                LogRefused(_logger, mail.ReferralId, status);
+                throw new PermanentDeliveryException(string.Create(CultureInfo.InvariantCulture, $"SendGrid refused the mail with status {status}."));
             default:
                 // SendGrid's error text is left out of the log and the exception alike: its messages can quote
                 // request fields, and this path needs an operator to fix configuration, which the status tells.
@@ -136,6 +147,9 @@ public sealed partial class SendGridMailSender : IMailSender
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "SendGrid unavailable for referral {ReferralId} (status {Status}); the message will be retried")]
     private static partial void LogUnavailable(ILogger logger, string referralId, int status);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "SendGrid refused the mail for referral {ReferralId} for good with status {Status}")]
+    private static partial void LogRefused(ILogger logger, string referralId, int status);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "SendGrid refused the mail for referral {ReferralId} with status {Status}; check the SendGrid configuration")]
     private static partial void LogRejected(ILogger logger, string referralId, int status);

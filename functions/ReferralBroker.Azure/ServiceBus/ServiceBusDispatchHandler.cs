@@ -10,7 +10,10 @@ namespace ReferralBroker.Azure.ServiceBus;
 /// <summary>What to do with a received dispatch message once it has been handled.</summary>
 public enum DispatchDisposition
 {
-    /// <summary>Done with: emailed, nothing left to send, or given up on (a message whose record never came).</summary>
+    /// <summary>
+    /// Done with: emailed, nothing left to send, refused for good by SendGrid (its referral marked
+    /// <c>deliveryFailed</c> by the dispatcher), or given up on (a message whose record never came).
+    /// </summary>
     Complete,
     /// <summary>Try again later: Service Bus redelivers it and dead-letters it after the max delivery count.</summary>
     Abandon,
@@ -62,6 +65,10 @@ public sealed partial class ServiceBusDispatchHandler(
                     return DispatchDisposition.Complete;
                 case DispatchResult.NotYetStored:
                     return DispatchDisposition.Abandon;
+                case DispatchResult.Undeliverable:
+                    // Marked already: completed, not dead-lettered, since the sweep would mark it only after the
+                    // message TTL, and the dead letter would keep the link secret until then for nothing.
+                    return DispatchDisposition.Complete;
                 default:
                     return DispatchDisposition.Complete;
             }

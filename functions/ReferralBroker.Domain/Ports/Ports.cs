@@ -94,6 +94,8 @@ public sealed record OutgoingMail(string To, string Subject, string TextBody, st
 
 public interface IMailSender
 {
+    /// <exception cref="TransientDeliveryException">Not sent now (the provider is down, busy or misconfigured): retry later.</exception>
+    /// <exception cref="PermanentDeliveryException">Refused for good (this recipient or this message): sending it again changes nothing.</exception>
     Task SendAsync(OutgoingMail mail, CancellationToken cancellationToken);
 }
 
@@ -115,6 +117,16 @@ public sealed class TransientDeliveryException(string message, Exception? inner 
     /// </summary>
     public bool Unreachable { get; init; }
 }
+
+/// <summary>
+/// A refusal for good of this one delivery: the provider will never take this recipient or this message (an SMTP 5xx
+/// to the recipient, SendGrid's 400), so the dispatcher marks the referral <c>deliveryFailed</c> at once instead of
+/// retrying it for Broker:Queue:MaxDeliveryCount attempts. Not for what a fixed setting or time cures (a refused
+/// password or sender, throttling): that is a <see cref="TransientDeliveryException"/>, since marking destroys the
+/// sealed details for good. The message says what kind of refusal (a status code) and is logged: it never holds the
+/// address nor anything of the provider's reply text.
+/// </summary>
+public class PermanentDeliveryException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
 /// The network's directory: organisations (with their key hashes and notification settings), partners, and

@@ -27,6 +27,11 @@ public enum DispatchResult
     /// retry, whose record was never stored. Nothing to send with it.
     /// </summary>
     Superseded,
+    /// <summary>
+    /// The mail provider refused this email for good (<see cref="PermanentDeliveryException"/>): the referral is
+    /// marked <c>deliveryFailed</c>, as after the last of its retries, and nothing is left to send.
+    /// </summary>
+    Undeliverable,
 }
 
 /// <summary>
@@ -44,6 +49,7 @@ public sealed partial class ReferralDispatcher(
     private const int RecordDeliveryAttempts = 4;
 
     /// <exception cref="TransientDeliveryException">The email could not be sent now; retry the message later.</exception>
+    /// <remarks>A refusal for good is not thrown: the referral is marked and <see cref="DispatchResult.Undeliverable"/> returned.</remarks>
     public async Task<DispatchResult> DispatchAsync(DispatchMessage message, CancellationToken ct)
     {
         var found = await store.FindAsync(message.ReferralId, ct);
@@ -68,7 +74,20 @@ public sealed partial class ReferralDispatcher(
 
         var partner = directory.FindPartner(referral.PartnerId)
             ?? throw new InvalidOperationException($"Partner '{referral.PartnerId}' left the directory.");
-        await mail.SendAsync(PartnerMail.Compose(partner, referral, settings.PublicBaseUrl, message.LinkSecret), ct);
+        try
+        {
+            await mail.SendAsync(PartnerMail.Compose(partner, referral, settings.PublicBaseUrl, message.LinkSecret), ct);
+        }
+        catch (PermanentDeliveryException e)
+        {
+            // Every retry would be refused alike, and the caseworker would learn of it only after the last. Marked
+            // here, for both hostings, the way the queue's last attempt marks it (sealed details destroyed, the
+            // organisation notified). A store failure while marking propagates: the message is retried, and so
+            // never dropped with its referral left "submitted".
+            LogRefused(logger, referral.ReferralId, referral.PartnerId, e.GetType().Name);
+            await referrals.MarkUndeliverableAsync(referral.ReferralId, ct);
+            return DispatchResult.Undeliverable;
+        }
 
         // Whatever happened meanwhile (the partner acted already, the client withdrew) wins over "delivered": the
         // version read before the email is tried first, and a conflict reloads. The email is out: recording that
@@ -118,6 +137,9 @@ public sealed partial class ReferralDispatcher(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} emailed to partner {PartnerId}")]
     private static partial void LogEmailed(ILogger logger, string referralId, string partnerId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The mail to partner {PartnerId} for referral {ReferralId} was refused for good ({Error}); the referral is marked deliveryFailed for the organisation to send again")]
+    private static partial void LogRefused(ILogger logger, string referralId, string partnerId, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} needs no email (already handled or gone)")]
     private static partial void LogAlreadyHandled(ILogger logger, string referralId);

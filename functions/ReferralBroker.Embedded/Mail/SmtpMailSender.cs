@@ -51,12 +51,23 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
     }
 
     /// <exception cref="TransientDeliveryException">The relay is unreachable, slow, busy (4xx), refused the TLS handshake or the credentials: retry later.</exception>
-    /// <exception cref="SmtpRefusedException">The relay refused the recipient or the message for good (5xx).</exception>
+    /// <exception cref="SmtpRefusedException">The relay refused the recipient or the message for good (5xx): a <see cref="PermanentDeliveryException"/>.</exception>
+    /// <exception cref="PermanentDeliveryException">The address is not one mailbox: no relay could ever take it.</exception>
     public async Task SendAsync(OutgoingMail mail, CancellationToken cancellationToken)
     {
-        // Built before a connection is taken: an address that is not one mailbox fails here (MimeKit's ParseException),
-        // a permanent failure of this email, not of the relay.
-        var message = MimeMail.Compose(mail, _from, _time.GetUtcNow());
+        // Built before a connection is taken: an address that is not one mailbox fails here, a permanent failure of
+        // this email, not of the relay. (From was checked at start.) MimeKit's exception is left out: it may quote the address.
+        MimeMessage message;
+        try
+        {
+            message = MimeMail.Compose(mail, _from, _time.GetUtcNow());
+        }
+        catch (ParseException)
+        {
+            LogNotAMailbox(_logger, mail.ReferralId);
+            throw new PermanentDeliveryException("The recipient's address is not one mailbox.");
+        }
+
         await _connections.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -168,6 +179,9 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "The SMTP relay refused the mail for referral {ReferralId} with status {Status} ({Refusal})")]
     private static partial void LogRefused(ILogger logger, string referralId, int status, SmtpErrorCode refusal);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "The address of the mail for referral {ReferralId} is not one mailbox; nothing was sent")]
+    private static partial void LogNotAMailbox(ILogger logger, string referralId);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "The SMTP relay refused the session for referral {ReferralId} with status {Status} ({Refusal}); check Broker:Mail:From and Broker:Mail:Smtp (the message will be retried)")]
     private static partial void LogMisconfigured(ILogger logger, string referralId, int status, SmtpErrorCode refusal);
 
@@ -178,9 +192,12 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
     private static partial void LogTlsFailed(ILogger logger, string referralId, string host);
 }
 
-/// <summary>The relay refused the recipient or the message for good (a 5xx); only the status is kept, never its text.</summary>
+/// <summary>
+/// The relay refused the recipient or the message for good (a 5xx): the dispatcher marks the referral
+/// <c>deliveryFailed</c> at once. Only the status and MailKit's kind of refusal are kept, never the reply text.
+/// </summary>
 internal sealed class SmtpRefusedException(int status, SmtpErrorCode refusal)
-    : Exception(string.Create(CultureInfo.InvariantCulture, $"The SMTP relay refused the mail with status {status} ({refusal})."))
+    : PermanentDeliveryException(string.Create(CultureInfo.InvariantCulture, $"The SMTP relay refused the mail with status {status} ({refusal})."))
 {
     public int Status { get; } = status;
 }

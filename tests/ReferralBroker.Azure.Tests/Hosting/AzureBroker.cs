@@ -27,8 +27,10 @@ internal sealed partial class AzureBroker : IDisposable
     private readonly Lock _gate = new();
     private readonly Func<string, bool> _fail;
     private int _sendGridFailures;
+    private volatile int _partnerRefusal;
 
     public const string NotificationEmail = "caseworkers@org.example.org";
+    public const string PartnerEmail = "intake@health.example.org";
 
     /// <param name="webhook">When set, the organisation is notified by email and by this (loopback) webhook.</param>
     /// <param name="settings">Extra settings over the Azure ones, e.g. rate limits out of the way.</param>
@@ -44,6 +46,7 @@ internal sealed partial class AzureBroker : IDisposable
         ServiceBus.SetClockAsync(Time.GetUtcNow()).GetAwaiter().GetResult();
         SendGrid = HttpStub.Start(request => request.Header("Authorization") != $"Bearer {SendGridKey}"
             ? new StubResponse(401)
+            : _partnerRefusal is > 0 and var refusal && request.BodyText.Contains($"\"{PartnerEmail}\"", StringComparison.Ordinal) ? new StubResponse(refusal)
             : Interlocked.Decrement(ref _sendGridFailures) >= 0 || _fail("sendgrid") ? new StubResponse(503) : Accepted(request));
         var tables = azurite.CreateOptions();
         Tables = tables;
@@ -58,7 +61,7 @@ internal sealed partial class AzureBroker : IDisposable
             }),
             ["partners"] = new JsonArray(new JsonObject
             {
-                ["id"] = "demo-health", ["name"] = "Clinic", ["email"] = "intake@health.example.org",
+                ["id"] = "demo-health", ["name"] = "Clinic", ["email"] = PartnerEmail,
                 ["categories"] = new JsonArray("health"), ["languages"] = new JsonArray("th"),
             }),
         };
@@ -132,6 +135,9 @@ internal sealed partial class AzureBroker : IDisposable
     public IReadOnlyList<StubRequest> Mails => [.. SendGrid.Requests.Where(r => r.Method == "POST")];
 
     public void FailSendGrid(int times) => _sendGridFailures = times;
+
+    /// <summary>From now on SendGrid answers mails to the partner with <paramref name="status"/> (0: accepts them again); other mails go.</summary>
+    public void RefuseMailsToThePartner(int status) => _partnerRefusal = status;
 
     /// <summary>One run of the Functions project's dispatch timer for a category, the class activated as the worker does.</summary>
     public Task RunDispatchTimerAsync(string category)

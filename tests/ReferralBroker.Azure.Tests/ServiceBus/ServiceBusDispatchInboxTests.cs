@@ -55,6 +55,47 @@ public sealed class ServiceBusDispatchInboxTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_mail_SendGrid_refuses_for_good_is_tried_once_then_completed_and_its_referral_marked_deliveryFailed()
+    {
+        using var broker = new AzureBroker(azurite);
+        // Far more deliveries than the test makes: only the refusal rule can settle the message after one.
+        await broker.ServiceBus.ConfigureAsync(maxDeliveryCount: 50);
+        var submitted = await broker.App.SubmitAsync();
+        broker.RefuseMailsToThePartner(400);
+
+        Assert.Equal(new DrainReport(1, 1, 0, 0), await Inbox(broker).DrainAsync("health", CancellationToken.None));
+
+        Assert.Single(broker.Mails);
+        Assert.Empty(broker.AcceptedMails);
+        var view = await broker.App.Organisation().GetFromJsonAsync<JsonElement>($"/api/referrals/{submitted.ReferralId}");
+        Assert.True(view.GetProperty("deliveryFailed").GetBoolean());
+        // Completed, not dead-lettered: no copy of the link secret is left waiting for the sweep.
+        Assert.Empty((await broker.ServiceBus.EntityAsync(Health)).All);
+        Assert.Empty((await broker.ServiceBus.EntityAsync(FakeServiceBus.DeadLetterPath("health"))).All);
+        broker.Time.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(DrainReport.Empty, await Inbox(broker).DrainAsync("health", CancellationToken.None));
+        Assert.Single(broker.Mails);
+    }
+
+    [Fact]
+    public async Task A_mail_SendGrid_refuses_for_a_wrong_key_or_a_forbidden_sender_stays_for_a_retry()
+    {
+        using var broker = new AzureBroker(azurite);
+        var submitted = await broker.App.SubmitAsync();
+        broker.RefuseMailsToThePartner(403);
+
+        Assert.Equal(new DrainReport(1, 0, 1, 0), await Inbox(broker).DrainAsync("health", CancellationToken.None));
+        var view = await broker.App.Organisation().GetFromJsonAsync<JsonElement>($"/api/referrals/{submitted.ReferralId}");
+        Assert.False(view.TryGetProperty("deliveryFailed", out var failed) && failed.GetBoolean(), "A 403 was taken for a refusal for good.");
+
+        // The sender is verified now: the next drain sends it.
+        broker.RefuseMailsToThePartner(0);
+        Assert.Equal(new DrainReport(1, 1, 0, 0), await Inbox(broker).DrainAsync("health", CancellationToken.None));
+        Assert.Single(broker.AcceptedMails);
+        Assert.Equal("delivered", (await broker.App.StatusAsync(submitted.StatusToken)).GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task A_drain_tries_a_failing_message_once_so_the_max_delivery_count_spans_drains_then_it_is_dead_lettered_and_purged_after_its_ttl()
     {
         using var broker = new AzureBroker(azurite);

@@ -12,7 +12,7 @@ namespace ReferralBroker.Tests.Mail;
 
 /// <summary>
 /// The embedded default with Broker:Mail:Smtp set, against a real SMTP server on loopback: what the partner's relay
-/// receives, how the broker answers a busy relay, a refusal, a wrong password and a certificate it must not trust.
+/// receives, how the broker answers a busy relay, a refusal for good, a wrong password and a certificate it must not trust.
 /// </summary>
 public sealed class SmtpDeliveryTests
 {
@@ -132,6 +132,8 @@ public sealed class SmtpDeliveryTests
         Assert.Equal(1, busy.TemporaryFailures);
         Assert.Empty(busy.Received);
         Assert.Equal("submitted", (await app.StatusAsync(submitted.StatusToken)).GetProperty("status").GetString());
+        var waiting = await app.Organisation().GetFromJsonAsync<JsonElement>($"/api/referrals/{submitted.ReferralId}");
+        Assert.False(waiting.TryGetProperty("deliveryFailed", out var failed) && failed.GetBoolean(), "A 4xx was taken for a refusal for good.");
 
         // Nothing is due until the message's backoff has passed.
         Assert.Equal(0, await app.DispatchAsync());
@@ -147,29 +149,44 @@ public sealed class SmtpDeliveryTests
     }
 
     [Fact]
-    public async Task A_recipient_the_relay_refuses_with_5xx_ends_deliveryFailed_for_the_organisation_to_send_again()
+    public async Task A_recipient_the_relay_refuses_with_5xx_is_tried_once_then_marked_deliveryFailed_and_the_organisation_is_told()
     {
         using var server = await SmtpTestServer.StartAsync(SmtpTestMode.StartTls);
         var settings = server.Settings();
-        settings["Broker:Queue:MaxDeliveryCount"] = "2";
+        // Far more attempts than this test makes: only the refusal rule, not the retry limit, can end it after one.
+        settings["Broker:Queue:MaxDeliveryCount"] = "50";
+        settings["Broker:Organisations:1:Id"] = "notified-org";
+        settings["Broker:Organisations:1:Name"] = "Notified organisation";
+        settings["Broker:Organisations:1:ApiKeySha256"] = ApiKeys.Hash(NotificationTests.NotifiedOrgKey);
+        settings["Broker:Organisations:1:NotificationEmail"] = NotificationTests.NotificationEmail;
         using var app = new BrokerApp(settings: settings);
         await server.RefuseAsync(PartnerAddress);
-        var submitted = await app.SubmitAsync();
+        var organisation = app.Organisation(NotificationTests.NotifiedOrgKey);
+        var submitted = await app.SubmitAsync(organisation: organisation);
 
-        // As any failure that does not go away: retried up to MaxDeliveryCount, then marked.
-        for (var attempt = 0; attempt < 2; attempt++)
-        {
-            Assert.Equal(1, await app.DispatchAsync());
-            app.Time.Advance(TimeSpan.FromMinutes(6));
-        }
+        Assert.Equal(1, await app.DispatchAsync());
 
-        var view = await app.Organisation().GetFromJsonAsync<JsonElement>($"/api/referrals/{submitted.ReferralId}");
+        var view = await organisation.GetFromJsonAsync<JsonElement>($"/api/referrals/{submitted.ReferralId}");
         Assert.True(view.GetProperty("deliveryFailed").GetBoolean());
-        var record = await server.RecordAsync();
-        Assert.Empty(record.Received);
-        Assert.Equal(2, record.RefusedRecipients);
+        var stored = (await app.Services.GetRequiredService<IReferralStore>().FindAsync(submitted.ReferralId, CancellationToken.None))!.Value;
+        Assert.Null(stored.Sealed);
+        var refused = await server.RecordAsync();
+        Assert.Equal(1, refused.RefusedRecipients);
+        Assert.Empty(refused.Received);
         Assert.Contains(app.Logs, line => line.Contains("refused the mail for referral", StringComparison.Ordinal) && line.Contains("550", StringComparison.Ordinal));
+        Assert.DoesNotContain(app.Logs, line => line.Contains("will retry", StringComparison.Ordinal));
+        Assert.DoesNotContain(app.Logs, line => line.Contains("No such user", StringComparison.Ordinal) || line.Contains(PartnerAddress, StringComparison.Ordinal));
+
+        // The message is gone, not waiting out a backoff: nothing is tried again, however long.
+        app.Time.Advance(TimeSpan.FromHours(2));
         Assert.Equal(0, await app.DispatchAsync());
+        Assert.Equal(1, (await server.RecordAsync()).RefusedRecipients);
+
+        // The caseworker hears of it through the same relay, and can send the referral again.
+        Assert.Equal(1, await app.NotifyAsync());
+        var notice = Assert.Single((await server.RecordAsync()).Received);
+        Assert.Equal([NotificationTests.NotificationEmail], notice.To);
+        Assert.Contains($"Referral {submitted.ReferralId} is now: delivery-failed", notice.Text, StringComparison.Ordinal);
     }
 
     [Fact]

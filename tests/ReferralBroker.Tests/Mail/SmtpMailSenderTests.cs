@@ -10,7 +10,7 @@ namespace ReferralBroker.Tests.Mail;
 
 /// <summary>
 /// What the SMTP sender tells the dispatcher for each way a relay can answer: a retry later (TransientDeliveryException)
-/// or a refusal for good (SmtpRefusedException), never the password in a message.
+/// or a refusal for good (PermanentDeliveryException), never the password, the address or the relay's text in a message.
 /// </summary>
 public sealed class SmtpMailSenderTests
 {
@@ -56,7 +56,9 @@ public sealed class SmtpMailSenderTests
         var refused = await Assert.ThrowsAsync<SmtpRefusedException>(() => sender.SendAsync(Mail, CancellationToken.None));
 
         Assert.Equal(550, refused.Status);
+        Assert.IsAssignableFrom<PermanentDeliveryException>(refused);
         Assert.DoesNotContain("No such user", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Mail.To, refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -123,13 +125,15 @@ public sealed class SmtpMailSenderTests
     }
 
     [Fact]
-    public async Task A_partner_address_that_is_a_list_is_not_split_into_recipients()
+    public async Task A_partner_address_that_is_a_list_is_not_split_into_recipients_and_is_a_refusal_for_good()
     {
         using var server = await SmtpTestServer.StartAsync();
         using var sender = Sender(server.Port, pin: server.CertificateSha256);
 
-        await Assert.ThrowsAsync<ParseException>(() => sender.SendAsync(Mail with { To = "a@b.example>,<spy@evil.example" }, CancellationToken.None));
+        var refused = await Assert.ThrowsAsync<PermanentDeliveryException>(
+            () => sender.SendAsync(Mail with { To = "a@b.example>,<spy@evil.example" }, CancellationToken.None));
 
+        Assert.DoesNotContain("spy@evil.example", refused.ToString(), StringComparison.Ordinal);
         Assert.Empty((await server.RecordAsync()).Received);
     }
 }
