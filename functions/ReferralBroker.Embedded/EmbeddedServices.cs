@@ -7,7 +7,7 @@ using ReferralBroker.Tokens;
 
 namespace ReferralBroker.Embedded;
 
-internal static class EmbeddedServices
+internal static partial class EmbeddedServices
 {
     /// <summary>The embedded default's adapters (SQLite, in-process queue, outbox) and the pumps that drive them.</summary>
     public static IServiceCollection AddEmbeddedAdapters(this IServiceCollection services)
@@ -15,22 +15,28 @@ internal static class EmbeddedServices
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
-            var (partners, organisation, generatedKey) = DemoNetwork.Create(options.Demo);
-            if (generatedKey is not null)
+            var logger = sp.GetRequiredService<ILogger<DemoOptions>>();
+            if (!(options.Demo.Enabled ?? sp.GetRequiredService<IHostEnvironment>().IsDevelopment()))
             {
-                // Printed to the console on purpose (not logged): it is how a newcomer gets the demo key.
-                Console.WriteLine($"Demo organisation '{DemoNetwork.OrganisationId}' API key: {generatedKey}");
-                Console.WriteLine("Set Broker__Demo__OrgApiKey to keep a key across restarts.");
+                LogNoDemo(logger);
+                return NetworkSeed.From(options.Organisations, options.Partners);
             }
 
-            return new DemoKeyPrinted(generatedKey is not null, partners, organisation);
-        });
-        services.AddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
-            var demo = sp.GetRequiredService<DemoKeyPrinted>();
-            return NetworkSeed.From([.. options.Organisations, demo.Organisation], [.. options.Partners, .. demo.Partners],
-                new HashSet<string> { DemoNetwork.OrganisationId });
+            var (partners, organisation, generatedKey) = DemoNetwork.Create(options.Demo);
+            return NetworkSeed.From([.. options.Organisations, organisation], [.. options.Partners, .. partners], added =>
+            {
+                // Printed to the console on purpose (not logged), and only when this start created the demo
+                // organisation: otherwise the key in force is the one printed (or rotated) before.
+                if (!added.Contains(DemoNetwork.OrganisationId))
+                {
+                    LogDemoKept(logger, DemoNetwork.OrganisationId);
+                }
+                else if (generatedKey is not null)
+                {
+                    Console.WriteLine($"Demo organisation '{DemoNetwork.OrganisationId}' API key: {generatedKey}");
+                    Console.WriteLine("It stays in force across restarts (the data folder keeps it) until the coordinator rotates or revokes it.");
+                }
+            });
         });
         services.AddSingleton(sp =>
         {
@@ -66,6 +72,10 @@ internal static class EmbeddedServices
         return services;
     }
 
-    /// <summary>Resolved at start so the demo key is printed before the first request, not at it.</summary>
-    internal sealed record DemoKeyPrinted(bool Generated, IReadOnlyList<PartnerOptions> Partners, OrganisationOptions Organisation);
+    [LoggerMessage(Level = LogLevel.Information, Message = "No demo network: the environment is not Development and Broker:Demo:Enabled is not true")]
+    private static partial void LogNoDemo(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Demo organisation {OrganisationId} kept from an earlier start with the key it had (the coordinator can issue a new one)")]
+    private static partial void LogDemoKept(ILogger logger, string organisationId);
 }
