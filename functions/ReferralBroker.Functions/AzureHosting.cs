@@ -109,7 +109,12 @@ internal sealed class AzureSettingsValidator(IConfiguration configuration)
 
         try
         {
-            NetworkDocument.Parse(configuration["Broker:NetworkJson"]);
+            var network = NetworkDocument.Parse(configuration["Broker:NetworkJson"]);
+            failures.AddRange(network.Organisations
+                .Where(o => !string.IsNullOrEmpty(o.NotificationEmail) && !EmailAddresses.IsAddrSpec(o.NotificationEmail))
+                .Select(o => $"{AzureSettings.NetworkJson}: organisation '{o.Id}' notificationEmail is not one address. {EmailAddresses.Rule}"));
+            failures.AddRange(network.Partners.Where(p => !EmailAddresses.IsAddrSpec(p.Email))
+                .Select(p => $"{AzureSettings.NetworkJson}: partner '{p.Id}' email is not one address. {EmailAddresses.Rule}"));
         }
         catch (System.Text.Json.JsonException)
         {

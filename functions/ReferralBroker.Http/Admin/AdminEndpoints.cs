@@ -298,9 +298,9 @@ internal static partial class AdminEndpoints
 
         RequestBody.RejectUnknown(element, "notifications", NotificationProperties, malformed);
         var email = RequestBody.String(element, "email", "notifications", malformed);
-        if (email is not null && (email.Length is < 3 or > 254 || !email.Contains('@', StringComparison.Ordinal) || email.Any(char.IsWhiteSpace)))
+        if (email is not null && !EmailAddresses.IsAddrSpec(email))
         {
-            invalid["notifications.email"] = ["An email address for status notices (they carry no client data)."];
+            invalid["notifications.email"] = ["An email address for status notices (they carry no client data). " + EmailAddresses.Rule];
         }
 
         Uri? webhook = null;

@@ -72,16 +72,16 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             failures.Add("Broker:RateLimits:StatusPerMinute, PartnerPerMinute and GlobalMissesPerMinute must be at least 1.");
         }
 
-        foreach (var org in options.Organisations)
+        foreach (var (org, i) in options.Organisations.Select((o, i) => (o, i)))
         {
             if (string.IsNullOrWhiteSpace(org.Id) || !ApiKeys.IsHash(org.ApiKeySha256))
             {
                 failures.Add($"Broker:Organisations entry '{org.Id}' needs an Id and a lower-case hex ApiKeySha256.");
             }
 
-            if (org.NotificationEmail is { Length: > 0 } email && !email.Contains('@', StringComparison.Ordinal))
+            if (org.NotificationEmail is { Length: > 0 } email && !EmailAddresses.IsAddrSpec(email))
             {
-                failures.Add($"Broker:Organisations entry '{org.Id}' has a NotificationEmail that is not an address.");
+                failures.Add($"Broker:Organisations:{i}:NotificationEmail (entry '{org.Id}') is not one address. {EmailAddresses.Rule}");
             }
 
             if (!string.IsNullOrEmpty(org.WebhookUrl)
@@ -92,13 +92,18 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             }
         }
 
-        foreach (var partner in options.Partners)
+        foreach (var (partner, i) in options.Partners.Select((p, i) => (p, i)))
         {
-            if (string.IsNullOrWhiteSpace(partner.Id) || !partner.Email.Contains('@', StringComparison.Ordinal)
+            if (!EmailAddresses.IsAddrSpec(partner.Email))
+            {
+                failures.Add($"Broker:Partners:{i}:Email (entry '{partner.Id}') is not one address. {EmailAddresses.Rule}");
+            }
+
+            if (string.IsNullOrWhiteSpace(partner.Id)
                 || partner.Categories.Count == 0 || !partner.Categories.All(c => WireNames.TryParse(c, out ServiceCategory _))
                 || !partner.Attributes.All(SafetyAttributes.All.Contains))
             {
-                failures.Add($"Broker:Partners entry '{partner.Id}' needs an Id, an Email, categories (lower-case words such as health, legal, " +
+                failures.Add($"Broker:Partners entry '{partner.Id}' needs an Id, categories (lower-case words such as health, legal, " +
                     $"employment) and only attributes from {string.Join(", ", SafetyAttributes.All)}.");
             }
         }
