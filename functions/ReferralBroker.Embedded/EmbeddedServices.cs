@@ -19,7 +19,15 @@ internal static partial class EmbeddedServices
             if (!(options.Demo.Enabled ?? sp.GetRequiredService<IHostEnvironment>().IsDevelopment()))
             {
                 LogNoDemo(logger);
-                return NetworkSeed.From(options.Organisations, options.Partners);
+                return NetworkSeed.From(options.Organisations, options.Partners, _ =>
+                {
+                    // A data folder from a start that seeded the demo keeps it: say so rather than change it unasked.
+                    if (sp.GetRequiredService<StoredNetworkDirectory>().Organisations
+                        .Any(o => o.Organisation.Id == DemoNetwork.OrganisationId && o.Active && o.ApiKeySha256 is not null))
+                    {
+                        LogDemoLeftOver(logger, DemoNetwork.OrganisationId);
+                    }
+                });
             }
 
             var (partners, organisation, generatedKey) = DemoNetwork.Create(options.Demo);
@@ -74,6 +82,10 @@ internal static partial class EmbeddedServices
 
     [LoggerMessage(Level = LogLevel.Information, Message = "No demo network: the environment is not Development and Broker:Demo:Enabled is not true")]
     private static partial void LogNoDemo(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "The directory holds the demo organisation {OrganisationId} with a working key from an earlier start: deactivate it (POST /api/admin/organisations/{OrganisationId}/deactivate) unless you use it")]
+    private static partial void LogDemoLeftOver(ILogger logger, string organisationId);
 
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Demo organisation {OrganisationId} kept from an earlier start with the key it had (the coordinator can issue a new one)")]

@@ -55,6 +55,23 @@ public sealed class OrganisationLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task A_production_start_on_a_folder_that_holds_the_demo_warns_until_it_is_deactivated()
+    {
+        await _app.SubmitAsync();
+        _app.Dispose();
+        using (var production = Coordinator.App(new Dictionary<string, string?> { [Environment] = "Production" }, dataPath: _app.DataPath))
+        {
+            production.CreateClient();
+            Assert.Contains(production.Logs, line => line.Contains("holds the demo organisation", StringComparison.Ordinal));
+            Assert.Equal(HttpStatusCode.OK, (await Coordinator.Client(production).PostAsync("/api/admin/organisations/demo-org/deactivate", null)).StatusCode);
+        }
+
+        using var again = Coordinator.App(new Dictionary<string, string?> { [Environment] = "Production" }, dataPath: _app.DataPath);
+        again.CreateClient();
+        Assert.DoesNotContain(again.Logs, line => line.Contains("holds the demo organisation", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Development_with_the_switch_off_seeds_no_demo()
     {
         using var app = Coordinator.App(new Dictionary<string, string?> { ["Broker:Demo:Enabled"] = "false" });
