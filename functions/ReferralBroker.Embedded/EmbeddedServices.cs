@@ -16,9 +16,10 @@ internal static partial class EmbeddedServices
         {
             var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
             var logger = sp.GetRequiredService<ILogger<DemoOptions>>();
-            if (!(options.Demo.Enabled ?? sp.GetRequiredService<IHostEnvironment>().IsDevelopment()))
+            var environment = sp.GetRequiredService<IHostEnvironment>();
+            if (!(options.Demo.Enabled ?? environment.IsDevelopment()))
             {
-                LogNoDemo(logger);
+                LogNoDemo(logger, environment.EnvironmentName, options.Demo.Enabled is null ? "unset" : "false");
                 return NetworkSeed.From(options.Organisations, options.Partners, _ =>
                 {
                     // A data folder from a start that seeded the demo keeps it: say so rather than change it unasked.
@@ -80,8 +81,9 @@ internal static partial class EmbeddedServices
         return services;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "No demo network: the environment is not Development and Broker:Demo:Enabled is not true")]
-    private static partial void LogNoDemo(ILogger logger);
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "No demo network: environment {Environment}, Broker:Demo:Enabled {Enabled} (it seeds in Development or when true)")]
+    private static partial void LogNoDemo(ILogger logger, string environment, string enabled);
 
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "The directory holds the demo organisation {OrganisationId} with a working key from an earlier start: deactivate it (POST /api/admin/organisations/{OrganisationId}/deactivate) unless you use it")]
