@@ -14,12 +14,14 @@ internal static class DemoNetwork
 
     public static (IReadOnlyList<PartnerOptions> Partners, OrganisationOptions Organisation, string? GeneratedKey) Create(DemoOptions demo)
     {
-        var generated = demo.OrgApiKey is null ? "demo_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20)) : null;
+        // Empty counts as absent: an environment variable set to nothing must not become the key.
+        var configured = string.IsNullOrEmpty(demo.OrgApiKey) ? null : demo.OrgApiKey;
+        var generated = configured is null ? "demo_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20)) : null;
         var organisation = new OrganisationOptions
         {
             Id = OrganisationId,
             Name = "Demo outreach organisation",
-            ApiKeySha256 = ApiKeys.Hash(demo.OrgApiKey ?? generated!),
+            ApiKeySha256 = ApiKeys.Hash(configured ?? generated!),
         };
         PartnerOptions[] partners =
         [

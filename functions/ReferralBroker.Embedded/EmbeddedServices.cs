@@ -8,7 +8,7 @@ using ReferralBroker.Tokens;
 
 namespace ReferralBroker.Embedded;
 
-internal static class EmbeddedServices
+internal static partial class EmbeddedServices
 {
     /// <summary>The embedded default's adapters (SQLite, in-process queue, SMTP or the outbox) and the pumps that drive them.</summary>
     public static IServiceCollection AddEmbeddedAdapters(this IServiceCollection services)
@@ -16,22 +16,37 @@ internal static class EmbeddedServices
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
-            var (partners, organisation, generatedKey) = DemoNetwork.Create(options.Demo);
-            if (generatedKey is not null)
+            var logger = sp.GetRequiredService<ILogger<DemoOptions>>();
+            var environment = sp.GetRequiredService<IHostEnvironment>();
+            if (!(options.Demo.Enabled ?? environment.IsDevelopment()))
             {
-                // Printed to the console on purpose (not logged): it is how a newcomer gets the demo key.
-                Console.WriteLine($"Demo organisation '{DemoNetwork.OrganisationId}' API key: {generatedKey}");
-                Console.WriteLine("Set Broker__Demo__OrgApiKey to keep a key across restarts.");
+                LogNoDemo(logger, environment.EnvironmentName, options.Demo.Enabled is null ? "unset" : "false");
+                return NetworkSeed.From(options.Organisations, options.Partners, _ =>
+                {
+                    // A data folder from a start that seeded the demo keeps it: say so rather than change it unasked.
+                    if (sp.GetRequiredService<StoredNetworkDirectory>().Organisations
+                        .Any(o => o.Organisation.Id == DemoNetwork.OrganisationId && o.Active && o.ApiKeySha256 is not null))
+                    {
+                        LogDemoLeftOver(logger, DemoNetwork.OrganisationId);
+                    }
+                });
             }
 
-            return new DemoKeyPrinted(generatedKey is not null, partners, organisation);
-        });
-        services.AddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
-            var demo = sp.GetRequiredService<DemoKeyPrinted>();
-            return NetworkSeed.From([.. options.Organisations, demo.Organisation], [.. options.Partners, .. demo.Partners],
-                new HashSet<string> { DemoNetwork.OrganisationId });
+            var (partners, organisation, generatedKey) = DemoNetwork.Create(options.Demo);
+            return NetworkSeed.From([.. options.Organisations, organisation], [.. options.Partners, .. partners], added =>
+            {
+                // Printed to the console on purpose (not logged), and only when this start created the demo
+                // organisation: otherwise the key in force is the one printed (or rotated) before.
+                if (!added.Contains(DemoNetwork.OrganisationId))
+                {
+                    LogDemoKept(logger, DemoNetwork.OrganisationId);
+                }
+                else if (generatedKey is not null)
+                {
+                    Console.WriteLine($"Demo organisation '{DemoNetwork.OrganisationId}' API key: {generatedKey}");
+                    Console.WriteLine("It stays in force across restarts (the data folder keeps it) until the coordinator rotates or revokes it.");
+                }
+            });
         });
         services.AddSingleton(sp =>
         {
@@ -73,6 +88,15 @@ internal static class EmbeddedServices
         return services;
     }
 
-    /// <summary>Resolved at start so the demo key is printed before the first request, not at it.</summary>
-    internal sealed record DemoKeyPrinted(bool Generated, IReadOnlyList<PartnerOptions> Partners, OrganisationOptions Organisation);
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "No demo network: environment {Environment}, Broker:Demo:Enabled {Enabled} (it seeds in Development or when true)")]
+    private static partial void LogNoDemo(ILogger logger, string environment, string enabled);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "The directory holds the demo organisation {OrganisationId} with a working key from an earlier start: deactivate it (POST /api/admin/organisations/{OrganisationId}/deactivate) unless you use it")]
+    private static partial void LogDemoLeftOver(ILogger logger, string organisationId);
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Demo organisation {OrganisationId} kept from an earlier start with the key it had (the coordinator can issue a new one)")]
+    private static partial void LogDemoKept(ILogger logger, string organisationId);
 }

@@ -29,6 +29,21 @@ internal sealed class AdminFunctions(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = Admin + "/organisations/{organisationId}/key")] HttpRequest request, CancellationToken ct) =>
         await AdminEndpoints.IssueKey(request, administration, time, logger, ct);
 
+    [Function("AdminRevokeKey")]
+    public async Task<IResult> RevokeKey(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = Admin + "/organisations/{organisationId}/key")] HttpRequest request, CancellationToken ct) =>
+        await AdminEndpoints.RevokeKey(request, administration, logger, ct);
+
+    [Function("AdminDeactivateOrganisation")]
+    public async Task<IResult> Deactivate(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = Admin + "/organisations/{organisationId}/deactivate")] HttpRequest request, CancellationToken ct) =>
+        await AdminEndpoints.Deactivate(request, administration, logger, ct);
+
+    [Function("AdminActivateOrganisation")]
+    public async Task<IResult> Activate(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = Admin + "/organisations/{organisationId}/activate")] HttpRequest request, CancellationToken ct) =>
+        await AdminEndpoints.Activate(request, administration, logger, ct);
+
     [Function("AdminListPartners")]
     public async Task<IResult> ListPartners(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = Admin + "/partners")] HttpRequest request, CancellationToken ct) =>

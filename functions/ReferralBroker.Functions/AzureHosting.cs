@@ -116,14 +116,21 @@ internal sealed class AzureSettingsValidator(IConfiguration configuration)
 
         try
         {
+            var network = NetworkDocument.Parse(configuration["Broker:NetworkJson"]);
             // The network document's organisations seed the directory as Broker:Organisations do: the same webhook rules.
-            foreach (var org in NetworkDocument.Parse(configuration["Broker:NetworkJson"]).Organisations)
+            foreach (var org in network.Organisations)
             {
                 if (BrokerOptionsValidator.WebhookProblem(org, options.Notifications.AllowLoopbackHttpWebhooks) is { } webhook)
                 {
                     failures.Add($"{AzureSettings.NetworkJson} organisation '{org.Id}' {webhook}");
                 }
             }
+
+            failures.AddRange(network.Organisations
+                .Where(o => !string.IsNullOrEmpty(o.NotificationEmail) && !EmailAddresses.IsAddrSpec(o.NotificationEmail))
+                .Select(o => $"{AzureSettings.NetworkJson}: organisation '{o.Id}' notificationEmail is not one address. {EmailAddresses.Rule}"));
+            failures.AddRange(network.Partners.Where(p => !EmailAddresses.IsAddrSpec(p.Email))
+                .Select(p => $"{AzureSettings.NetworkJson}: partner '{p.Id}' email is not one address. {EmailAddresses.Rule}"));
         }
         catch (System.Text.Json.JsonException)
         {

@@ -41,7 +41,16 @@ public static class FlagReasons
 public sealed record PartnerFlag(string PartnerId, string OrganisationId, string Reason, DateTimeOffset FlaggedAt);
 
 /// <summary>An organisation with the hash of its current API key (none until the coordinator issues one).</summary>
-public sealed record OrganisationAccount(Organisation Organisation, string? ApiKeySha256, DateTimeOffset? KeyIssuedAt);
+public sealed record OrganisationAccount(Organisation Organisation, string? ApiKeySha256, DateTimeOffset? KeyIssuedAt)
+{
+    /// <summary>
+    /// Set while the coordinator has deactivated the organisation: its key opens nothing, but it stays in the
+    /// directory and in reports, and the referrals it made keep working for partners and clients.
+    /// </summary>
+    public DateTimeOffset? DeactivatedAt { get; init; }
+
+    public bool Active => DeactivatedAt is null;
+}
 
 public sealed record DirectoryContents(IReadOnlyList<OrganisationAccount> Organisations, IReadOnlyList<Partner> Partners);
 

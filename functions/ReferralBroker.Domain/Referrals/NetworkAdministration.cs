@@ -5,6 +5,14 @@ namespace ReferralBroker.Referrals;
 /// <summary>How many distinct organisations' flags pause a partner until the coordinator reviews it.</summary>
 public sealed record FlagPolicy(int FlagsToPause);
 
+public abstract record KeyIssue
+{
+    /// <summary>The key itself: shown once, never stored.</summary>
+    public sealed record Issued(string ApiKey) : KeyIssue;
+    public sealed record UnknownOrganisation : KeyIssue;
+    public sealed record Deactivated : KeyIssue;
+}
+
 public abstract record FlagOutcome
 {
     public sealed record Recorded(bool PartnerPaused) : FlagOutcome;
@@ -19,23 +27,17 @@ public sealed class NetworkAdministration(IDirectoryStore store, StoredNetworkDi
 {
     /// <summary>
     /// Adds configured organisations and partners the store does not hold yet: configuration seeds the directory,
-    /// the admin API owns it afterwards. Keys of <paramref name="keysFromConfiguration"/> (the demo organisation,
-    /// whose key may be new at every start) are set from configuration every time.
+    /// the admin API owns it afterwards, so a key the coordinator rotated or revoked stays so across restarts.
+    /// Returns the ids of the organisations this call added (their configured key is then the one in force).
     /// </summary>
-    public async Task SeedAsync(DirectoryContents configured, IReadOnlySet<string> keysFromConfiguration, CancellationToken ct)
+    public async Task<IReadOnlySet<string>> SeedAsync(DirectoryContents configured, CancellationToken ct)
     {
         var stored = await store.LoadAsync(ct);
-        foreach (var account in configured.Organisations)
+        var added = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var account in configured.Organisations.Where(a => !stored.Organisations.Any(s => s.Organisation.Id == a.Organisation.Id)))
         {
-            var existing = stored.Organisations.FirstOrDefault(o => o.Organisation.Id == account.Organisation.Id);
-            if (existing is null)
-            {
-                await store.SaveOrganisationAsync(account, ct);
-            }
-            else if (keysFromConfiguration.Contains(account.Organisation.Id) && existing.ApiKeySha256 != account.ApiKeySha256)
-            {
-                await store.SaveOrganisationAsync(existing with { ApiKeySha256 = account.ApiKeySha256, KeyIssuedAt = account.KeyIssuedAt }, ct);
-            }
+            await store.SaveOrganisationAsync(account, ct);
+            added.Add(account.Organisation.Id);
         }
 
         foreach (var partner in configured.Partners.Where(p => !stored.Partners.Any(s => s.Id == p.Id)))
@@ -44,13 +46,14 @@ public sealed class NetworkAdministration(IDirectoryStore store, StoredNetworkDi
         }
 
         await directory.RefreshAsync(ct);
+        return added;
     }
 
     /// <summary>Creates or updates the organisation; its API key is left as it is.</summary>
     public async Task<(OrganisationAccount Account, bool Created)> SaveOrganisationAsync(Organisation organisation, CancellationToken ct)
     {
         var current = await FindOrganisationAsync(organisation.Id, ct);
-        var account = new OrganisationAccount(organisation, current?.ApiKeySha256, current?.KeyIssuedAt);
+        var account = new OrganisationAccount(organisation, current?.ApiKeySha256, current?.KeyIssuedAt) { DeactivatedAt = current?.DeactivatedAt };
         await store.SaveOrganisationAsync(account, ct);
         await directory.RefreshAsync(ct);
         return (account, current is null);
@@ -60,18 +63,38 @@ public sealed class NetworkAdministration(IDirectoryStore store, StoredNetworkDi
     /// Issues a new API key and forgets the old one at once: a rotation usually follows a suspected leak, so there
     /// is no overlap in which both work. Returns the key, which is never stored and cannot be shown again.
     /// </summary>
-    public async Task<string?> IssueKeyAsync(string organisationId, CancellationToken ct)
+    public async Task<KeyIssue> IssueKeyAsync(string organisationId, CancellationToken ct)
     {
         if (await FindOrganisationAsync(organisationId, ct) is not { } current)
         {
-            return null;
+            return new KeyIssue.UnknownOrganisation();
+        }
+
+        // A key for a deactivated organisation would open nothing, and would look as if it did.
+        if (!current.Active)
+        {
+            return new KeyIssue.Deactivated();
         }
 
         var key = ApiKeys.Generate();
         await store.SaveOrganisationAsync(current with { ApiKeySha256 = ApiKeys.Hash(key), KeyIssuedAt = time.GetUtcNow() }, ct);
         await directory.RefreshAsync(ct);
-        return key;
+        return new KeyIssue.Issued(key);
     }
+
+    /// <summary>
+    /// Forgets the organisation's key without issuing another (a leak the organisation must not be able to
+    /// repeat, or a member that left): nothing opens its routes until the coordinator issues a new one.
+    /// </summary>
+    public Task<OrganisationAccount?> RevokeKeyAsync(string organisationId, CancellationToken ct) =>
+        UpdateOrganisationAsync(organisationId, a => a with { ApiKeySha256 = null, KeyIssuedAt = null }, ct);
+
+    /// <summary>
+    /// Deactivates or reactivates the organisation. Its key is kept (a reactivated organisation carries on with
+    /// it) but refused while it is deactivated; its referrals go on for partners and clients.
+    /// </summary>
+    public Task<OrganisationAccount?> SetActiveAsync(string organisationId, bool active, CancellationToken ct) =>
+        UpdateOrganisationAsync(organisationId, a => a.Active == active ? a : a with { DeactivatedAt = active ? null : time.GetUtcNow() }, ct);
 
     /// <summary>Creates or updates the partner's record; whether it is paused is not the record's to change.</summary>
     public async Task<(Partner Partner, bool Created)> SavePartnerAsync(Partner partner, CancellationToken ct)
@@ -118,6 +141,24 @@ public sealed class NetworkAdministration(IDirectoryStore store, StoredNetworkDi
     }
 
     public Task<IReadOnlyList<PartnerFlag>> FlagsAsync(string partnerId, CancellationToken ct) => store.FlagsAsync(partnerId, ct);
+
+    private async Task<OrganisationAccount?> UpdateOrganisationAsync(
+        string organisationId, Func<OrganisationAccount, OrganisationAccount> change, CancellationToken ct)
+    {
+        if (await FindOrganisationAsync(organisationId, ct) is not { } current)
+        {
+            return null;
+        }
+
+        var next = change(current);
+        if (next != current)
+        {
+            await store.SaveOrganisationAsync(next, ct);
+            await directory.RefreshAsync(ct);
+        }
+
+        return next;
+    }
 
     private async Task<Partner?> UpdatePartnerAsync(string partnerId, Func<Partner, Partner> change, CancellationToken ct)
     {

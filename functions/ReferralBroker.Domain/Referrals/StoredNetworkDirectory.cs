@@ -27,7 +27,8 @@ public sealed class StoredNetworkDirectory(IDirectoryStore store) : INetworkDire
         var contents = await store.LoadAsync(cancellationToken);
         var organisations = contents.Organisations.OrderBy(o => o.Organisation.Id, StringComparer.Ordinal).ToList();
         var byKeyHash = new Dictionary<string, Organisation>(StringComparer.Ordinal);
-        foreach (var account in organisations.Where(o => o.ApiKeySha256 is not null))
+        // A deactivated organisation's key is not looked up at all: to the gate it is a key nobody holds.
+        foreach (var account in organisations.Where(o => o.ApiKeySha256 is not null && o.Active))
         {
             byKeyHash[account.ApiKeySha256!] = account.Organisation;
         }

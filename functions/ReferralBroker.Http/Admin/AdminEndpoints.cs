@@ -33,6 +33,9 @@ internal static partial class AdminEndpoints
         admin.MapGet("/organisations", ListOrganisations).WithName("AdminListOrganisations");
         admin.MapPut("/organisations/{organisationId}", PutOrganisation).WithName("AdminPutOrganisation");
         admin.MapPost("/organisations/{organisationId}/key", IssueKey).WithName("AdminIssueKey");
+        admin.MapDelete("/organisations/{organisationId}/key", RevokeKey).WithName("AdminRevokeKey");
+        admin.MapPost("/organisations/{organisationId}/deactivate", Deactivate).WithName("AdminDeactivateOrganisation");
+        admin.MapPost("/organisations/{organisationId}/activate", Activate).WithName("AdminActivateOrganisation");
         admin.MapGet("/partners", ListPartners).WithName("AdminListPartners");
         admin.MapGet("/partners/{partnerId}", GetPartner).WithName("AdminGetPartner");
         admin.MapPut("/partners/{partnerId}", PutPartner).WithName("AdminPutPartner");
@@ -99,14 +102,52 @@ internal static partial class AdminEndpoints
         HttpRequest request, NetworkAdministration administration, TimeProvider time, ILogger<NetworkAdministration> logger, CancellationToken ct)
     {
         var organisationId = request.Route("organisationId");
-        if (await administration.IssueKeyAsync(organisationId, ct) is not { } key)
+        switch (await administration.IssueKeyAsync(organisationId, ct))
+        {
+            case KeyIssue.Issued issued:
+                // The key itself is in the response only: never logged, never stored.
+                LogKeyIssued(logger, organisationId);
+                return Json(new IssuedKey(organisationId, issued.ApiKey, time.GetUtcNow()));
+            case KeyIssue.Deactivated:
+                return Problems.Conflict("The organisation is deactivated: activate it first, then issue its key.");
+            default:
+                return Problems.NotFound();
+        }
+    }
+
+    /// <summary>Forgets the key without issuing another; the organisation keeps everything else. Repeating it changes nothing.</summary>
+    public static async Task<Results<JsonHttpResult<OrganisationAdminView>, ProblemHttpResult>> RevokeKey(
+        HttpRequest request, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
+    {
+        var organisationId = request.Route("organisationId");
+        if (await administration.RevokeKeyAsync(organisationId, ct) is not { } account)
         {
             return Problems.NotFound();
         }
 
-        // The key itself is in the response only: never logged, never stored.
-        LogKeyIssued(logger, organisationId);
-        return Json(new IssuedKey(organisationId, key, time.GetUtcNow()));
+        LogKeyRevoked(logger, organisationId);
+        return Json(OrganisationAdminView.Of(account));
+    }
+
+    public static Task<Results<JsonHttpResult<OrganisationAdminView>, ProblemHttpResult>> Deactivate(
+        HttpRequest request, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct) =>
+        SetActiveAsync(request, false, administration, logger, ct);
+
+    public static Task<Results<JsonHttpResult<OrganisationAdminView>, ProblemHttpResult>> Activate(
+        HttpRequest request, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct) =>
+        SetActiveAsync(request, true, administration, logger, ct);
+
+    private static async Task<Results<JsonHttpResult<OrganisationAdminView>, ProblemHttpResult>> SetActiveAsync(
+        HttpRequest request, bool active, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
+    {
+        var organisationId = request.Route("organisationId");
+        if (await administration.SetActiveAsync(organisationId, active, ct) is not { } account)
+        {
+            return Problems.NotFound();
+        }
+
+        LogActiveSet(logger, organisationId, active ? "activated" : "deactivated");
+        return Json(OrganisationAdminView.Of(account));
     }
 
     public static async Task<JsonHttpResult<IReadOnlyList<PartnerAdminView>>> ListPartners(
@@ -257,9 +298,9 @@ internal static partial class AdminEndpoints
 
         RequestBody.RejectUnknown(element, "notifications", NotificationProperties, malformed);
         var email = RequestBody.String(element, "email", "notifications", malformed);
-        if (email is not null && (email.Length is < 3 or > 254 || !email.Contains('@', StringComparison.Ordinal) || email.Any(char.IsWhiteSpace)))
+        if (email is not null && !EmailAddresses.IsAddrSpec(email))
         {
-            invalid["notifications.email"] = ["An email address for status notices (they carry no client data)."];
+            invalid["notifications.email"] = ["An email address for status notices (they carry no client data). " + EmailAddresses.Rule];
         }
 
         Uri? webhook = null;
@@ -330,6 +371,12 @@ internal static partial class AdminEndpoints
     [LoggerMessage(Level = LogLevel.Information, Message = "Coordinator issued a new API key for {OrganisationId}; the previous one no longer works")]
     private static partial void LogKeyIssued(ILogger logger, string organisationId);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Coordinator revoked the API key of {OrganisationId}; it has none now")]
+    private static partial void LogKeyRevoked(ILogger logger, string organisationId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Coordinator {Change} organisation {OrganisationId}")]
+    private static partial void LogActiveSet(ILogger logger, string organisationId, string change);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Coordinator saved partner {PartnerId}")]
     private static partial void LogPartnerSaved(ILogger logger, string partnerId);
 
@@ -346,14 +393,15 @@ internal static partial class AdminEndpoints
 public sealed record NotificationsAdminView(string? Email, Uri? WebhookUrl, bool WebhookSecretSet);
 
 /// <summary>An organisation as the coordinator sees it: never its key, never its webhook secret.</summary>
-public sealed record OrganisationAdminView(string Id, string Name, NotificationsAdminView Notifications, bool HasApiKey, DateTimeOffset? KeyIssuedAt)
+public sealed record OrganisationAdminView(
+    string Id, string Name, NotificationsAdminView Notifications, bool HasApiKey, DateTimeOffset? KeyIssuedAt, bool Active, DateTimeOffset? DeactivatedAt)
 {
     public static OrganisationAdminView Of(OrganisationAccount account)
     {
         var n = account.Organisation.Notifications;
         return new(account.Organisation.Id, account.Organisation.Name,
             new NotificationsAdminView(n.Email, n.WebhookUrl, n.WebhookSecret is not null),
-            account.ApiKeySha256 is not null, account.KeyIssuedAt);
+            account.ApiKeySha256 is not null, account.KeyIssuedAt, account.Active, account.DeactivatedAt);
     }
 }
 

@@ -116,7 +116,13 @@ public sealed class QueueOptions
 
 public sealed class DemoOptions
 {
-    /// <summary>The demo organisation's API key; generated and printed at start when absent.</summary>
+    /// <summary>
+    /// Seeds the demo network (example.org partners, the demo organisation). Unset: only in the Development
+    /// environment, which `dotnet run` uses (launchSettings.json); a published broker seeds nothing unless true.
+    /// </summary>
+    public bool? Enabled { get; set; }
+
+    /// <summary>The demo organisation's API key at the start that seeds it; generated and printed when absent.</summary>
     public string? OrgApiKey { get; set; }
 }
 

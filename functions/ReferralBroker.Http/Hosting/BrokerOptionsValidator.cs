@@ -96,16 +96,16 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
 
         failures.AddRange(MailFailures(options.Mail));
 
-        foreach (var org in options.Organisations)
+        foreach (var (org, i) in options.Organisations.Select((o, i) => (o, i)))
         {
             if (string.IsNullOrWhiteSpace(org.Id) || !ApiKeys.IsHash(org.ApiKeySha256))
             {
                 failures.Add($"Broker:Organisations entry '{org.Id}' needs an Id and a lower-case hex ApiKeySha256.");
             }
 
-            if (org.NotificationEmail is { Length: > 0 } email && !email.Contains('@', StringComparison.Ordinal))
+            if (org.NotificationEmail is { Length: > 0 } email && !EmailAddresses.IsAddrSpec(email))
             {
-                failures.Add($"Broker:Organisations entry '{org.Id}' has a NotificationEmail that is not an address.");
+                failures.Add($"Broker:Organisations:{i}:NotificationEmail (entry '{org.Id}') is not one address. {EmailAddresses.Rule}");
             }
 
             if (WebhookProblem(org, options.Notifications.AllowLoopbackHttpWebhooks) is { } webhook)
@@ -114,13 +114,18 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             }
         }
 
-        foreach (var partner in options.Partners)
+        foreach (var (partner, i) in options.Partners.Select((p, i) => (p, i)))
         {
-            if (string.IsNullOrWhiteSpace(partner.Id) || !partner.Email.Contains('@', StringComparison.Ordinal)
+            if (!EmailAddresses.IsAddrSpec(partner.Email))
+            {
+                failures.Add($"Broker:Partners:{i}:Email (entry '{partner.Id}') is not one address. {EmailAddresses.Rule}");
+            }
+
+            if (string.IsNullOrWhiteSpace(partner.Id)
                 || partner.Categories.Count == 0 || !partner.Categories.All(c => WireNames.TryParse(c, out ServiceCategory _))
                 || !partner.Attributes.All(SafetyAttributes.All.Contains))
             {
-                failures.Add($"Broker:Partners entry '{partner.Id}' needs an Id, an Email, categories (lower-case words such as health, legal, " +
+                failures.Add($"Broker:Partners entry '{partner.Id}' needs an Id, categories (lower-case words such as health, legal, " +
                     $"employment) and only attributes from {string.Join(", ", SafetyAttributes.All)}.");
             }
         }
@@ -130,7 +135,7 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
 
     private static IEnumerable<string> MailFailures(MailOptions mail)
     {
-        if (!IsAddrSpec(mail.From))
+        if (!EmailAddresses.IsAddrSpec(mail.From))
         {
             yield return "Broker:Mail:From must be one email address (local@domain), without a display name.";
         }
@@ -188,12 +193,6 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
     private static bool IsLoopback(string host) =>
         string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
         || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
-
-    /// <summary>One bare address: the whole text parses as an address and nothing else (no display name, no list).</summary>
-    private static bool IsAddrSpec(string? text) =>
-        !string.IsNullOrWhiteSpace(text) && !text.Any(char.IsControl) && !text.Any(char.IsWhiteSpace)
-        && System.Net.Mail.MailAddress.TryCreate(text, out var address)
-        && address.DisplayName.Length == 0 && string.Equals(address.Address, text, StringComparison.Ordinal);
 
     /// <summary>What is wrong with an organisation's configured webhook (WebhookUrl, WebhookSecret), or null; the URL is never quoted.</summary>
     internal static string? WebhookProblem(OrganisationOptions org, bool allowLoopback)

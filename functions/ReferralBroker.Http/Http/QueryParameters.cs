@@ -5,6 +5,9 @@ namespace ReferralBroker.Http;
 /// <summary>Reads query strings strictly: unknown or repeated parameters are errors, as unknown JSON properties are.</summary>
 internal sealed class QueryParameters(IQueryCollection query, params string[] allowed)
 {
+    private static readonly DateOnly FirstDay = new(2000, 1, 1);
+    private static readonly DateOnly LastDay = new(2100, 12, 31);
+
     public Dictionary<string, string[]> Errors { get; } = Unknown(query, allowed);
 
     public string? Text(string name)
@@ -36,21 +39,30 @@ internal sealed class QueryParameters(IQueryCollection query, params string[] al
     }
 
     /// <summary>
-    /// A UTC date (yyyy-MM-dd) or an ISO 8601 date-time with offset. A date as the end of a range means the end of
-    /// that day, so from=2026-11-01&amp;to=2026-11-30 covers the whole of November.
+    /// A UTC date (yyyy-MM-dd) or an ISO 8601 date-time with offset, from 2000-01-01 to 2100-12-31: nothing the
+    /// broker holds lies outside, and the far ends of the calendar overflow the arithmetic that follows (a range's
+    /// end day, a report's months), which answered 500. A date as the end of a range means the end of that day, so
+    /// from=2026-11-01&amp;to=2026-11-30 covers the whole of November.
     /// </summary>
     public DateTimeOffset? Instant(string name, bool endOfRange) =>
         Parsed(name, (string? text, out DateTimeOffset value) =>
         {
             if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
             {
+                value = default;
+                if (date < FirstDay || date > LastDay)
+                {
+                    return false;
+                }
+
                 value = new DateTimeOffset(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).AddDays(endOfRange ? 1 : 0);
                 return true;
             }
 
             return DateTimeOffset.TryParseExact(text, "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", CultureInfo.InvariantCulture, DateTimeStyles.None, out value)
-                && text!.Length > 19 && (text[^1] == 'Z' || text[^6] is '+' or '-');
-        }, "A date (2026-11-30) or a date-time with offset (2026-11-30T12:00:00Z).");
+                && text!.Length > 19 && (text[^1] == 'Z' || text[^6] is '+' or '-')
+                && DateOnly.FromDateTime(value.UtcDateTime) is var day && day >= FirstDay && day <= LastDay;
+        }, "A date (2026-11-30) or a date-time with offset (2026-11-30T12:00:00Z), from 2000-01-01 to 2100-12-31.");
 
     public int? Integer(string name, int min, int max)
     {

@@ -1,11 +1,12 @@
 using System.Text;
+using ReferralBroker.Http;
 
 namespace ReferralBroker.Partners;
 
 /// <summary>
 /// The directory as CSV (RFC 4180, one partner per row) for people who keep it in a spreadsheet. Lists are
 /// joined with ';'. It carries the same fields as the HSDS JSON and is read back into the same objects, so one
-/// set of rules checks both.
+/// set of rules checks both. Every field is neutralised against formula injection (<see cref="CsvCells"/>).
 /// </summary>
 internal static class DirectoryCsv
 {
@@ -62,7 +63,7 @@ internal static class DirectoryCsv
                 return null;
             }
 
-            var field = Columns.Select((name, i) => (name, value: row[i].Length == 0 ? null : row[i])).ToDictionary(f => f.name, f => f.value);
+            var field = Columns.Select((name, i) => (name, value: row[i].Length == 0 ? null : CsvCells.Restore(row[i]))).ToDictionary(f => f.name, f => f.value);
             services.Add(new HsdsService(
                 field["id"], field["name"], field["description"], field["email"], field["status"],
                 field["organization_id"] is null && field["organization_name"] is null
@@ -92,10 +93,18 @@ internal static class DirectoryCsv
         csv.Append("\r\n");
     }
 
-    private static string Quote(string? field) =>
-        field is null ? "" : field.IndexOfAny([',', '"', '\r', '\n']) >= 0 || field != field.Trim()
+    private static string Quote(string? value)
+    {
+        if (value is null)
+        {
+            return "";
+        }
+
+        var field = CsvCells.Neutralise(value);
+        return field.IndexOfAny([',', '"', '\r', '\n']) >= 0 || field != field.Trim()
             ? $"\"{field.Replace("\"", "\"\"", StringComparison.Ordinal)}\""
             : field;
+    }
 
     private static List<List<string>>? Parse(string text, out string? error)
     {

@@ -97,9 +97,9 @@ internal static class HsdsMapping
 
         Text(service.Name, path, "name", required: true, errors);
         Text(service.Description, path, "description", required: false, errors);
-        if (service.Email is not { Length: >= 3 and <= 254 } email || !email.Contains('@', StringComparison.Ordinal) || email.Any(char.IsWhiteSpace))
+        if (!EmailAddresses.IsAddrSpec(service.Email))
         {
-            Add(errors, path, "email", "Required: the address referral links are sent to.");
+            Add(errors, path, "email", "Required: the address referral links are sent to. " + EmailAddresses.Rule);
         }
 
         PartnerProvider? provider = null;

@@ -7,13 +7,14 @@ namespace ReferralBroker.Partners;
 
 /// <summary>
 /// The network as configuration describes it (settings, the demo network, Broker:NetworkJson in Azure). It seeds
-/// the directory store at start; organisations in <see cref="KeysFromConfiguration"/> get their key from here at
-/// every start.
+/// the directory store at the first start that finds it absent; after that the admin API owns every record.
+/// <see cref="Seeded"/> hears which organisations that start added (the demo network prints its generated key
+/// only then, when it is really the key in force).
 /// </summary>
-internal sealed record NetworkSeed(DirectoryContents Contents, IReadOnlySet<string> KeysFromConfiguration)
+internal sealed record NetworkSeed(DirectoryContents Contents, Action<IReadOnlySet<string>>? Seeded = null)
 {
     public static NetworkSeed From(
-        IEnumerable<OrganisationOptions> organisations, IEnumerable<PartnerOptions> partners, IReadOnlySet<string>? keysFromConfiguration = null) =>
+        IEnumerable<OrganisationOptions> organisations, IEnumerable<PartnerOptions> partners, Action<IReadOnlySet<string>>? seeded = null) =>
         new(new DirectoryContents(
                 [.. organisations.Select(o => new OrganisationAccount(
                     new Organisation(o.Id, o.Name, o.ToNotifications()), o.ApiKeySha256, null))],
@@ -23,7 +24,7 @@ internal sealed record NetworkSeed(DirectoryContents Contents, IReadOnlySet<stri
                     p.Email,
                     [.. p.Categories.Select(c => WireNames.TryParse(c, out ServiceCategory category) ? category : throw new ArgumentException(c))],
                     [.. p.Languages]) { Attributes = [.. p.Attributes] })]),
-            keysFromConfiguration ?? new HashSet<string>());
+            seeded);
 }
 
 /// <summary>
@@ -83,8 +84,9 @@ internal sealed partial class DirectoryRefreshService(
             else
             {
                 var seed = services.GetRequiredService<NetworkSeed>();
-                await services.GetRequiredService<NetworkAdministration>().SeedAsync(seed.Contents, seed.KeysFromConfiguration, ct);
+                var added = await services.GetRequiredService<NetworkAdministration>().SeedAsync(seed.Contents, ct);
                 _seeded = true;
+                seed.Seeded?.Invoke(added);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)

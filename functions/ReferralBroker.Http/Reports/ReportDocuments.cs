@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using ReferralBroker.Http;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Reports;
 
@@ -160,7 +161,9 @@ internal static class ReportDocuments
     }
 
     // Every value here is a fixed word, a month or a number: nothing needs quoting, nothing can start a formula.
-    private static void Line(StringBuilder csv, params string[] values) => csv.Append(string.Join(',', values)).Append("\r\n");
+    // The values are the broker's own names and numbers, never free text; neutralised all the same, as every CSV is.
+    private static void Line(StringBuilder csv, params string[] values) =>
+        csv.Append(string.Join(',', values.Select(CsvCells.Neutralise))).Append("\r\n");
 
     private static string Number(double? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "";
 

@@ -65,6 +65,38 @@ public sealed class TableDirectoryStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_deactivated_organisation_and_a_revoked_key_stay_so_for_another_instance_reading_the_table()
+    {
+        var options = azurite.CreateOptions();
+        var store = new TableDirectoryStore(options, credential: null);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Records.Now);
+        var administration = new NetworkAdministration(store, new StoredNetworkDirectory(store), new FlagPolicy(2), time);
+        await administration.SeedAsync(new DirectoryContents([Account("org-a", ApiKeys.Hash("k1")), Account("org-b", ApiKeys.Hash("k2"))], []), Ct);
+
+        Assert.False((await administration.SetActiveAsync("org-a", false, Ct))!.Active);
+        Assert.Null((await administration.RevokeKeyAsync("org-b", Ct))!.ApiKeySha256);
+        Assert.IsType<KeyIssue.Deactivated>(await administration.IssueKeyAsync("org-a", Ct));
+
+        // Another instance over the same table: it sees both changes, and a seed from configuration undoes neither.
+        var other = new TableDirectoryStore(options, credential: null);
+        var directory = new StoredNetworkDirectory(other);
+        var added = await new NetworkAdministration(other, directory, new FlagPolicy(2), time)
+            .SeedAsync(new DirectoryContents([Account("org-a", ApiKeys.Hash("k1")), Account("org-b", ApiKeys.Hash("k2"))], []), Ct);
+        Assert.Empty(added);
+        var loaded = (await other.LoadAsync(Ct)).Organisations.ToDictionary(o => o.Organisation.Id);
+        Assert.Equal(Records.Now, loaded["org-a"].DeactivatedAt);
+        Assert.Equal(ApiKeys.Hash("k1"), loaded["org-a"].ApiKeySha256);
+        Assert.Null(loaded["org-b"].ApiKeySha256);
+        Assert.Null(directory.FindOrganisationByKeyHash(ApiKeys.Hash("k1")));
+        Assert.Null(directory.FindOrganisationByKeyHash(ApiKeys.Hash("k2")));
+        Assert.NotNull(directory.FindOrganisation("org-a"));
+
+        await administration.SetActiveAsync("org-a", true, Ct);
+        await directory.RefreshAsync(Ct);
+        Assert.Equal("org-a", directory.FindOrganisationByKeyHash(ApiKeys.Hash("k1"))?.Id);
+    }
+
+    [Fact]
     public async Task One_flag_per_organisation_and_partner_and_clearing_removes_only_that_partners_flags()
     {
         var store = new TableDirectoryStore(azurite.CreateOptions(), credential: null);

@@ -65,6 +65,8 @@ public sealed class HostingContractTests
         ["Broker:PublicBaseUrl"] = "https://broker.test",
         ["Broker:Pepper"] = pepper,
         ["Broker:Demo:OrgApiKey"] = BrokerApp.OrgKey,
+        // The worker's host is not in Development: the demo network is switched on for the script.
+        ["Broker:Demo:Enabled"] = "true",
         ["Broker:Queue:RunDispatcher"] = "false",
         ["Broker:Queue:RunSweep"] = "false",
         ["Broker:Queue:RunNotifications"] = "false",
@@ -185,6 +187,15 @@ public sealed class HostingContractTests
             await SendAsync("admin partner", Get("/api/admin/partners/demo-health", Coordinator.Key));
             await SendAsync("admin pause", Post("/api/admin/partners/demo-employment/pause", null, Coordinator.Key));
             await SendAsync("admin export", Get("/api/admin/directory.csv", Coordinator.Key));
+            await SendAsync("admin deactivate", Post("/api/admin/organisations/other-org/deactivate", null, Coordinator.Key));
+            await SendAsync("deactivated organisation's key", Get("/api/referrals", BrokerApp.OtherOrgKey));
+            await SendAsync("admin issue key, deactivated", Post("/api/admin/organisations/other-org/key", null, Coordinator.Key));
+            await SendAsync("admin activate", Post("/api/admin/organisations/other-org/activate", null, Coordinator.Key));
+            await SendAsync("admin activate, unknown", Post("/api/admin/organisations/nobody/activate", null, Coordinator.Key));
+            await SendAsync("admin revoke key", Keyed(new HttpRequestMessage(HttpMethod.Delete, "/api/admin/organisations/other-org/key"), Coordinator.Key));
+            await SendAsync("revoked key", Get("/api/referrals", BrokerApp.OtherOrgKey));
+            await SendAsync("admin revoke key, unknown", Keyed(new HttpRequestMessage(HttpMethod.Delete, "/api/admin/organisations/nobody/key"), Coordinator.Key));
+            await SendAsync("admin revoke key, organisation key", Keyed(new HttpRequestMessage(HttpMethod.Delete, "/api/admin/organisations/other-org/key"), BrokerApp.OrgKey));
 
             await SendAsync("pages: status", Get("/status", null));
             await SendAsync("pages: refer", Get("/refer", null));

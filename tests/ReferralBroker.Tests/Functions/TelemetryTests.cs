@@ -32,6 +32,7 @@ public sealed class TelemetryTests
                 ["Broker:PublicBaseUrl"] = "https://broker.test",
                 ["Broker:Pepper"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
                 ["Broker:Demo:OrgApiKey"] = BrokerApp.OrgKey,
+                ["Broker:Demo:Enabled"] = "true",
                 ["Broker:Queue:RunDispatcher"] = "false",
                 ["Broker:Queue:RunSweep"] = "false",
                 ["Broker:Queue:RunNotifications"] = "false",

@@ -18,6 +18,9 @@ public sealed class AdminApiTests : IDisposable
         { "GET", "/api/admin/organisations" },
         { "PUT", "/api/admin/organisations/new-org" },
         { "POST", "/api/admin/organisations/demo-org/key" },
+        { "DELETE", "/api/admin/organisations/demo-org/key" },
+        { "POST", "/api/admin/organisations/demo-org/deactivate" },
+        { "POST", "/api/admin/organisations/demo-org/activate" },
         { "GET", "/api/admin/partners" },
         { "GET", "/api/admin/partners/demo-health" },
         { "PUT", "/api/admin/partners/demo-health" },
@@ -302,12 +305,12 @@ public sealed class AdminApiTests : IDisposable
     }
 
     [Fact]
-    public async Task A_new_demo_key_at_restart_replaces_the_old_one()
+    public async Task A_demo_key_configured_at_a_later_start_does_not_replace_the_one_in_force()
     {
         await _app.SubmitAsync();
         using var restarted = Coordinator.App(dataPath: _app.DataPath, settings: new Dictionary<string, string?> { ["Broker:Demo:OrgApiKey"] = "a-new-demo-key-0123" });
-        Assert.Equal(HttpStatusCode.Created, (await restarted.Organisation("a-new-demo-key-0123").PostAsJsonAsync("/api/referrals", BrokerApp.Referral())).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await restarted.Organisation().PostAsJsonAsync("/api/referrals", BrokerApp.Referral())).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await restarted.Organisation("a-new-demo-key-0123").PostAsJsonAsync("/api/referrals", BrokerApp.Referral())).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await restarted.Organisation().PostAsJsonAsync("/api/referrals", BrokerApp.Referral())).StatusCode);
     }
 
     private static StringContent Empty() => new("{}", Encoding.UTF8, "application/json");
