@@ -9,6 +9,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using ReferralBroker.Embedded;
@@ -34,7 +35,9 @@ internal sealed class WorkerHarness : IDisposable
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)
-            .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace));
+            .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace))
+            // What the Functions host registers: in Azure the worker runs in Production.
+            .AddSingleton<IHostEnvironment>(new HostingEnvironment { EnvironmentName = Environments.Production, ApplicationName = "ReferralBroker.Functions" });
         edges?.Invoke(services);
         services.AddBrokerFunctions(configuration);
         // The edges: everything behind the ports, and the clock.
