@@ -9,7 +9,7 @@ namespace ReferralBroker.Embedded;
 
 internal static class EmbeddedServices
 {
-    /// <summary>The embedded default's adapters (SQLite, in-process queue, outbox) and the pumps that drive them.</summary>
+    /// <summary>The embedded default's adapters (SQLite, in-process queue, the development mailbox) and the pumps that drive them.</summary>
     public static IServiceCollection AddEmbeddedAdapters(this IServiceCollection services)
     {
         services.AddSingleton(sp =>
@@ -37,7 +37,13 @@ internal static class EmbeddedServices
             var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
             return new Pepper(options.Pepper is { } configured ? Convert.FromBase64String(configured) : PepperFile.LoadOrCreate(options.DataPath));
         });
-        services.AddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.SqlitePath));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
+            // Before anything is written into it: an existing folder with looser modes is tightened here.
+            PrivateFiles.Folder(options.DataPath);
+            return new SqliteDatabase(options.SqlitePath);
+        });
         services.AddSingleton<SqliteReferralStore>();
         services.AddSingleton<IReferralStore>(sp => sp.GetRequiredService<SqliteReferralStore>());
         services.AddSingleton<ReferralBroker.Reports.IReportSource, SqliteReportSource>();
@@ -47,11 +53,16 @@ internal static class EmbeddedServices
         services.AddSingleton<SqliteReferralQueue>();
         services.AddSingleton<IReferralQueue>(sp => sp.GetRequiredService<SqliteReferralQueue>());
         services.AddSingleton<IReferralIntake>(sp => sp.GetRequiredService<SqliteReferralQueue>());
-        services.AddSingleton<IMailSender>(sp =>
+        // The one choice of mail mode. With no SMTP server configured it is the development mailbox, announced at
+        // start; the page at /dev/mailbox and the sweep's redaction ask MailMode, never construct a mailbox.
+        services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
-            return new OutboxMailSender(options.OutboxPath, options.Mail.FromEmail, sp.GetRequiredService<TimeProvider>());
+            return new DevelopmentMailbox(options.OutboxPath, options.Mail.FromEmail, sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<DevelopmentMailbox>>());
         });
+        services.AddSingleton(sp => new MailMode(sp.GetRequiredService<DevelopmentMailbox>()));
+        services.AddSingleton<IMailSender>(sp => sp.GetRequiredService<MailMode>().DevelopmentMailbox!);
         services.AddSingleton<EmbeddedDispatchPump>();
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedDispatchPump>());
         services.AddHostedService(sp => new SqliteCheckpointService(

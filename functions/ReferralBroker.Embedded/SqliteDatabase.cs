@@ -70,7 +70,26 @@ internal sealed class SqliteDatabase : IDisposable
     public SqliteDatabase(string path)
     {
         Path = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        var folder = System.IO.Path.GetDirectoryName(Path)!;
+        if (!Directory.Exists(folder))
+        {
+            PrivateFiles.Folder(folder);
+        }
+
+        // SQLite creates its file 0644 and gives the write-ahead log and its index the file's own mode: a file
+        // created 0600 here (SQLite takes an empty file as a new database) keeps all three private from the start.
+        if (!File.Exists(Path))
+        {
+            using (new FileStream(Path, PrivateFiles.NewFile(FileMode.OpenOrCreate)))
+            {
+            }
+        }
+
+        foreach (var file in new[] { Path, Path + "-wal", Path + "-shm", Path + "-journal" })
+        {
+            PrivateFiles.Tighten(file);
+        }
+
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path,

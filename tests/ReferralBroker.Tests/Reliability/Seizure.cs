@@ -4,17 +4,19 @@ using ReferralBroker.Tokens;
 
 namespace ReferralBroker.Tests.Reliability;
 
-public sealed record SeizureReport(int Places, long Bytes, int Markers, int Tokens, int Secrets, int Hits, IReadOnlyList<string> Found)
+public sealed record SeizureReport(int Places, int MailFiles, long Bytes, int Markers, int Tokens, int Secrets, int Hits, IReadOnlyList<string> Found)
 {
     public override string ToString() =>
-        $"seizure: places={Places} bytes={Bytes} markers={Markers} tokens={Tokens} secrets={Secrets} hits={Hits}" +
+        $"seizure (development mailbox): places={Places} mailFiles={MailFiles} bytes={Bytes} markers={Markers} tokens={Tokens} secrets={Secrets} hits={Hits}" +
         (Found.Count > 0 ? " found: " + string.Join(", ", Found.Take(10)) : "");
 }
 
 /// <summary>
 /// What someone who takes the broker gets: every file in its data folder (the SQLite file with its queue, any
-/// journal, the outbox) and every log line, searched for what clients said, their tokens, and anything that
-/// opens a sealed referral (link secrets, derived keys, capabilities), in UTF-8, UTF-16 and raw bytes.
+/// journal, the development mailbox's files) and every log line, searched for what clients said, their tokens, and
+/// anything that opens a sealed referral (link secrets, derived keys, capabilities, the pepper) in UTF-8, UTF-16,
+/// raw bytes, hex and standard base64. The mailbox is searched like every other place: it holds the partner's
+/// email, so S, sealed under a key the process kept in memory.
 /// </summary>
 public static class Seizure
 {
@@ -34,29 +36,37 @@ public static class Seizure
         var tokens = run.Referrals.Where(r => r.Acknowledged is not null)
             .SelectMany(r => new[] { r.Acknowledged!.StatusToken, r.Acknowledged.StatusToken.Replace("-", "", StringComparison.Ordinal) })
             .ToList();
-        // The outbox is the partner's mail: it carries S by design, but never a derived key or capability.
-        var secrets = run.Links.Values.Select(l => Encoding.ASCII.GetBytes(l.Secret)).Concat(run.Links.Values.Select(l => l.SecretBytes)).ToList();
         var keys = run.Links.Values.SelectMany(l => new[]
         {
-            Encoding.ASCII.GetBytes(l.Capability),
+            l.SecretBytes,
+            ReferralSeal.DeriveCapability(l.SecretBytes, l.ReferralId),
             ReferralSeal.DeriveKey(l.SecretBytes, l.ReferralId),
-            Encoding.ASCII.GetBytes(Base64Url.Encode(ReferralSeal.DeriveKey(l.SecretBytes, l.ReferralId))),
-        }).Append(Encoding.ASCII.GetBytes(pepper)).ToList();
+        }).Append(Convert.FromBase64String(pepper)).SelectMany(Encodings).ToList();
 
-        var everywhere = new Needles(markers.Concat(tokens).SelectMany(t => new[] { Encoding.UTF8.GetBytes(t), Encoding.Unicode.GetBytes(t) })
+        var needles = new Needles(markers.Concat(tokens).SelectMany(t => new[] { Encoding.UTF8.GetBytes(t), Encoding.Unicode.GetBytes(t) })
             .Concat(keys));
-        var outsideOutbox = new Needles(secrets);
         var found = new List<string>();
         foreach (var (place, bytes) in places)
         {
-            if (everywhere.AnyIn(bytes) || (!place.StartsWith("mail", StringComparison.Ordinal) && outsideOutbox.AnyIn(bytes)))
+            if (needles.AnyIn(bytes))
             {
                 found.Add(place);
             }
         }
 
-        return new SeizureReport(places.Count, places.Values.Sum(b => (long)b.Length), markers.Count, tokens.Count / 2,
-            run.Links.Count, found.Count, found);
+        return new SeizureReport(places.Count, places.Keys.Count(p => p.StartsWith("mail", StringComparison.Ordinal)),
+            places.Values.Sum(b => (long)b.Length), markers.Count, tokens.Count / 2, run.Links.Count, found.Count, found);
+    }
+
+    /// <summary>A secret as raw bytes and in every text form a file or a log line could spell it.</summary>
+    public static IEnumerable<byte[]> Encodings(byte[] secret)
+    {
+        yield return secret;
+        foreach (var text in new[] { Base64Url.Encode(secret), Convert.ToBase64String(secret), Convert.ToHexStringLower(secret), Convert.ToHexString(secret) })
+        {
+            yield return Encoding.ASCII.GetBytes(text);
+            yield return Encoding.Unicode.GetBytes(text);
+        }
     }
 
     /// <summary>
