@@ -230,7 +230,10 @@ internal sealed class SqliteDatabase : IDisposable
                     Commit(lease, batch);
                     // Outside any transaction, and with every write before it committed: nothing is left behind.
                     pending.Run(lease);
-                    // Before the caller is told: it may ask HasUncheckpointedWrites the moment its task completes.
+                    // Before the caller is told: its continuation runs on another thread as soon as the task is
+                    // completed, and may ask HasUncheckpointedWrites before this thread runs another statement
+                    // (a loaded machine deschedules it right there). Cleared first, the mark's write happens-before
+                    // the completion, so no schedule shows it set. A commit raises it before its tasks complete too.
                     if (pending.Succeeded)
                     {
                         Volatile.Write(ref _written, 0);
