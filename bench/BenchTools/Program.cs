@@ -238,7 +238,8 @@ internal static class StartupTimer
 /// <summary>
 /// Submits referrals at a steady rate (open loop: each request leaves at its scheduled time whether or not the
 /// earlier ones have been answered), notes when each was acknowledged, samples the queue table's depth every
-/// 250 ms, then matches each referral id with its .eml in the outbox and reports acknowledgement → email written.
+/// 250 ms, then matches each referral id with its sealed file in the development mailbox (the id and the time are in
+/// the name, the key is the broker's alone) and reports acknowledgement → email written.
 /// </summary>
 internal static class EndToEnd
 {
@@ -307,7 +308,7 @@ internal static class EndToEnd
         await sampling.CancelAsync();
         await sampler;
 
-        var written = Directory.EnumerateFiles(outbox, "*.eml")
+        var written = Directory.EnumerateFiles(outbox, "*.sealed")
             .Select(path => (Id: Path.GetFileName(path).Split('-')[1], At: File.GetLastWriteTimeUtc(path)))
             .GroupBy(mail => mail.Id)
             .ToDictionary(g => g.Key, g => g.Min(mail => mail.At));

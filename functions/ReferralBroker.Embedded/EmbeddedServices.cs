@@ -10,7 +10,7 @@ namespace ReferralBroker.Embedded;
 
 internal static partial class EmbeddedServices
 {
-    /// <summary>The embedded default's adapters (SQLite, in-process queue, SMTP or the outbox) and the pumps that drive them.</summary>
+    /// <summary>The embedded default's adapters (SQLite, in-process queue, SMTP or the development mailbox) and the pumps that drive them.</summary>
     public static IServiceCollection AddEmbeddedAdapters(this IServiceCollection services)
     {
         services.AddSingleton(sp =>
@@ -53,7 +53,13 @@ internal static partial class EmbeddedServices
             var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
             return new Pepper(options.Pepper is { } configured ? Convert.FromBase64String(configured) : PepperFile.LoadOrCreate(options.DataPath));
         });
-        services.AddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.SqlitePath));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
+            // Before anything is written into it: an existing folder with looser modes is tightened here.
+            PrivateFiles.Folder(options.DataPath);
+            return new SqliteDatabase(options.SqlitePath);
+        });
         services.AddSingleton<SqliteReferralStore>();
         services.AddSingleton<IReferralStore>(sp => sp.GetRequiredService<SqliteReferralStore>());
         services.AddSingleton<ReferralBroker.Reports.IReportSource, SqliteReportSource>();
@@ -63,16 +69,20 @@ internal static partial class EmbeddedServices
         services.AddSingleton<SqliteReferralQueue>();
         services.AddSingleton<IReferralQueue>(sp => sp.GetRequiredService<SqliteReferralQueue>());
         services.AddSingleton<IReferralIntake>(sp => sp.GetRequiredService<SqliteReferralQueue>());
+        // The one choice of mail mode: an SMTP relay when one is configured, else the development mailbox, announced
+        // at start. The page at /dev/mailbox and the sweep's redaction ask MailMode, never construct a mailbox.
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
+            return new MailMode(string.IsNullOrWhiteSpace(options.Mail.Smtp.Host)
+                ? new DevelopmentMailbox(options.OutboxPath, options.Mail.From, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DevelopmentMailbox>>())
+                : null);
+        });
         services.AddSingleton<IMailSender>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
-            if (!string.IsNullOrWhiteSpace(options.Mail.Smtp.Host))
-            {
-                return new SmtpMailSender(options.Mail, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SmtpMailSender>>());
-            }
-
-            MailModeLog.Outbox(sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OutboxMailSender).FullName!), options.OutboxPath);
-            return new OutboxMailSender(options.OutboxPath, options.Mail.From, sp.GetRequiredService<TimeProvider>());
+            return sp.GetRequiredService<MailMode>().DevelopmentMailbox as IMailSender
+                ?? new SmtpMailSender(options.Mail, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SmtpMailSender>>());
         });
         services.AddSingleton<EmbeddedDispatchPump>();
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedDispatchPump>());

@@ -1,4 +1,5 @@
 using ReferralBroker.Hosting;
+using ReferralBroker.Ports;
 using ReferralBroker.Referrals;
 
 namespace ReferralBroker.Embedded;
@@ -9,6 +10,8 @@ internal sealed partial class EmbeddedSweepService(
     SqliteReferralQueue queue,
     SqliteDatabase database,
     ReferralService referrals,
+    IReferralStore store,
+    MailMode mail,
     QueueOptions options,
     TimeProvider time,
     ILogger<EmbeddedSweepService> logger) : BackgroundService
@@ -22,6 +25,13 @@ internal sealed partial class EmbeddedSweepService(
         }
 
         var report = await sweeper.SweepAsync(cancellationToken);
+        // The sweep is where sealed details are destroyed on time, and it finds those destroyed since: a partner's
+        // email in the development mailbox must not keep a link to them, nor any email a purged referral's id.
+        if (mail.DevelopmentMailbox is { } mailbox)
+        {
+            await mailbox.ForgetEndedAsync(store, cancellationToken);
+        }
+
         // What the sweep destroyed is zeroed in the file but still in the write-ahead log until this.
         await database.CheckpointAsync(cancellationToken);
         return report;

@@ -11,20 +11,15 @@ internal static class PepperFile
     public static byte[] LoadOrCreate(string dataPath)
     {
         var path = Path.Combine(dataPath, "pepper.key");
+        PrivateFiles.Folder(dataPath);
         if (File.Exists(path))
         {
+            PrivateFiles.Tighten(path);
             return Convert.FromBase64String(File.ReadAllText(path).Trim());
         }
 
-        Directory.CreateDirectory(dataPath);
         var secret = RandomNumberGenerator.GetBytes(32);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var writer = new StreamWriter(path, System.Text.Encoding.ASCII, options))
+        using (var writer = new StreamWriter(path, System.Text.Encoding.ASCII, PrivateFiles.NewFile()))
         {
             writer.Write(Convert.ToBase64String(secret));
         }

@@ -70,7 +70,26 @@ internal sealed class SqliteDatabase : IDisposable
     public SqliteDatabase(string path)
     {
         Path = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        var folder = System.IO.Path.GetDirectoryName(Path)!;
+        if (!Directory.Exists(folder))
+        {
+            PrivateFiles.Folder(folder);
+        }
+
+        // SQLite creates its file 0644 and gives the write-ahead log and its index the file's own mode: a file
+        // created 0600 here (SQLite takes an empty file as a new database) keeps all three private from the start.
+        if (!File.Exists(Path))
+        {
+            using (new FileStream(Path, PrivateFiles.NewFile(FileMode.OpenOrCreate)))
+            {
+            }
+        }
+
+        foreach (var file in new[] { Path, Path + "-wal", Path + "-shm", Path + "-journal" })
+        {
+            PrivateFiles.Tighten(file);
+        }
+
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path,
@@ -211,7 +230,10 @@ internal sealed class SqliteDatabase : IDisposable
                     Commit(lease, batch);
                     // Outside any transaction, and with every write before it committed: nothing is left behind.
                     pending.Run(lease);
-                    // Before the caller is told: it may ask HasUncheckpointedWrites the moment its task completes.
+                    // Before the caller is told: its continuation runs on another thread as soon as the task is
+                    // completed, and may ask HasUncheckpointedWrites before this thread runs another statement
+                    // (a loaded machine deschedules it right there). Cleared first, the mark's write happens-before
+                    // the completion, so no schedule shows it set. A commit raises it before its tasks complete too.
                     if (pending.Succeeded)
                     {
                         Volatile.Write(ref _written, 0);

@@ -147,8 +147,9 @@ internal sealed class AzureSettingsValidator(IConfiguration configuration)
         options.Validate() is { Count: > 0 } failures ? ValidateOptionsResult.Fail(failures) : ValidateOptionsResult.Success;
 
     public ValidateOptionsResult Validate(string? name, SendGridOptions options) =>
-        string.IsNullOrEmpty(options.ApiKey) || !options.FromEmail.Contains('@', StringComparison.Ordinal)
-            ? ValidateOptionsResult.Fail($"{AzureSettings.SendGridApiKey} and {AzureSettings.SendGridFromEmail} are required in Azure.")
+        // SendGrid refuses a From that is not one address with a 400, which now fails every referral for good.
+        string.IsNullOrEmpty(options.ApiKey) || !EmailAddresses.IsAddrSpec(options.FromEmail)
+            ? ValidateOptionsResult.Fail($"{AzureSettings.SendGridApiKey} and {AzureSettings.SendGridFromEmail} (one address) are required in Azure.")
             : ValidateOptionsResult.Success;
 }
 

@@ -32,6 +32,7 @@ app.MapPartners();
 app.MapStatus();
 app.MapAdmin();
 app.MapReports();
+app.MapDevelopmentMailbox();
 app.Run();
 
 /// <summary>Entry point, visible to the integration tests' WebApplicationFactory.</summary>

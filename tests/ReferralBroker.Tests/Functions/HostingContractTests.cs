@@ -106,9 +106,7 @@ public sealed class HostingContractTests
 
         public Task DispatchAsync() => _worker.Services.GetRequiredService<EmbeddedDispatchPump>().DrainAsync(CancellationToken.None);
 
-        public string[] Outbox() => Directory.Exists(Path.Combine(_data.FullName, "mail"))
-            ? [.. Directory.GetFiles(Path.Combine(_data.FullName, "mail"), "*.eml").Order().Select(File.ReadAllText)]
-            : [];
+        public string[] Outbox() => [.. _worker.Services.GetRequiredService<MailMode>().DevelopmentMailbox!.Messages().Select(m => m.Text)];
 
         public void Dispose()
         {

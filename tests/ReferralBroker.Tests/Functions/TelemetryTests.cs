@@ -44,7 +44,7 @@ public sealed class TelemetryTests
             submit.Headers.Authorization = new AuthenticationHeaderValue("Bearer", BrokerApp.OrgKey);
             var submitted = (await (await worker.SendAsync(submit, address)).Content.ReadFromJsonAsync<Submitted>())!;
             await worker.Services.GetRequiredService<EmbeddedDispatchPump>().DrainAsync(CancellationToken.None);
-            var mail = Directory.GetFiles(Path.Combine(data.FullName, "mail"), "*.eml").Select(File.ReadAllText).Single();
+            var mail = worker.Services.GetRequiredService<MailMode>().DevelopmentMailbox!.Messages().Single().Text;
             var link = BrokerApp.LinkIn(mail);
 
             var partner = new HttpRequestMessage(HttpMethod.Post, $"/api/partner/referrals/{link.ReferralId}/accept");

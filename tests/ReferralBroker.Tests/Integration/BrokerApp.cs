@@ -21,7 +21,7 @@ using ReferralBroker.Referrals;
 namespace ReferralBroker.Tests.Integration;
 
 /// <summary>
-/// The broker on its embedded default (real SQLite file, real outbox folder), with only the edges swapped:
+/// The broker on its embedded default (real SQLite file, real development mailbox), with only the edges swapped:
 /// a fake clock, captured logs, and the background dispatcher and sweep driven by the test.
 /// </summary>
 public sealed partial class BrokerApp : WebApplicationFactory<Program>
@@ -76,7 +76,11 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
     public string DataPath { get; }
     public FakeTimeProvider Time { get; }
     public ConcurrentQueue<string> Logs { get; } = new();
+    /// <summary>The development mailbox's folder, where its sealed files are.</summary>
     public string OutboxPath => Path.Combine(DataPath, "mail");
+
+    /// <summary>The broker's own development mailbox, read as the page at /dev/mailbox reads it.</summary>
+    internal DevelopmentMailbox Mailbox => Services.GetRequiredService<MailMode>().DevelopmentMailbox!;
     public string DatabasePath => Path.Combine(DataPath, "broker.db");
 
     /// <summary>
@@ -150,9 +154,8 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
 
     public Task<SweepReport> SweepAsync() => Services.GetRequiredService<EmbeddedSweepService>().SweepOnceAsync(CancellationToken.None);
 
-    public string[] Outbox() => Directory.Exists(OutboxPath)
-        ? [.. Directory.GetFiles(OutboxPath, "*.eml").Order().Select(File.ReadAllText)]
-        : [];
+    /// <summary>Every email the broker sent, oldest first, as RFC 5322 text.</summary>
+    public string[] Outbox() => [.. Mailbox.Messages().Select(m => m.Text)];
 
     /// <summary>The partner's link from an email: the referral id and the link secret S from the fragment.</summary>
     public static PartnerLink LinkIn(string email)
@@ -163,7 +166,7 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
     }
 
     public PartnerLink LinkFor(string referralId) =>
-        Outbox().Select(LinkIn).Single(link => link.ReferralId == referralId);
+        LinkIn(Mailbox.Messages().Single(m => m.IsPartnerEmail && m.ReferralId == referralId).Text);
 
     public HttpClient Partner(PartnerLink link)
     {

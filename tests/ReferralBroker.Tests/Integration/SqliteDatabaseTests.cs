@@ -54,6 +54,30 @@ public sealed class SqliteDatabaseTests : IDisposable
         Assert.DoesNotContain(Directory.GetFiles(_folder, "broker.db*"), file => Contains(file, secret));
     }
 
+    [Fact]
+    public async Task A_checkpoint_queued_behind_writes_covers_them_and_a_later_write_marks_the_log_again()
+    {
+        var path = Path.Combine(_folder, "broker.db");
+        using var database = new SqliteDatabase(path);
+        var secret = "LINKSECRET" + Guid.NewGuid().ToString("N");
+        // Not awaited in between: the writes and the checkpoint may share one pass of the writer, in this order.
+        var insert = database.WriteAsync(writer => writer.Command(
+            "INSERT INTO queue (message_id, enqueued_at, available_at, delivery_count, body) VALUES ('m', 0, 0, 0, $body)",
+            ("$body", secret)).ExecuteNonQuery(), CancellationToken.None);
+        var delete = database.WriteAsync(writer => writer.Command("DELETE FROM queue").ExecuteNonQuery(), CancellationToken.None);
+        var checkpoint = database.CheckpointAsync(CancellationToken.None);
+
+        Assert.True(await checkpoint);
+        // The checkpoint ran after both writes were committed, and its task was completed after the mark was cleared.
+        Assert.True(insert.IsCompletedSuccessfully && delete.IsCompletedSuccessfully);
+        Assert.False(database.HasUncheckpointedWrites);
+        Assert.Equal(0, new FileInfo(path + "-wal").Length);
+        Assert.DoesNotContain(Directory.GetFiles(_folder, "broker.db*"), file => Contains(file, secret));
+
+        await database.WriteAsync(writer => writer.Command("DELETE FROM queue").ExecuteNonQuery(), CancellationToken.None);
+        Assert.True(database.HasUncheckpointedWrites);
+    }
+
     private static bool Contains(string file, string needle)
     {
         using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);

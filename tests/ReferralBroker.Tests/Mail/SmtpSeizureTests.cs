@@ -51,11 +51,11 @@ public sealed class SmtpSeizureTests(ITestOutputHelper output)
         // What the running broker's checkpoint does within Broker:Storage:CheckpointInterval: dispatched queue rows
         // leave the write-ahead log. Seized now, eight referrals are still open.
         await CheckpointAsync(app);
-        var open = Seizure.Search(app.Logs, markers, tokens, links, app.DataPath, exemptMail: false);
+        var open = Seizure.Search(app.Logs, markers, tokens, links, app.DataPath);
 
         app.Time.Advance(TimeSpan.FromDays(31));
         await app.SweepAsync();
-        var ended = Seizure.Search(app.Logs, markers, tokens, links, app.DataPath, exemptMail: false);
+        var ended = Seizure.Search(app.Logs, markers, tokens, links, app.DataPath);
 
         Figures.Report(output, "seizure (SMTP mode, whole data folder)", $"open: {open}; after expiry: {ended}");
         Assert.Equal(12, open.Secrets);
@@ -66,7 +66,7 @@ public sealed class SmtpSeizureTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void The_seizure_search_without_the_mail_exemption_finds_a_link_secret_in_a_mail_file()
+    public void The_seizure_search_finds_a_link_secret_in_a_mail_file()
     {
         var dataPath = Directory.CreateTempSubdirectory("broker-seizure-").FullName;
         try
@@ -76,8 +76,7 @@ public sealed class SmtpSeizureTests(ITestOutputHelper output)
             Directory.CreateDirectory(Path.Combine(dataPath, "mail"));
             File.WriteAllText(Path.Combine(dataPath, "mail", "a.eml"), $"https://broker.test/partner/{link.ReferralId}#{link.Secret}");
 
-            Assert.Equal(0, Seizure.Search([], [], [], [link], dataPath, exemptMail: true).Hits);
-            Assert.Equal(1, Seizure.Search([], [], [], [link], dataPath, exemptMail: false).Hits);
+            Assert.Equal(1, Seizure.Search([], [], [], [link], dataPath).Hits);
         }
         finally
         {

@@ -1,5 +1,8 @@
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using ReferralBroker.Embedded;
 using ReferralBroker.Tests.Integration;
 using Xunit.Abstractions;
 
@@ -32,7 +35,14 @@ public sealed class FaultHistoryTests(ITestOutputHelper output)
             : Directory.CreateTempSubdirectory("broker-faults-").FullName;
         var time = new FakeTimeProvider(BrokerApp.Start);
         var plan = new FaultPlan(Seed);
-        using var run = new FaultRun(plan, instance => new BrokerApp(dataPath, time: time, settings: Unthrottled, services: plan.Inject(instance)), time);
+        // One development mailbox for every instance of the run, as one mail server would serve a broker that crashed.
+        var mailbox = new DevelopmentMailbox(Path.Combine(dataPath, "mail"), "referrals@broker.example.org", time,
+            NullLogger<DevelopmentMailbox>.Instance);
+        using var run = new FaultRun(plan, instance => new BrokerApp(dataPath, time: time, settings: Unthrottled, services: services =>
+        {
+            services.AddSingleton(new MailMode(mailbox));
+            plan.Inject(instance)(services);
+        }), time);
 
         await run.RunAsync(referrals);
         await run.SettleAsync();
@@ -51,7 +61,8 @@ public sealed class FaultHistoryTests(ITestOutputHelper output)
         Assert.Equal((0, 0, 0), (verdict.Lost, verdict.DuplicatedEmails, verdict.InconsistentStatuses));
 
         var seizure = Seizure.Search(run, dataPath);
-        Report(seizure.ToString());
+        Report($"development mailbox, whole data folder: {seizure}");
+        Assert.True(seizure.MailFiles > referrals / 2, "The development mailbox's files were not where the seizure looked.");
         run.Dispose();
         // tmpfs is memory: leave nothing behind.
         Directory.Delete(dataPath, recursive: true);

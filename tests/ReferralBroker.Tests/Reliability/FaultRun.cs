@@ -9,7 +9,8 @@ namespace ReferralBroker.Tests.Reliability;
 /// <summary>
 /// Drives referrals through intake, queue, dispatch, partner actions, withdrawals and expiry on one data folder
 /// while the <see cref="FaultPlan"/> crashes and fails the ports. A crashed instance is abandoned as it is (no
-/// shutdown, no flush) and a new one starts on the same SQLite file and outbox. Sequential, so a seed replays it.
+/// shutdown, no flush) and a new one starts on the same SQLite file, with the same development mailbox (a mail
+/// server outlives a crashed broker). Sequential, so a seed replays it.
 /// </summary>
 public sealed class FaultRun(FaultPlan plan, Func<FaultPlan.Instance, BrokerApp> start, FakeTimeProvider time) : IDisposable
 {
@@ -58,8 +59,7 @@ public sealed class FaultRun(FaultPlan plan, Func<FaultPlan.Instance, BrokerApp>
 
     public async Task<Dictionary<string, FinalState>> FinalStatesAsync()
     {
-        var emails = Directory.GetFiles(_app.OutboxPath, "*.eml").Select(f => Path.GetFileName(f).Split('-')[1]).CountBy(id => id)
-            .ToDictionary();
+        var emails = _app.Mailbox.Messages().Where(m => m.IsPartnerEmail).CountBy(m => m.ReferralId).ToDictionary();
         var finals = new Dictionary<string, FinalState>();
         foreach (var t in Referrals.Where(t => t.Acknowledged is not null))
         {
@@ -248,18 +248,10 @@ public sealed class FaultRun(FaultPlan plan, Func<FaultPlan.Instance, BrokerApp>
 
     private void ReadOutbox()
     {
-        if (!Directory.Exists(_app.OutboxPath))
+        // A redacted email has lost its link: its referral's details are gone, there is nothing left to open.
+        foreach (var mail in _app.Mailbox.Messages().Where(m => m.IsPartnerEmail && !m.Redacted && !_links.ContainsKey(m.ReferralId)))
         {
-            return;
-        }
-
-        foreach (var file in Directory.GetFiles(_app.OutboxPath, "*.eml"))
-        {
-            var id = Path.GetFileName(file).Split('-')[1];
-            if (!_links.ContainsKey(id))
-            {
-                _links[id] = BrokerApp.LinkIn(File.ReadAllText(file));
-            }
+            _links[mail.ReferralId] = BrokerApp.LinkIn(mail.Text);
         }
     }
 

@@ -5,17 +5,19 @@ using ReferralBroker.Tokens;
 
 namespace ReferralBroker.Tests.Reliability;
 
-public sealed record SeizureReport(int Places, long Bytes, int Markers, int Tokens, int Secrets, int Hits, IReadOnlyList<string> Found)
+public sealed record SeizureReport(int Places, int MailFiles, long Bytes, int Markers, int Tokens, int Secrets, int Hits, IReadOnlyList<string> Found)
 {
     public override string ToString() =>
-        $"seizure: places={Places} bytes={Bytes} markers={Markers} tokens={Tokens} secrets={Secrets} hits={Hits}" +
+        $"seizure: places={Places} mailFiles={MailFiles} bytes={Bytes} markers={Markers} tokens={Tokens} secrets={Secrets} hits={Hits}" +
         (Found.Count > 0 ? " found: " + string.Join(", ", Found.Take(10)) : "");
 }
 
 /// <summary>
 /// What someone who takes the broker gets: every file in its data folder (the SQLite file with its queue, any
-/// journal, the outbox) and every log line, searched for what clients said, their tokens, and anything that
-/// opens a sealed referral (link secrets, derived keys, capabilities), in UTF-8, UTF-16 and raw bytes.
+/// journal, the development mailbox's files) and every log line, searched for what clients said, their tokens, and
+/// anything that opens a sealed referral (link secrets, derived keys, capabilities, the pepper) in UTF-8, UTF-16,
+/// raw bytes, hex and standard base64. The mailbox is searched like every other place: it holds the partner's
+/// email, so S, sealed under a key the process kept in memory.
 /// </summary>
 public static class Seizure
 {
@@ -23,9 +25,8 @@ public static class Seizure
         Search(run.Logs, run.Referrals.Select(r => r.Marker), run.Referrals.Where(r => r.Acknowledged is not null).Select(r => r.Acknowledged!.StatusToken),
             run.Links.Values, dataPath);
 
-    /// <param name="exemptMail">False when no file may hold S, mail included (the SMTP mode writes no mail).</param>
     public static SeizureReport Search(IEnumerable<string> logs, IEnumerable<string> clientMarkers, IEnumerable<string> statusTokens,
-        IEnumerable<PartnerLink> partnerLinks, string dataPath, bool exemptMail = true)
+        IEnumerable<PartnerLink> partnerLinks, string dataPath)
     {
         var links = partnerLinks.ToList();
         var places = new Dictionary<string, byte[]>
@@ -40,29 +41,44 @@ public static class Seizure
         var pepper = File.ReadAllText(Path.Combine(dataPath, "pepper.key")).Trim();
         var markers = clientMarkers.ToList();
         var tokens = statusTokens.SelectMany(t => new[] { t, t.Replace("-", "", StringComparison.Ordinal) }).ToList();
-        // The outbox is the partner's mail: it carries S by design, but never a derived key or capability.
-        var secrets = links.Select(l => Encoding.ASCII.GetBytes(l.Secret)).Concat(links.Select(l => l.SecretBytes)).ToList();
         var keys = links.SelectMany(l => new[]
         {
-            Encoding.ASCII.GetBytes(l.Capability),
+            l.SecretBytes,
+            ReferralSeal.DeriveCapability(l.SecretBytes, l.ReferralId),
             ReferralSeal.DeriveKey(l.SecretBytes, l.ReferralId),
-            Encoding.ASCII.GetBytes(Base64Url.Encode(ReferralSeal.DeriveKey(l.SecretBytes, l.ReferralId))),
-        }).Append(Encoding.ASCII.GetBytes(pepper)).ToList();
+        }).Append(PepperBytes(pepper)).SelectMany(Encodings).ToList();
 
-        var everywhere = new Needles(markers.Concat(tokens).SelectMany(t => new[] { Encoding.UTF8.GetBytes(t), Encoding.Unicode.GetBytes(t) })
+        var needles = new Needles(markers.Concat(tokens).SelectMany(t => new[] { Encoding.UTF8.GetBytes(t), Encoding.Unicode.GetBytes(t) })
             .Concat(keys));
-        var outsideOutbox = new Needles(secrets);
         var found = new List<string>();
         foreach (var (place, bytes) in places)
         {
-            if (everywhere.AnyIn(bytes) || ((!exemptMail || !place.StartsWith("mail", StringComparison.Ordinal)) && outsideOutbox.AnyIn(bytes)))
+            if (needles.AnyIn(bytes))
             {
                 found.Add(place);
             }
         }
 
-        return new SeizureReport(places.Count, places.Values.Sum(b => (long)b.Length), markers.Count, tokens.Count / 2,
-            links.Count, found.Count, found);
+        return new SeizureReport(places.Count, places.Keys.Count(p => p.StartsWith("mail", StringComparison.Ordinal)),
+            places.Values.Sum(b => (long)b.Length), markers.Count, tokens.Count / 2, links.Count, found.Count, found);
+    }
+
+    /// <summary>The pepper file holds base64; a test that plants its own text pepper is searched for that text.</summary>
+    private static byte[] PepperBytes(string pepper)
+    {
+        var bytes = new byte[pepper.Length];
+        return Convert.TryFromBase64String(pepper, bytes, out var length) ? bytes[..length] : Encoding.ASCII.GetBytes(pepper);
+    }
+
+    /// <summary>A secret as raw bytes and in every text form a file or a log line could spell it.</summary>
+    public static IEnumerable<byte[]> Encodings(byte[] secret)
+    {
+        yield return secret;
+        foreach (var text in new[] { Base64Url.Encode(secret), Convert.ToBase64String(secret), Convert.ToHexStringLower(secret), Convert.ToHexString(secret) })
+        {
+            yield return Encoding.ASCII.GetBytes(text);
+            yield return Encoding.Unicode.GetBytes(text);
+        }
     }
 
     /// <summary>
