@@ -59,12 +59,10 @@ internal sealed class SqliteDirectoryStore(SqliteDatabase database) : IDirectory
     public Task ClearFlagsAsync(string partnerId, CancellationToken cancellationToken) =>
         ExecuteAsync("DELETE FROM directory_flags WHERE partner_id = $partner", cancellationToken, ("$partner", partnerId));
 
-    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        await using var connection = database.Open();
-        await using var command = Command(connection, sql, parameters);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    // Through the one writer, like every other write: it marks the log for the next checkpoint, so a rewritten
+    // record's old page image (a replaced key hash, an earlier sealed webhook secret) leaves the log within a second.
+    private Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
+        database.WriteAsync(writer => writer.Command(sql, parameters).ExecuteNonQuery(), cancellationToken);
 
     private static async Task<List<T>> ReadAllAsync<T>(
         SqliteConnection connection, string sql, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken)

@@ -55,6 +55,29 @@ public sealed class SqliteDatabaseTests : IDisposable
     }
 
     [Fact]
+    public async Task A_directory_write_marks_the_log_so_a_replaced_key_hash_leaves_every_file_at_the_checkpoint()
+    {
+        var path = Path.Combine(_folder, "broker.db");
+        using var database = new SqliteDatabase(path);
+        Assert.True(await database.CheckpointAsync(CancellationToken.None));
+        var store = new SqliteDirectoryStore(database);
+        var organisation = new ReferralBroker.Referrals.Organisation("org", "An organisation", new(null, null, null));
+        var revoked = "REVOKEDKEYHASH" + Guid.NewGuid().ToString("N");
+        await store.SaveOrganisationAsync(new(organisation, revoked, DateTimeOffset.UnixEpoch), CancellationToken.None);
+        Assert.True(await database.CheckpointAsync(CancellationToken.None));
+
+        // The coordinator revokes the key: the record is rewritten without it.
+        await store.SaveOrganisationAsync(new(organisation, null, null), CancellationToken.None);
+
+        // The checkpoint service only checkpoints a marked log: before, directory writes bypassed the writer and the
+        // replaced record's page image stayed in the log until some referral write marked it.
+        Assert.True(database.HasUncheckpointedWrites);
+        Assert.Contains(Directory.GetFiles(_folder, "broker.db*"), file => Contains(file, revoked));
+        Assert.True(await database.CheckpointAsync(CancellationToken.None));
+        Assert.DoesNotContain(Directory.GetFiles(_folder, "broker.db*"), file => Contains(file, revoked));
+    }
+
+    [Fact]
     public async Task A_checkpoint_queued_behind_writes_covers_them_and_a_later_write_marks_the_log_again()
     {
         var path = Path.Combine(_folder, "broker.db");
