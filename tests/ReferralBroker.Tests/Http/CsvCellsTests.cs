@@ -18,6 +18,10 @@ public sealed class CsvCellsTests
     [InlineData("a=b", "a=b")]
     [InlineData("'", "'")]
     [InlineData("", "")]
+    [InlineData("Clinic;=1+2", "Clinic;'=1+2")]   // a ';' list-separator locale starts a cell after the ';'
+    [InlineData("a;b;@x;'-y", "a;b;'@x;''-y")]
+    [InlineData("=1;=2", "'=1;'=2")]
+    [InlineData("x;", "x;")]
     public void A_field_that_a_spreadsheet_would_run_is_prefixed_and_restores_to_itself(string field, string written)
     {
         Assert.Equal(written, CsvCells.Neutralise(field));

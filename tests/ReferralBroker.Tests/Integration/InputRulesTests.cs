@@ -79,7 +79,7 @@ public sealed class InputRulesTests : IDisposable
         var store = _app.Services.GetRequiredService<IDirectoryStore>();
         await store.SavePartnerAsync(new Partner("planted", "=1+2", "=HYPERLINK(1)@x", [ServiceCategory.Health], ["en"])
         {
-            Description = "@SUM(A1)",
+            Description = "@SUM(A1);=1+2",
             Hours = "-3+4",
             Accessibility = "+5",
             ServiceAreas = ["\tcmd"],
@@ -88,8 +88,9 @@ public sealed class InputRulesTests : IDisposable
 
         var csv = await Coordinator.Client(_app).GetStringAsync("/api/admin/directory.csv");
         var row = csv.Split("\r\n").Single(line => line.StartsWith("planted,", StringComparison.Ordinal));
-        Assert.Equal("planted,'=1+2,'@SUM(A1),'=HYPERLINK(1)@x,active,,,health,,en,'\tcmd,'-3+4,'+5", row);
-        Assert.DoesNotContain(row.Split(','), field => field.Length > 0 && field[0] is '=' or '+' or '-' or '@' or '\t' or '\r');
+        Assert.Equal("planted,'=1+2,'@SUM(A1);'=1+2,'=HYPERLINK(1)@x,active,,,health,,en,'\tcmd,'-3+4,'+5", row);
+        // Split as a spreadsheet in a ',' locale and in a ';' locale would: no cell starts with a formula.
+        Assert.DoesNotContain(row.Split(',', ';'), field => field.Length > 0 && field[0] is '=' or '+' or '-' or '@' or '\t' or '\r');
     }
 
     [Fact]
