@@ -17,7 +17,7 @@ namespace ReferralBroker.Gate;
 /// says nothing about it. The embedded host runs it from one middleware, the Functions worker from one worker
 /// middleware; both hand it the handler and execute what it answers instead, if anything.
 /// </summary>
-internal sealed partial class BrokerGate(Callers callers, GuessingBudget budget, IOptions<BrokerOptions> options, ILogger<BrokerGate> logger)
+internal sealed partial class BrokerGate(Callers callers, GuessingBudgets budgets, IOptions<BrokerOptions> options, ILogger<BrokerGate> logger)
     : IDisposable
 {
     /// <summary>
@@ -50,7 +50,7 @@ internal sealed partial class BrokerGate(Callers callers, GuessingBudget budget,
             var status = await handler();
             if (status == StatusCodes.Status404NotFound && IsGuessable(access))
             {
-                budget.RecordMiss(CallerPartition.Of(context.Connection.RemoteIpAddress));
+                budgets.For(access).RecordMiss(CallerPartition.Of(context.Connection.RemoteIpAddress));
             }
 
             return null;
@@ -129,7 +129,7 @@ internal sealed partial class BrokerGate(Callers callers, GuessingBudget budget,
         var caller = CallerPartition.Of(context.Connection.RemoteIpAddress);
         var wait = Acquire(limiter, caller.Caller)
             ?? (caller.Site is { } site ? Acquire(limiter, site) : null)
-            ?? budget.WaitFor(caller);
+            ?? budgets.For(access).WaitFor(caller);
         if (wait is not { } retry)
         {
             return null;

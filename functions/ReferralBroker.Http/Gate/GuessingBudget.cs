@@ -71,3 +71,13 @@ internal sealed class GuessingBudget(IOptions<BrokerOptions> options, TimeProvid
         return now;
     }
 }
+
+/// <summary>
+/// The clients' lookups (status tokens, on the API and the page) and the partners' (capabilities) spend budgets of
+/// their own: a crowd guessing tokens, which can spend the clients' budget and make every client wait for the
+/// window's end, does not also lock the partners out of their referrals, and the other way round.
+/// </summary>
+internal sealed class GuessingBudgets(GuessingBudget clients, GuessingBudget partners)
+{
+    public GuessingBudget For(Access access) => access == Access.Partner ? partners : clients;
+}

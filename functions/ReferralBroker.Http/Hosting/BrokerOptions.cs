@@ -132,8 +132,9 @@ public sealed class RateLimitOptions
     public int StatusPerMinute { get; set; } = 30;
     public int PartnerPerMinute { get; set; } = 120;
     /// <summary>
-    /// Status and partner lookups that miss (404), per minute, across all addresses; once spent, addresses that
-    /// missed wait for the next minute while others still get through (see GuessingBudget).
+    /// Status lookups that miss (404), per minute, across all addresses, and as many partner lookups (a budget of
+    /// their own); once spent, addresses that missed wait for the next minute while others still get through (see
+    /// GuessingBudget).
     /// </summary>
     public int GlobalMissesPerMinute { get; set; } = 300;
 

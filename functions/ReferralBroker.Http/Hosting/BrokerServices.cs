@@ -41,6 +41,8 @@ internal static class BrokerServices
         });
         services.AddSingleton<Callers>();
         services.AddSingleton<GuessingBudget>();
+        services.AddSingleton(sp => new GuessingBudgets(sp.GetRequiredService<GuessingBudget>(),
+            new GuessingBudget(sp.GetRequiredService<IOptions<BrokerOptions>>(), sp.GetRequiredService<TimeProvider>())));
         services.AddSingleton<BrokerGate>();
         return services;
     }

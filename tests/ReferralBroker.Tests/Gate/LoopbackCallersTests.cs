@@ -59,6 +59,41 @@ public sealed class LoopbackCallersTests
     }
 
     [Fact]
+    public async Task A_crowd_that_spends_the_clients_budgets_does_not_lock_a_partner_out_and_the_other_way_round()
+    {
+        using var app = App(new() { ["Broker:RateLimits:StatusPerMinute"] = "100", ["Broker:RateLimits:PartnerPerMinute"] = "100",
+            ["Broker:RateLimits:GlobalMissesPerMinute"] = "2" });
+        var (referral, link) = await app.SubmitAndDispatchAsync();
+
+        // Both of the clients' budgets spent by fresh guessers: every status lookup waits for the minute's end.
+        for (var i = 1; i <= 4; i++)
+        {
+            Assert.Equal(HttpStatusCode.NotFound, await StatusAsync(app, $"127.0.5.{i}", StatusToken.Generate()));
+        }
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, await StatusAsync(app, "127.0.5.9", referral.StatusToken));
+        // The partner's lookups have a budget of their own: the real link from a fresh address still opens.
+        Assert.Equal(HttpStatusCode.OK, await PartnerAsync(app, "127.0.5.10", link));
+
+        // And the other way round, in the next minute: capability guessers spend the partners' budgets only.
+        app.Time.Advance(TimeSpan.FromMinutes(1));
+        for (var i = 11; i <= 14; i++)
+        {
+            Assert.Equal(HttpStatusCode.NotFound, await PartnerAsync(app, $"127.0.5.{i}", link with { Secret = Base64Url.Encode(new byte[32]) }));
+        }
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, await PartnerAsync(app, "127.0.5.15", link));
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(app, "127.0.5.16", referral.StatusToken));
+    }
+
+    private static async Task<HttpStatusCode> PartnerAsync(BrokerApp app, string from, PartnerLink link)
+    {
+        using var client = Client(app, from);
+        client.DefaultRequestHeaders.Add("X-Referral-Capability", link.Capability);
+        return (await client.GetAsync($"/api/partner/referrals/{link.ReferralId}")).StatusCode;
+    }
+
+    [Fact]
     public async Task When_the_remembered_addresses_are_full_a_new_address_is_refused_and_the_remembered_keep_their_place()
     {
         using var app = App(new() { ["Broker:RateLimits:StatusPerMinute"] = "100", ["Broker:RateLimits:GlobalMissesPerMinute"] = "1000" },
