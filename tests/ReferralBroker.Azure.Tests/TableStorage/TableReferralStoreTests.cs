@@ -320,22 +320,30 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_token_index_written_before_the_kind_marker_is_still_told_apart_by_its_record()
+    public async Task A_token_index_written_before_the_kind_marker_is_told_apart_by_its_record_until_the_sweep_adds_the_marker()
     {
         var (store, table, _) = NewStore();
         var record = Records.Submitted() with { DuressTokenHash = Records.NewTokenHash() };
         Assert.True(await store.TryCreateAsync(record, Ct));
-        // Both entries as the previous version wrote them: the referral id, DueAt and WriteId, no kind.
+        // Both entries as the previous version wrote them: the referral id, DueAt and WriteId, no kind; their check
+        // due a day from now.
         foreach (var hash in new[] { record.TokenHash, record.DuressTokenHash! })
         {
             var old = (await table.GetAsync(TableKeys.TokenIndex(hash), Ct))!;
             Assert.True(old.Remove(ReferralEntities.TokenKindProperty));
+            old[TableKeys.DueAtProperty] = Records.Now.AddDays(1);
             Assert.Equal(WriteOutcome.Written, await table.ReplaceAsync(old, old.ETag, Ct));
         }
 
         Assert.Equal(new TokenMatch.Duress(record.ReferralId), await store.FindByTokenHashAsync(record.DuressTokenHash!, Ct));
         Records.AssertSame(record, (await store.FindClientByTokenHashAsync(record.TokenHash, Ct))!.Value);
         Assert.Null(await store.FindByTokenHashAsync(Records.NewTokenHash(), Ct));
+
+        // The sweep's check of an index entry rewrites it with its kind.
+        Assert.Empty(await store.FindDueAsync(Records.Now.AddDays(2), Ct).ToListAsync(Ct));
+        Assert.Equal("duress", (await table.GetAsync(TableKeys.TokenIndex(record.DuressTokenHash!), Ct))!.GetString(ReferralEntities.TokenKindProperty));
+        Assert.Equal("client", (await table.GetAsync(TableKeys.TokenIndex(record.TokenHash), Ct))!.GetString(ReferralEntities.TokenKindProperty));
+        Assert.Equal(new TokenMatch.Duress(record.ReferralId), await store.FindByTokenHashAsync(record.DuressTokenHash!, Ct));
     }
 
     [Fact]
