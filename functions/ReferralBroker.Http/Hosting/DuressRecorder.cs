@@ -22,7 +22,14 @@ internal sealed class DuressRecorder(ReferralService referrals) : IHostedService
         referrals.CompleteDuressUses();
         using (cancellationToken.Register(_giveUp.Cancel))
         {
-            await _running.ConfigureAwait(false);
+            try
+            {
+                await _running.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The host waits no longer; a store call still hanging must not hold the stop.
+            }
         }
     }
 
