@@ -28,8 +28,28 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
     public Task<Versioned<ReferralRecord>?> FindAsync(string referralId, CancellationToken cancellationToken) =>
         FindOneAsync($"SELECT {Columns} FROM referrals WHERE referral_id = $key", referralId, cancellationToken);
 
-    public Task<Versioned<ReferralRecord>?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
-        FindOneAsync($"SELECT {Columns} FROM referrals WHERE token_hash = $key OR duress_token_hash = $key", tokenHash, cancellationToken);
+    /// <summary>
+    /// One statement for every outcome. Both hashes are indexed columns, so which one matched is known from the row
+    /// without its record: a duress hit reads the id and decodes nothing, the work of a miss but one row fetch.
+    /// </summary>
+    public async Task<TokenMatch?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken)
+    {
+        await using var lease = database.Read();
+        await using var reader = await lease.Command("""
+            SELECT referral_id, CASE WHEN token_hash = $key THEN record END, version FROM referrals
+            WHERE token_hash = $key OR duress_token_hash = $key
+            """, ("$key", tokenHash)).ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return reader.IsDBNull(1)
+            ? new TokenMatch.Duress(reader.GetString(0))
+            : new TokenMatch.Client(new Versioned<ReferralRecord>(
+                JsonSerializer.Deserialize(reader.GetString(1), StorageJsonContext.Default.ReferralRecord)!,
+                reader.GetInt64(2).ToString(CultureInfo.InvariantCulture)));
+    }
 
     public Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken cancellationToken)
     {

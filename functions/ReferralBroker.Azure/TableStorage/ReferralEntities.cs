@@ -98,11 +98,26 @@ internal static class ReferralEntities
     }
 
     /// <summary>
-    /// The token index: only the referral id, and when the sweep should check that the record still exists (so an
-    /// index left behind by a crash between two writes is removed at the latest when the record would be purged).
+    /// The token index: only the referral id, which kind of token it indexes (<see cref="TokenKindProperty"/>, so that
+    /// a duress lookup needs no record), and when the sweep should check that the record still exists (so an index
+    /// left behind by a crash between two writes is removed at the latest when the record would be purged).
     /// </summary>
-    public static TableEntity ToTokenIndex(string tokenHash, string referralId, DateTimeOffset checkAt, string? writeId = null) =>
-        TableEntities.New(TableKeys.TokenIndex(tokenHash), [("ReferralId", referralId), (TableKeys.DueAtProperty, checkAt), (WriteIdProperty, writeId)]);
+    public static TableEntity ToTokenIndex(string tokenHash, string referralId, DateTimeOffset checkAt, string? writeId = null, bool duress = false) =>
+        TableEntities.New(TableKeys.TokenIndex(tokenHash), [
+            ("ReferralId", referralId),
+            (TokenKindProperty, duress ? DuressTokenKind : ClientTokenKind),
+            (TableKeys.DueAtProperty, checkAt),
+            (WriteIdProperty, writeId),
+        ]);
+
+    /// <summary>Absent from entries written before it existed: those are told apart by their record.</summary>
+    public const string TokenKindProperty = "TokenKind";
+
+    private const string ClientTokenKind = "client";
+    private const string DuressTokenKind = "duress";
+
+    public static bool IsDuressIndex(TableEntity index) =>
+        string.Equals(index.ReadString(TokenKindProperty), DuressTokenKind, StringComparison.Ordinal);
 
     /// <summary>
     /// The organisation index: the referral id, its creation time and category (which never change), and when the

@@ -43,7 +43,7 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         var indexETag = await InsertTokenIndexAsync(index, record.ReferralId, writeId, cancellationToken).ConfigureAwait(false);
         if (record.DuressTokenHash is { } duressHash)
         {
-            var duressIndex = ReferralEntities.ToTokenIndex(duressHash, record.ReferralId, record.PurgeAt, writeId);
+            var duressIndex = ReferralEntities.ToTokenIndex(duressHash, record.ReferralId, record.PurgeAt, writeId, duress: true);
             await InsertTokenIndexAsync(duressIndex, record.ReferralId, writeId, cancellationToken).ConfigureAwait(false);
         }
 
@@ -81,7 +81,11 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         return entity is null ? null : new Versioned<ReferralRecord>(ReferralEntities.ToRecord(entity), entity.ETag.ToString());
     }
 
-    public async Task<Versioned<ReferralRecord>?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken)
+    /// <summary>
+    /// A duress token's index entry says so itself, so its lookup is one point read, as a miss is; only the client's
+    /// token goes on to her record. An entry written before the marker existed says nothing: its record decides.
+    /// </summary>
+    public async Task<TokenMatch?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken)
     {
         if (!TableKeys.IsValidKey(tokenHash))
         {
@@ -94,9 +98,19 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return null;
         }
 
+        if (ReferralEntities.IsDuressIndex(index))
+        {
+            return new TokenMatch.Duress(referralId);
+        }
+
         var found = await FindAsync(referralId, cancellationToken).ConfigureAwait(false);
         // An index left behind by an interrupted write must not lead to a record with another token.
-        return found is not null && Carries(found.Value.TokenHash, found.Value.DuressTokenHash, tokenHash) ? found : null;
+        return found switch
+        {
+            { Value.TokenHash: var hash } when string.Equals(hash, tokenHash, StringComparison.Ordinal) => new TokenMatch.Client(found),
+            { Value.DuressTokenHash: var hash } when string.Equals(hash, tokenHash, StringComparison.Ordinal) => new TokenMatch.Duress(referralId),
+            _ => null,
+        };
     }
 
     public async Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken cancellationToken)
@@ -333,7 +347,11 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
 
         if (record!.PurgeAt > now)
         {
-            var next = isTokenIndex ? ReferralEntities.ToTokenIndex(index.PartitionKey, record.ReferralId, record.PurgeAt) : ReferralEntities.ToOrganisationIndex(record);
+            // Rewritten whole, so it keeps (or, for an entry from before the marker, gains) what kind of token it indexes.
+            var next = isTokenIndex
+                ? ReferralEntities.ToTokenIndex(index.PartitionKey, record.ReferralId, record.PurgeAt,
+                    duress: string.Equals(record.DuressTokenHash, index.PartitionKey, StringComparison.Ordinal))
+                : ReferralEntities.ToOrganisationIndex(record);
             await _table.ReplaceAsync(next, index.ETag, ct).ConfigureAwait(false);
         }
 

@@ -18,8 +18,12 @@ public interface IReferralStore
 
     Task<Versioned<ReferralRecord>?> FindAsync(string referralId, CancellationToken cancellationToken);
 
-    /// <summary>The record whose <see cref="ReferralRecord.TokenHash"/> or <see cref="ReferralRecord.DuressTokenHash"/> this is.</summary>
-    Task<Versioned<ReferralRecord>?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken);
+    /// <summary>
+    /// What this hash opens: the record whose <see cref="ReferralRecord.TokenHash"/> it is, or only the id of the
+    /// referral whose <see cref="ReferralRecord.DuressTokenHash"/> it is, told apart by the token's index alone so that a
+    /// duress lookup does the work of a miss (no record read, nothing decoded); null when it opens nothing.
+    /// </summary>
+    Task<TokenMatch?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken);
 
     /// <summary>Replaces the record only if it is still at <paramref name="expectedVersion"/>.</summary>
     Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken cancellationToken);
@@ -38,6 +42,16 @@ public interface IReferralStore
 
     /// <summary>One page of one organisation's referrals, newest first; never another organisation's.</summary>
     Task<ReferralPage> ListAsync(ReferralQuery query, CancellationToken cancellationToken);
+}
+
+/// <summary>What a token hash opens (see <see cref="IReferralStore.FindByTokenHashAsync"/>).</summary>
+public abstract record TokenMatch
+{
+    /// <summary>The client's own token: her record.</summary>
+    public sealed record Client(Versioned<ReferralRecord> Found) : TokenMatch;
+
+    /// <summary>A duress token: which referral, and nothing of its record.</summary>
+    public sealed record Duress(string ReferralId) : TokenMatch;
 }
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using ReferralBroker.Intake;
 using ReferralBroker.Lifecycle;
@@ -38,6 +39,14 @@ public sealed partial class ReferralService(
     ILogger<ReferralService> logger)
 {
     private const int MaxConcurrencyRetries = 5;
+    private static readonly TimeSpan FirstDuressRetry = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan LastDuressRetry = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Duress uses answered and not yet recorded: the lookup hands the referral id over and answers at once, so that
+    /// recording (a read, a write, the notification) never delays its 404. See <see cref="RecordDuressUsesAsync"/>.
+    /// </summary>
+    private readonly Channel<string> _duressUses = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
 
     public async Task<SubmitOutcome> SubmitAsync(
         Organisation organisation, ReferralSubmission submission, string? idempotencyKey, byte[] body, CancellationToken ct)
@@ -214,9 +223,9 @@ public sealed partial class ReferralService(
     }
 
     /// <summary>
-    /// The record the client's own token opens. A duress token opens nothing: it answers exactly as an unknown
-    /// token does, and only afterwards, off the request's path so that the answer takes no longer, is the
-    /// organisation's flag set.
+    /// The record the client's own token opens. A duress token opens nothing: the store tells it from a client's
+    /// token by its index alone, so it answers as an unknown token does after the same work, and the organisation's
+    /// flag is set afterwards, off the request's path.
     /// </summary>
     private async Task<Versioned<ReferralRecord>?> FindByTokenAsync(string? typedToken, CancellationToken ct)
     {
@@ -225,46 +234,94 @@ public sealed partial class ReferralService(
             return null;
         }
 
-        var hash = pepper.HashToken(canonical);
-        var found = await store.FindByTokenHashAsync(hash, ct);
-        if (found is not null && found.Value.DuressTokenHash == hash)
+        switch (await store.FindByTokenHashAsync(pepper.HashToken(canonical), ct))
         {
-            _ = Task.Run(() => RecordDuressAsync(found.Value.ReferralId), CancellationToken.None);
-            return null;
+            case TokenMatch.Client { Found: var found }:
+                return found;
+            case TokenMatch.Duress { ReferralId: var referralId }:
+                _duressUses.Writer.TryWrite(referralId);
+                return null;
+            default:
+                return null;
         }
-
-        return found;
     }
+
+    /// <summary>
+    /// Records each duress use handed over by a lookup until <see cref="CompleteDuressUses"/>, then what is left.
+    /// The alert is durable once written: <c>duressUsedAt</c> and the pending notification are in the record, which
+    /// the notification deliverer retries until the organisation has it. Until then it is held here and a failed write
+    /// is tried again (1 s, doubling to 1 min), so an outage of the store delays it and loses nothing; a stop drains
+    /// it. Only a process killed outright in the moment between the answer and the write loses that one use.
+    /// </summary>
+    /// <param name="giveUp">Cancelled when the host will wait no longer: what is still unwritten is logged as lost.</param>
+    public async Task RecordDuressUsesAsync(CancellationToken giveUp)
+    {
+        // Marked once, at the first use: later uses of a referral recorded here need no read at all.
+        var recorded = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var referralId in _duressUses.Reader.ReadAllAsync(CancellationToken.None))
+        {
+            if (recorded.Contains(referralId))
+            {
+                continue;
+            }
+
+            for (var wait = FirstDuressRetry; ; wait = wait * 2 < LastDuressRetry ? wait * 2 : LastDuressRetry)
+            {
+                try
+                {
+                    await RecordDuressAsync(referralId);
+                    recorded.Add(referralId);
+                    break;
+                }
+                catch (Exception e) when (!giveUp.IsCancellationRequested)
+                {
+                    LogDuressRetried(logger, referralId, e.GetType().Name);
+                }
+                catch (Exception e)
+                {
+                    LogDuressNotRecorded(logger, referralId, e.GetType().Name);
+                    break;
+                }
+
+                try
+                {
+                    await Task.Delay(wait, time, giveUp);
+                }
+                catch (OperationCanceledException)
+                {
+                    // One last attempt, then the loss is logged.
+                }
+            }
+        }
+    }
+
+    /// <summary>No more lookups will come: <see cref="RecordDuressUsesAsync"/> records what it holds and returns.</summary>
+    public void CompleteDuressUses() => _duressUses.Writer.TryComplete();
 
     /// <summary>Marks the referral once, at the first use, and tells the organisation as it is told of a status change.</summary>
     internal async Task RecordDuressAsync(string referralId)
     {
-        try
+        for (var attempt = 0; attempt < MaxConcurrencyRetries; attempt++)
         {
-            for (var attempt = 0; attempt < MaxConcurrencyRetries; attempt++)
+            if (await store.FindAsync(referralId, CancellationToken.None) is not { Value.DuressUsedAt: null } current)
             {
-                if (await store.FindAsync(referralId, CancellationToken.None) is not { Value.DuressUsedAt: null } current)
-                {
-                    return;
-                }
+                return;
+            }
 
-                var now = time.GetUtcNow();
-                var flagged = current.Value with
-                {
-                    DuressUsedAt = now,
-                    Notifications = Notify(current.Value, ClosedLoop.DuressEvent, now),
-                };
-                if (await store.TryReplaceAsync(flagged, current.Version, CancellationToken.None) != WriteOutcome.Conflict)
-                {
-                    LogDuress(logger, referralId);
-                    return;
-                }
+            var now = time.GetUtcNow();
+            var flagged = current.Value with
+            {
+                DuressUsedAt = now,
+                Notifications = Notify(current.Value, ClosedLoop.DuressEvent, now),
+            };
+            if (await store.TryReplaceAsync(flagged, current.Version, CancellationToken.None) != WriteOutcome.Conflict)
+            {
+                LogDuress(logger, referralId);
+                return;
             }
         }
-        catch (Exception e)
-        {
-            LogDuressNotRecorded(logger, referralId, e.GetType().Name);
-        }
+
+        throw new InvalidOperationException("The referral kept changing under the duress flag; trying again later.");
     }
 
     private static SubmitOutcome.Created Created(ReferralRecord record, string token, string? duressToken) =>
@@ -273,7 +330,10 @@ public sealed partial class ReferralService(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: its duress token was used; the organisation is told")]
     private static partial void LogDuress(ILogger logger, string referralId);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Referral {ReferralId}: the duress token was used but could not be recorded ({Error})")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: the duress token was used and could not be recorded yet ({Error}); trying again")]
+    private static partial void LogDuressRetried(ILogger logger, string referralId, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Referral {ReferralId}: the duress token was used but could not be recorded before the broker stopped ({Error})")]
     private static partial void LogDuressNotRecorded(ILogger logger, string referralId, string error);
 
     private static string NewReferralId() =>

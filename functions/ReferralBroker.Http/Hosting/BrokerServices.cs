@@ -23,6 +23,7 @@ internal static class BrokerServices
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Queue);
         services.AddSingleton(sp => new DispatchSettings(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.PublicBaseUrl));
         services.AddSingleton<ReferralService>();
+        services.AddHostedService<DuressRecorder>();
         services.AddSingleton<ReferralDispatcher>();
         services.AddSingleton<ReferralSweeper>();
         services.AddSingleton(sp => new FlagPolicy(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Directory.FlagsToPause));

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using ReferralBroker.Lifecycle;
+using ReferralBroker.Ports;
 using ReferralBroker.Referrals;
 using ReferralBroker.Sealing;
 using ReferralBroker.Tokens;
@@ -16,6 +17,10 @@ internal static class Records
     public static readonly DateTimeOffset Now = new DateTimeOffset(2026, 3, 14, 15, 9, 26, TimeSpan.Zero).AddTicks(5_358_979);
 
     public static string NewReferralId() => "ref_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+
+    /// <summary>The client's record this hash opens; null for a miss and for a duress token, which opens none.</summary>
+    public static async Task<Versioned<ReferralRecord>?> FindClientByTokenHashAsync(this IReferralStore store, string tokenHash, CancellationToken ct) =>
+        (await store.FindByTokenHashAsync(tokenHash, ct)) is TokenMatch.Client { Found: var found } ? found : null;
 
     public static string NewTokenHash() => TestPepper.HashToken(StatusToken.Normalise(StatusToken.Generate())!);
 

@@ -24,7 +24,7 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
         Assert.True(await store.TryCreateAsync(record, Ct));
 
         var byId = await store.FindAsync(record.ReferralId, Ct);
-        var byToken = await store.FindByTokenHashAsync(record.TokenHash, Ct);
+        var byToken = await store.FindClientByTokenHashAsync(record.TokenHash, Ct);
         Assert.NotNull(byId);
         Assert.NotNull(byToken);
         Records.AssertSame(record, byId.Value);
@@ -56,10 +56,10 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
         await store.TryCreateAsync(Records.Submitted(), Ct);
 
         Assert.Null(await store.FindAsync(Records.NewReferralId(), Ct));
-        Assert.Null(await store.FindByTokenHashAsync(Records.NewTokenHash(), Ct));
+        Assert.Null(await store.FindClientByTokenHashAsync(Records.NewTokenHash(), Ct));
         Assert.Null(await store.FindAsync("a/b?c#d", Ct));
         Assert.Null(await store.FindAsync("o'brien (1)", Ct));
-        Assert.Null(await store.FindByTokenHashAsync("", Ct));
+        Assert.Null(await store.FindClientByTokenHashAsync("", Ct));
     }
 
     [Fact]
@@ -74,7 +74,7 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
 
         Records.AssertSame(first, (await store.FindAsync(first.ReferralId, Ct))!.Value);
         // The loser's token must not lead anywhere, and its index entry must not linger.
-        Assert.Null(await store.FindByTokenHashAsync(second.TokenHash, Ct));
+        Assert.Null(await store.FindClientByTokenHashAsync(second.TokenHash, Ct));
         Assert.Null(await table.GetAsync(TableKeys.TokenIndex(second.TokenHash), Ct));
     }
 
@@ -87,7 +87,7 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
         Assert.True(await store.TryCreateAsync(record, Ct));
         Assert.False(await store.TryCreateAsync(record, Ct));
 
-        Records.AssertSame(record, (await store.FindByTokenHashAsync(record.TokenHash, Ct))!.Value);
+        Records.AssertSame(record, (await store.FindClientByTokenHashAsync(record.TokenHash, Ct))!.Value);
     }
 
     [Fact]
@@ -103,7 +103,7 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
         Assert.True(await store.TryCreateAsync(record, Ct));
 
         Assert.Equal(3, handler.Lost); // the token index's insert, the organisation index's and the record's
-        Records.AssertSame(record, (await store.FindByTokenHashAsync(record.TokenHash, Ct))!.Value);
+        Records.AssertSame(record, (await store.FindClientByTokenHashAsync(record.TokenHash, Ct))!.Value);
     }
 
     [Fact]
@@ -121,7 +121,7 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
         var reloaded = (await store.FindAsync(record.ReferralId, Ct))!;
         Assert.NotEqual(loaded.Version, reloaded.Version);
         Records.AssertSame(delivered, reloaded.Value);
-        Records.AssertSame(delivered, (await store.FindByTokenHashAsync(record.TokenHash, Ct))!.Value);
+        Records.AssertSame(delivered, (await store.FindClientByTokenHashAsync(record.TokenHash, Ct))!.Value);
     }
 
     [Fact]
@@ -170,7 +170,7 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
         Assert.Equal(WriteOutcome.Written, await store.TryDeleteAsync(record.ReferralId, loaded.Version, Ct));
 
         Assert.Null(await store.FindAsync(record.ReferralId, Ct));
-        Assert.Null(await store.FindByTokenHashAsync(record.TokenHash, Ct));
+        Assert.Null(await store.FindClientByTokenHashAsync(record.TokenHash, Ct));
         var left = Assert.Single(await (await table.ClientAsync(Ct)).QueryAsync<TableEntity>(cancellationToken: Ct).ToListAsync(Ct));
         Assert.StartsWith(TableKeys.ReportCounterPartitionPrefix, left.PartitionKey, StringComparison.Ordinal);
         Assert.Equal(WriteOutcome.NotFound, await store.TryDeleteAsync(record.ReferralId, loaded.Version, Ct));
@@ -189,7 +189,7 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
         Assert.Equal(WriteOutcome.Conflict, await store.TryDeleteAsync(record.ReferralId, stale.Version, Ct));
 
         Assert.NotNull(await store.FindAsync(record.ReferralId, Ct));
-        Assert.NotNull(await store.FindByTokenHashAsync(record.TokenHash, Ct));
+        Assert.NotNull(await store.FindClientByTokenHashAsync(record.TokenHash, Ct));
     }
 
     [Fact]
@@ -300,19 +300,50 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_duress_token_hash_finds_its_referral_and_its_index_goes_with_the_record()
+    public async Task A_duress_token_hash_is_told_apart_by_its_index_alone_and_its_index_goes_with_the_record()
     {
         var (store, table, _) = NewStore();
         var record = Records.Submitted() with { DuressTokenHash = Records.NewTokenHash() };
         Assert.True(await store.TryCreateAsync(record, Ct));
 
-        var found = await store.FindByTokenHashAsync(record.DuressTokenHash!, Ct);
-        Records.AssertSame(record, found!.Value);
-        Assert.Equal(found.Version, (await store.FindByTokenHashAsync(record.TokenHash, Ct))!.Version);
+        Assert.Equal(new TokenMatch.Duress(record.ReferralId), await store.FindByTokenHashAsync(record.DuressTokenHash!, Ct));
+        // Said by the index entry itself, so the lookup reads no record.
+        var index = (await table.GetAsync(TableKeys.TokenIndex(record.DuressTokenHash!), Ct))!;
+        Assert.Equal("duress", index.GetString(ReferralEntities.TokenKindProperty));
+        Assert.Equal("client", (await table.GetAsync(TableKeys.TokenIndex(record.TokenHash), Ct))!.GetString(ReferralEntities.TokenKindProperty));
+        var found = (await store.FindClientByTokenHashAsync(record.TokenHash, Ct))!;
+        Records.AssertSame(record, found.Value);
 
         Assert.Equal(WriteOutcome.Written, await store.TryDeleteAsync(record.ReferralId, found.Version, Ct));
         Assert.Null(await table.GetAsync(TableKeys.TokenIndex(record.DuressTokenHash!), Ct));
         Assert.Null(await store.FindByTokenHashAsync(record.DuressTokenHash!, Ct));
+    }
+
+    [Fact]
+    public async Task A_token_index_written_before_the_kind_marker_is_told_apart_by_its_record_until_the_sweep_adds_the_marker()
+    {
+        var (store, table, _) = NewStore();
+        var record = Records.Submitted() with { DuressTokenHash = Records.NewTokenHash() };
+        Assert.True(await store.TryCreateAsync(record, Ct));
+        // Both entries as the previous version wrote them: the referral id, DueAt and WriteId, no kind; their check
+        // due a day from now.
+        foreach (var hash in new[] { record.TokenHash, record.DuressTokenHash! })
+        {
+            var old = (await table.GetAsync(TableKeys.TokenIndex(hash), Ct))!;
+            Assert.True(old.Remove(ReferralEntities.TokenKindProperty));
+            old[TableKeys.DueAtProperty] = Records.Now.AddDays(1);
+            Assert.Equal(WriteOutcome.Written, await table.ReplaceAsync(old, old.ETag, Ct));
+        }
+
+        Assert.Equal(new TokenMatch.Duress(record.ReferralId), await store.FindByTokenHashAsync(record.DuressTokenHash!, Ct));
+        Records.AssertSame(record, (await store.FindClientByTokenHashAsync(record.TokenHash, Ct))!.Value);
+        Assert.Null(await store.FindByTokenHashAsync(Records.NewTokenHash(), Ct));
+
+        // The sweep's check of an index entry rewrites it with its kind.
+        Assert.Empty(await store.FindDueAsync(Records.Now.AddDays(2), Ct).ToListAsync(Ct));
+        Assert.Equal("duress", (await table.GetAsync(TableKeys.TokenIndex(record.DuressTokenHash!), Ct))!.GetString(ReferralEntities.TokenKindProperty));
+        Assert.Equal("client", (await table.GetAsync(TableKeys.TokenIndex(record.TokenHash), Ct))!.GetString(ReferralEntities.TokenKindProperty));
+        Assert.Equal(new TokenMatch.Duress(record.ReferralId), await store.FindByTokenHashAsync(record.DuressTokenHash!, Ct));
     }
 
     [Fact]
@@ -402,7 +433,7 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
         Assert.Null(await table.GetAsync(TableKeys.TokenIndex(orphanHash), Ct));
         var kept = await table.GetAsync(liveIndex.Key(), Ct);
         Assert.Equal(live.PurgeAt.UtcTicks, kept!.RequireDateTime(TableKeys.DueAtProperty).UtcTicks);
-        Records.AssertSame(live, (await store.FindByTokenHashAsync(live.TokenHash, Ct))!.Value);
+        Records.AssertSame(live, (await store.FindClientByTokenHashAsync(live.TokenHash, Ct))!.Value);
     }
 
     [Fact]

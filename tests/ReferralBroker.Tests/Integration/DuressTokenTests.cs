@@ -1,6 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using ReferralBroker.Embedded;
+using ReferralBroker.Ports;
+using ReferralBroker.Referrals;
 
 namespace ReferralBroker.Tests.Integration;
 
@@ -122,5 +126,59 @@ public sealed class DuressTokenTests : IDisposable
         var response = await _app.Organisation().PostAsJsonAsync("/api/referrals", body);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.True((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("duressToken", out _));
+    }
+
+    [Fact]
+    public async Task A_duress_use_the_store_cannot_record_at_first_is_recorded_once_it_can_and_the_answer_does_not_wait_for_it()
+    {
+        var failing = new FailsReplaces(failures: 2);
+        using var app = new BrokerApp(services: services => services.AddSingleton<IReferralStore>(sp =>
+            failing.Around(sp.GetRequiredService<SqliteReferralStore>())));
+        var response = await app.Organisation().PostAsJsonAsync("/api/referrals", WithDuress(BrokerApp.Referral()));
+        var json = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var (referralId, duress) = (json.GetProperty("referralId").GetString()!, json.GetProperty("duressToken").GetString()!);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await app.CreateClient().PostAsJsonAsync("/api/status", new { token = duress })).StatusCode);
+
+        // The recorder waits on the broker's clock between attempts (1 s, then 2 s): move it on until the flag is there.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        JsonElement view;
+        while (!(view = await app.Organisation().GetFromJsonAsync<JsonElement>($"/api/referrals/{referralId}")).TryGetProperty("duressUsedAt", out _))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The duress use was never recorded.");
+            app.Time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(2, failing.Failed);
+        Assert.True(view.GetProperty("duressUsedAt").GetDateTimeOffset() > BrokerApp.Start);
+    }
+
+    /// <summary>The store fails its first replaces (writing nothing), then works.</summary>
+    private sealed class FailsReplaces(int failures)
+    {
+        private int _replaces;
+
+        public int Failed => Math.Min(Volatile.Read(ref _replaces), failures);
+
+        private int Limit => failures;
+
+        public IReferralStore Around(IReferralStore inner) => new Store(this, inner);
+
+        private sealed class Store(FailsReplaces plan, IReferralStore inner) : IReferralStore
+        {
+            public Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken ct) => inner.TryCreateAsync(record, ct);
+            public Task<Versioned<ReferralRecord>?> FindAsync(string referralId, CancellationToken ct) => inner.FindAsync(referralId, ct);
+            public Task<TokenMatch?> FindByTokenHashAsync(string tokenHash, CancellationToken ct) => inner.FindByTokenHashAsync(tokenHash, ct);
+            public Task<WriteOutcome> TryDeleteAsync(string referralId, string expectedVersion, CancellationToken ct) => inner.TryDeleteAsync(referralId, expectedVersion, ct);
+            public IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(DateTimeOffset now, CancellationToken ct) => inner.FindDueAsync(now, ct);
+            public IAsyncEnumerable<Versioned<ReferralRecord>> FindNotificationsDueAsync(DateTimeOffset now, CancellationToken ct) => inner.FindNotificationsDueAsync(now, ct);
+            public Task<ReferralPage> ListAsync(ReferralQuery query, CancellationToken ct) => inner.ListAsync(query, ct);
+
+            public Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken ct) =>
+                Interlocked.Increment(ref plan._replaces) <= plan.Limit
+                    ? throw new TimeoutException("The store did not answer.")
+                    : inner.TryReplaceAsync(record, expectedVersion, ct);
+        }
     }
 }

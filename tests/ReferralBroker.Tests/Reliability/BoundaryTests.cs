@@ -160,7 +160,7 @@ public sealed class BoundaryTests
     {
         public Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken ct) => throw Failure();
         public Task<Versioned<ReferralRecord>?> FindAsync(string referralId, CancellationToken ct) => throw Failure();
-        public Task<Versioned<ReferralRecord>?> FindByTokenHashAsync(string tokenHash, CancellationToken ct) => throw Failure();
+        public Task<TokenMatch?> FindByTokenHashAsync(string tokenHash, CancellationToken ct) => throw Failure();
         public Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken ct) => throw Failure();
         public Task<WriteOutcome> TryDeleteAsync(string referralId, string expectedVersion, CancellationToken ct) => throw Failure();
         public IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(DateTimeOffset now, CancellationToken ct) => throw Failure();

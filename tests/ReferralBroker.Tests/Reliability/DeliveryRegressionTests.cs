@@ -117,7 +117,7 @@ public sealed class DeliveryRegressionTests
 
         public Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken ct) => inner.TryCreateAsync(record, ct);
         public Task<Versioned<ReferralRecord>?> FindAsync(string referralId, CancellationToken ct) => inner.FindAsync(referralId, ct);
-        public Task<Versioned<ReferralRecord>?> FindByTokenHashAsync(string tokenHash, CancellationToken ct) => inner.FindByTokenHashAsync(tokenHash, ct);
+        public Task<TokenMatch?> FindByTokenHashAsync(string tokenHash, CancellationToken ct) => inner.FindByTokenHashAsync(tokenHash, ct);
         public Task<WriteOutcome> TryDeleteAsync(string referralId, string expectedVersion, CancellationToken ct) => inner.TryDeleteAsync(referralId, expectedVersion, ct);
         public IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(DateTimeOffset now, CancellationToken ct) => inner.FindDueAsync(now, ct);
         public IAsyncEnumerable<Versioned<ReferralRecord>> FindNotificationsDueAsync(DateTimeOffset now, CancellationToken ct) => inner.FindNotificationsDueAsync(now, ct);

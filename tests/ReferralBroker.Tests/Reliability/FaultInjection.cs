@@ -153,7 +153,7 @@ public sealed class FaultPlan(int seed)
         public Task<Versioned<ReferralRecord>?> FindAsync(string referralId, CancellationToken ct) =>
             plan.AroundAsync(instance, () => inner.FindAsync(referralId, ct), plan.MaybeFailStore);
 
-        public Task<Versioned<ReferralRecord>?> FindByTokenHashAsync(string tokenHash, CancellationToken ct) =>
+        public Task<TokenMatch?> FindByTokenHashAsync(string tokenHash, CancellationToken ct) =>
             plan.AroundAsync(instance, () => inner.FindByTokenHashAsync(tokenHash, ct), plan.MaybeFailStore);
 
         public Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken ct) =>
