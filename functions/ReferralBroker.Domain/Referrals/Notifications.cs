@@ -158,6 +158,13 @@ public static class ClosedLoop
             return "Must be https (plain http only to loopback, in development).";
         }
 
+        // Port 0 is no port: connecting to it fails on every attempt, or on some stacks means "any", so a saved
+        // webhook with it would never be delivered. Uri already refuses anything above 65535.
+        if (url.Port == 0)
+        {
+            return "The port must be between 1 and 65535.";
+        }
+
         return WebhookAddresses.HostProblem(url, allowLoopbackHttp) is { } host
             ? $"Must reach a public host: {host}"
             : null;

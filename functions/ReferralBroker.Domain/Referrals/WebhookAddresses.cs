@@ -13,7 +13,7 @@ public static class WebhookAddresses
 {
     /// <summary>
     /// True for every address that is not a public unicast one: loopback, private, CGNAT, link-local, unique-local,
-    /// multicast, unspecified, broadcast, reserved and documentation ranges, and the IPv6 forms that carry one of
+    /// multicast, unspecified, broadcast, reserved, 6to4 relay anycast and documentation ranges, and the IPv6 forms that carry one of
     /// those IPv4 addresses inside (IPv4-mapped, IPv4-compatible, IPv4-translated, 6to4, NAT64, Teredo).
     /// </summary>
     public static bool IsInternal(IPAddress address)
@@ -93,6 +93,7 @@ public static class WebhookAddresses
         || (a[0] == 172 && (a[1] & 0xf0) == 16) // private 172.16/12
         || (a[0] == 192 && a[1] == 168) // private 192.168/16
         || (a[0] == 192 && a[1] == 0 && a[2] is 0 or 2) // IETF protocol assignments 192.0.0/24, TEST-NET-1 192.0.2/24
+        || (a[0] == 192 && a[1] == 88 && a[2] == 99) // deprecated 6to4 relay anycast 192.88.99/24 (RFC 7526): a relay, not a host
         || (a[0] == 198 && (a[1] & 0xfe) == 18) // benchmarking 198.18/15
         || (a[0] == 198 && a[1] == 51 && a[2] == 100) // TEST-NET-2
         || (a[0] == 203 && a[1] == 0 && a[2] == 113); // TEST-NET-3

@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text.RegularExpressions;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
@@ -51,7 +52,8 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
     }
 
     /// <exception cref="TransientDeliveryException">The relay is unreachable, slow, busy (4xx), refused the TLS handshake or the credentials: retry later.</exception>
-    /// <exception cref="SmtpRefusedException">The relay refused the recipient or the message for good (5xx): a <see cref="PermanentDeliveryException"/>.</exception>
+    /// <exception cref="TransientDeliveryException">The relay refused the recipient on security or policy grounds (5.7.x: relaying denied, authentication required), a configuration error, not the address's.</exception>
+    /// <exception cref="SmtpRefusedException">The relay refused the recipient or the message for good (5xx about the address or mailbox): a <see cref="PermanentDeliveryException"/>.</exception>
     /// <exception cref="PermanentDeliveryException">The address is not one mailbox: no relay could ever take it.</exception>
     public async Task SendAsync(OutgoingMail mail, CancellationToken cancellationToken)
     {
@@ -73,6 +75,17 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
         {
             await SendOnceAsync(message, cancellationToken).ConfigureAwait(false);
             LogSent(_logger, mail.ReferralId);
+        }
+        catch (SmtpCommandException e) when ((int)e.StatusCode >= 500 && e.ErrorCode is SmtpErrorCode.RecipientNotAccepted or SmtpErrorCode.MessageNotAccepted
+            && EnhancedCode(e.Message) is { } code && IsConfiguration(code))
+        {
+            // Relaying denied, authentication required, this sender not allowed: the relay's configuration or ours,
+            // like a refused password, and every email would fail alike. Transient, so a fix sends them all; the
+            // codes are rebuilt from numbers and the reply's text (it often quotes the address) is not kept.
+            var enhanced = string.Create(CultureInfo.InvariantCulture, $"5.{code.Subject}.{code.Detail}");
+            LogPolicyRefused(_logger, mail.ReferralId, (int)e.StatusCode, enhanced);
+            throw new TransientDeliveryException(string.Create(CultureInfo.InvariantCulture,
+                $"The SMTP relay refused the mail with status {(int)e.StatusCode} {enhanced} (its configuration or ours, not this address); check Broker:Mail:Smtp (Host, Port, UserName, Password: the relay must let this login send to any address) and Broker:Mail:From."));
         }
         catch (SmtpCommandException e) when ((int)e.StatusCode >= 500 && e.ErrorCode is SmtpErrorCode.RecipientNotAccepted or SmtpErrorCode.MessageNotAccepted)
         {
@@ -129,6 +142,44 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
 
     public void Dispose() => _connections.Dispose();
 
+    /// <summary>
+    /// The subject and detail of the enhanced status code (RFC 3463) a 5xx reply starts with, (7, 1) for
+    /// "5.7.1 Relay access denied"; null when it has none. Only the numbers are read, nothing of the text after them.
+    /// </summary>
+    internal static (int Subject, int Detail)? EnhancedCode(string? reply)
+    {
+        var match = reply is null ? null : EnhancedCodePattern().Match(reply);
+        return match is { Success: true }
+            ? (int.Parse(match.Groups[1].ValueSpan, CultureInfo.InvariantCulture), int.Parse(match.Groups[2].ValueSpan, CultureInfo.InvariantCulture))
+            : null;
+    }
+
+    /// <summary>
+    /// Whether a 5xx refusal of the recipient or the message is about the broker's relay or settings (retry, the
+    /// referral is kept) rather than about this address (for good: the referral is marked deliveryFailed, which
+    /// destroys its sealed details). The asymmetry decides the doubtful classes: a wrong "transient" costs the retries
+    /// (the dispatcher still gives up after Broker:Queue:MaxDeliveryCount), a wrong "permanent" costs every referral.
+    /// </summary>
+    internal static bool IsConfiguration((int Subject, int Detail) code) => code.Subject switch
+    {
+        // Security or policy: relaying denied (Postfix 5.7.1, Exchange 5.7.54), authentication required, this login
+        // may not use this sender, SPF/DKIM/DMARC of Broker:Mail:From. The relay or our settings; no address is wrong.
+        7 => true,
+        // The sender's address (5.1.7 bad syntax, 5.1.8 its domain unknown) is Broker:Mail:From, not the partner's.
+        // The other addressing codes (5.1.1 no such mailbox, 5.1.2 no such domain, 5.1.3 bad syntax, 5.1.6 moved,
+        // 5.1.10 null MX) say this recipient's address is wrong: permanent, the organisation fixes the address.
+        1 => code.Detail is 7 or 8,
+        // The protocol between the broker and its relay (an option it does not take, a bad sequence): the same for
+        // every email.
+        5 => true,
+        // The message's form (media, conversion): every email is the same template, so it is the same for all.
+        6 => true,
+        // 5.2.x the mailbox (disabled, full, message too long for it), 5.3.x the destination system, 5.4.x routing to
+        // the recipient's domain, 5.0.0 undefined: this recipient, for good, as the relay says. (A full mailbox may
+        // empty again, but not within the retries; the organisation is told and can send the referral again.)
+        _ => false,
+    };
+
     private async Task SendOnceAsync(MimeMessage message, CancellationToken cancellationToken)
     {
         using var client = new SmtpClient
@@ -178,6 +229,13 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The SMTP relay refused the mail for referral {ReferralId} with status {Status} ({Refusal})")]
     private static partial void LogRefused(ILogger logger, string referralId, int status, SmtpErrorCode refusal);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The SMTP relay refused the mail for referral {ReferralId} with status {Status} {EnhancedCode}, a relay or policy refusal, not this address; check Broker:Mail:Smtp:Host, Port, UserName and Password (the relay must let this login send to any address) and Broker:Mail:From (the message will be retried)")]
+    private static partial void LogPolicyRefused(ILogger logger, string referralId, int status, string enhancedCode);
+
+    // The reply starts with class.subject.detail (RFC 3463: up to three digits each); a multi-line reply repeats it.
+    [GeneratedRegex(@"\A\s*5\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9.])", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]
+    private static partial Regex EnhancedCodePattern();
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The address of the mail for referral {ReferralId} is not one mailbox; nothing was sent")]
     private static partial void LogNotAMailbox(ILogger logger, string referralId);

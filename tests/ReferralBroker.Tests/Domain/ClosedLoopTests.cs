@@ -44,6 +44,12 @@ public sealed class ClosedLoopTests
     [InlineData("ftp://hooks.example.org/", true, false)]
     [InlineData("https://127.0.0.1/hook", false, false)]
     [InlineData("https://10.0.0.7/hook", false, false)]
+    // Port 0 is no port: nothing could ever be delivered there. Every real port, the highest too, is fine.
+    [InlineData("https://hooks.example.org:0/x", false, false)]
+    [InlineData("http://127.0.0.1:0/hook", true, false)]
+    [InlineData("https://hooks.example.org:1/x", false, true)]
+    [InlineData("https://hooks.example.org:65535/x", false, true)]
+    [InlineData("https://192.88.99.1/hook", false, false)]
     public void Webhook_urls_are_https_only_with_plain_http_to_loopback_only_when_allowed(string url, bool allowLoopbackHttp, bool acceptable) =>
         Assert.Equal(acceptable, ClosedLoop.IsAcceptableWebhookUrl(new Uri(url), allowLoopbackHttp));
 

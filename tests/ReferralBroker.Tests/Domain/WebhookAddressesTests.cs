@@ -21,6 +21,12 @@ public sealed class WebhookAddressesTests
     [InlineData("192.168.1.1", true)]
     [InlineData("192.0.0.8", true)]
     [InlineData("192.0.2.10", true)]
+    [InlineData("192.88.99.1", true)]
+    [InlineData("192.88.99.255", true)]
+    [InlineData("::ffff:192.88.99.1", true)]
+    [InlineData("2002:c058:6301::1", true)] // 6to4 wrapping the relay anycast itself
+    [InlineData("192.88.98.255", false)]
+    [InlineData("192.88.100.1", false)]
     [InlineData("198.18.0.1", true)]
     [InlineData("198.51.100.7", true)]
     [InlineData("203.0.113.9", true)]

@@ -162,6 +162,8 @@ public sealed class AdminApiTests : IDisposable
     [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://2130706433/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
     [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://[ff02::1]/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
     [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://0.0.0.0/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://hooks.example.org:0/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://192.88.99.1/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
     [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://hooks.example/x"}}""", "notifications.webhookSecret")]
     [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://hooks.example/x","webhookSecret":"short"}}""", "notifications.webhookSecret")]
     [InlineData("""{"name":""}""", "name")]

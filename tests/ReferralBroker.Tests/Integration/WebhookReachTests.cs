@@ -40,6 +40,22 @@ public sealed class WebhookReachTests
     }
 
     [Fact]
+    public void A_configured_webhook_to_port_0_stops_the_start_naming_the_setting()
+    {
+        var failure = Coordinator.StartupFailure(new Dictionary<string, string?>
+        {
+            ["Broker:Organisations:1:Id"] = "portless-org",
+            ["Broker:Organisations:1:Name"] = "Portless",
+            ["Broker:Organisations:1:ApiKeySha256"] = ApiKeys.Hash("portless-org-key-0123456789"),
+            ["Broker:Organisations:1:WebhookUrl"] = "https://hooks.example.org:0/x",
+            ["Broker:Organisations:1:WebhookSecret"] = WebhookReceiver.Secret,
+        });
+        Assert.Contains("Broker:Organisations entry 'portless-org'", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("WebhookUrl", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("port", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_webhook_client_refuses_a_name_that_resolves_to_loopback_unless_the_development_exception_is_on()
     {
         await using var receiver = await WebhookReceiver.StartAsync(() => DateTimeOffset.UtcNow);
@@ -95,7 +111,11 @@ public sealed class WebhookReachTests
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        using (var app = NewApp(port, allowLoopback: false, answer: [IPAddress.Parse("8.8.8.8"), IPAddress.Loopback]))
+        // Loopback first: a connector that vetted addresses one by one, or only refused a name whose every address is
+        // internal, would connect to it at once (with the public address first it would spend its timeout on that
+        // one, and the test would pass without checking the rule). Only "any internal answer refuses all" stops it.
+        IPAddress[] answer = [IPAddress.Loopback, IPAddress.Parse("8.8.8.8")];
+        using (var app = NewApp(port, allowLoopback: false, answer: answer))
         {
             await app.SubmitAsync(organisation: app.Organisation(NotificationTests.NotifiedOrgKey));
             await app.DispatchAsync();
@@ -104,7 +124,7 @@ public sealed class WebhookReachTests
         }
 
         // Control: the same DNS answer with the development exception reaches the listener, so the test can fail.
-        using (var app = NewApp(port, allowLoopback: true))
+        using (var app = NewApp(port, allowLoopback: true, answer: answer))
         {
             await app.SubmitAsync(organisation: app.Organisation(NotificationTests.NotifiedOrgKey));
             await app.DispatchAsync();

@@ -190,6 +190,61 @@ public sealed class SmtpDeliveryTests
     }
 
     [Fact]
+    public async Task A_relay_that_denies_relaying_5_7_1_keeps_the_referral_submitted_and_delivers_it_once_the_relay_is_fixed()
+    {
+        using var server = await SmtpTestServer.StartAsync(SmtpTestMode.StartTls);
+        var settings = server.Settings();
+        settings["Broker:Queue:MaxDeliveryCount"] = "50";
+        using var app = new BrokerApp(settings: settings);
+        // Postfix's answer to a login it does not let relay: the relay's configuration (or ours), not this address.
+        await server.AnswerRecipientsAsync(554, $"5.7.1 <{PartnerAddress}>: Relay access denied");
+        var submitted = await app.SubmitAsync();
+
+        Assert.Equal(1, await app.DispatchAsync());
+
+        Assert.Equal(1, (await server.RecordAsync()).RefusedRecipients);
+        Assert.Equal("submitted", (await app.StatusAsync(submitted.StatusToken)).GetProperty("status").GetString());
+        var waiting = await app.Organisation().GetFromJsonAsync<JsonElement>($"/api/referrals/{submitted.ReferralId}");
+        Assert.False(waiting.TryGetProperty("deliveryFailed", out var failed) && failed.GetBoolean(), "A relay that denies relaying destroyed the referral.");
+        var stored = (await app.Services.GetRequiredService<IReferralStore>().FindAsync(submitted.ReferralId, CancellationToken.None))!.Value;
+        Assert.NotNull(stored.Sealed);
+        // The Error log names the settings to check, with the enhanced code and never the relay's text or the address.
+        Assert.Contains(app.Logs, line => line.Contains("5.7.1", StringComparison.Ordinal) && line.Contains("Broker:Mail:Smtp", StringComparison.Ordinal));
+        Assert.DoesNotContain(app.Logs, line => line.Contains("Relay access denied", StringComparison.Ordinal) || line.Contains(PartnerAddress, StringComparison.Ordinal));
+
+        // The operator fixes the relay: the next attempt, after the backoff, delivers it.
+        await server.LiftRecipientReplyAsync();
+        app.Time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, await app.DispatchAsync());
+
+        var mail = Assert.Single((await server.RecordAsync()).Received);
+        Assert.Equal(submitted.ReferralId, BrokerApp.LinkIn(mail.Text).ReferralId);
+        Assert.Equal("delivered", (await app.StatusAsync(submitted.StatusToken)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task A_recipient_the_relay_does_not_know_5_1_1_is_tried_once_and_marked_deliveryFailed()
+    {
+        using var server = await SmtpTestServer.StartAsync(SmtpTestMode.StartTls);
+        var settings = server.Settings();
+        // Far more attempts than this test makes: only the refusal rule, not the retry limit, can end it after one.
+        settings["Broker:Queue:MaxDeliveryCount"] = "50";
+        using var app = new BrokerApp(settings: settings);
+        await server.AnswerRecipientsAsync(550, $"5.1.1 <{PartnerAddress}>: Recipient address rejected: User unknown in virtual mailbox table");
+        var submitted = await app.SubmitAsync();
+
+        Assert.Equal(1, await app.DispatchAsync());
+
+        var view = await app.Organisation().GetFromJsonAsync<JsonElement>($"/api/referrals/{submitted.ReferralId}");
+        Assert.True(view.GetProperty("deliveryFailed").GetBoolean());
+        Assert.Equal(1, (await server.RecordAsync()).RefusedRecipients);
+        Assert.DoesNotContain(app.Logs, line => line.Contains("User unknown", StringComparison.Ordinal) || line.Contains(PartnerAddress, StringComparison.Ordinal));
+        app.Time.Advance(TimeSpan.FromHours(2));
+        Assert.Equal(0, await app.DispatchAsync());
+        Assert.Equal(1, (await server.RecordAsync()).RefusedRecipients);
+    }
+
+    [Fact]
     public async Task Referrals_dispatched_in_parallel_each_reach_the_partner_once()
     {
         using var server = await SmtpTestServer.StartAsync(SmtpTestMode.StartTls);

@@ -61,6 +61,60 @@ public sealed class SmtpMailSenderTests
         Assert.DoesNotContain(Mail.To, refused.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    // Security or policy (5.7.x): relaying denied (Postfix, Exchange), a sender this login may not use.
+    [InlineData(554, "5.7.1 <intake@health.example.org>: Relay access denied")]
+    [InlineData(550, "5.7.54 SMTP; Unable to relay recipient in non-accepted domain")]
+    [InlineData(550, "5.7.60 SMTP; Client does not have permissions to send as this sender")]
+    // The sender's address, not the recipient's (5.1.7, 5.1.8), and the protocol between the broker and its relay (5.5.x).
+    [InlineData(553, "5.1.8 <referrals@broker.test>: Sender address rejected: Domain not found")]
+    [InlineData(555, "5.5.4 Unsupported option")]
+    public async Task A_5xx_for_the_recipient_that_is_a_relay_or_policy_refusal_is_configuration_and_transient(int code, string text)
+    {
+        using var server = await SmtpTestServer.StartAsync();
+        await server.AnswerRecipientsAsync(code, text);
+        using var sender = Sender(server.Port, pin: server.CertificateSha256);
+
+        var failure = await Assert.ThrowsAsync<TransientDeliveryException>(() => sender.SendAsync(Mail, CancellationToken.None));
+
+        Assert.Contains("Broker:Mail:Smtp", failure.Message, StringComparison.Ordinal);
+        Assert.Contains(text[..text.IndexOf(' ', StringComparison.Ordinal)], failure.Message, StringComparison.Ordinal);
+        // Nothing of the relay's reply is kept but its codes: not in the message, not in an inner exception.
+        Assert.DoesNotContain(text[(text.IndexOf(' ', StringComparison.Ordinal) + 1)..], failure.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Mail.To, failure.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(550, "5.1.1 <intake@health.example.org>: Recipient address rejected: User unknown")]
+    [InlineData(550, "5.1.2 Host unknown")]
+    [InlineData(552, "5.2.2 Mailbox full")]
+    [InlineData(550, "5.2.1 Mailbox disabled")]
+    [InlineData(550, "5.4.4 Unable to route")]
+    [InlineData(550, "Requested action not taken: mailbox unavailable")]
+    public async Task A_5xx_for_the_recipient_about_its_address_or_mailbox_is_a_refusal_for_good(int code, string text)
+    {
+        using var server = await SmtpTestServer.StartAsync();
+        await server.AnswerRecipientsAsync(code, text);
+        using var sender = Sender(server.Port, pin: server.CertificateSha256);
+
+        var refused = await Assert.ThrowsAsync<SmtpRefusedException>(() => sender.SendAsync(Mail, CancellationToken.None));
+
+        Assert.Equal(code, refused.Status);
+        Assert.DoesNotContain(text, refused.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("5.7.1 Relay access denied", 7, 1)]
+    [InlineData("5.7.54 SMTP; Unable to relay", 7, 54)]
+    [InlineData("  5.1.10 Null MX", 1, 10)]
+    [InlineData("5.1.1\nsecond line", 1, 1)]
+    [InlineData("No enhanced code here", null, null)]
+    [InlineData("5.7 incomplete", null, null)]
+    [InlineData("5.7.1234 too long", null, null)]
+    [InlineData("", null, null)]
+    public void The_enhanced_status_code_is_read_from_the_start_of_the_reply(string reply, int? subject, int? detail) =>
+        Assert.Equal(subject is null ? ((int, int)?)null : (subject.Value, detail!.Value), SmtpMailSender.EnhancedCode(reply));
+
     [Fact]
     public async Task A_5xx_for_the_sender_is_configuration_and_transient()
     {

@@ -136,6 +136,16 @@ public sealed class SmtpTestServer : IDisposable
     /// <summary>These recipients are answered 550 at RCPT TO.</summary>
     public Task RefuseAsync(params string[] recipients) => ScriptAsync(new JsonObject { ["refuse"] = new JsonArray([.. recipients.Select(r => (JsonNode)r)]) });
 
+    /// <summary>
+    /// Every recipient is answered at RCPT TO with exactly <paramref name="code"/> and <paramref name="text"/> (which
+    /// carries the relay's own enhanced status code, "5.7.1 Relay access denied"), until <see cref="LiftRecipientReplyAsync"/>.
+    /// </summary>
+    public Task AnswerRecipientsAsync(int code, string text) =>
+        ScriptAsync(new JsonObject { ["rcptReply"] = new JsonObject { ["code"] = code, ["text"] = text } });
+
+    /// <summary>Recipients are accepted again (as the other scripts say).</summary>
+    public Task LiftRecipientReplyAsync() => ScriptAsync(new JsonObject { ["rcptReply"] = null });
+
     /// <summary>These senders are answered 553 at MAIL FROM.</summary>
     public Task RefuseSendersAsync(params string[] senders) => ScriptAsync(new JsonObject { ["refuseSenders"] = new JsonArray([.. senders.Select(r => (JsonNode)r)]) });
 

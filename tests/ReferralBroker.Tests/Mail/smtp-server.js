@@ -5,6 +5,8 @@
 //   - every accepted message: envelope, the authenticated user, whether the session was TLS, and the raw message;
 //   - `failNext`: the next N messages are answered with a 4xx (451) after DATA, as a relay that is busy;
 //   - `refuse`: recipients answered with a 5xx (550) at RCPT TO, as a relay that knows the address is dead;
+//   - `rcptReply`: every recipient answered at RCPT TO with exactly this { code, text } (the text carries its own
+//     enhanced status code, "5.7.1 Relay access denied", as Postfix or Exchange write it); `null` lifts it;
 //   - `refuseSenders`: senders answered with a 5xx (553) at MAIL FROM, as a relay that does not let this login use that From.
 //
 // Configuration: one JSON line on stdin, { mode: "starttls" | "tls" | "plain", key, cert (PEM), users: { name:
@@ -17,7 +19,7 @@ const { SMTPServer } = require('smtp-server');
 
 const received = [];
 const attempts = { authFailures: 0, temporaryFailures: 0, refusedRecipients: 0, refusedSenders: 0 };
-const script = { failNext: 0, refuse: new Set(), refuseSenders: new Set() };
+const script = { failNext: 0, refuse: new Set(), refuseSenders: new Set(), rcptReply: null };
 
 function smtpError(code, text) {
     const error = new Error(text);
@@ -54,6 +56,12 @@ function start(config) {
             return callback();
         },
         onRcptTo(address, session, callback) {
+            if (script.rcptReply) {
+                attempts.refusedRecipients++;
+                // smtp-server adds no enhanced code of its own (hideENHANCEDSTATUSCODES is its default): the reply
+                // line is exactly "<code> <text>".
+                return callback(smtpError(script.rcptReply.code, script.rcptReply.text));
+            }
             if (script.refuse.has(address.address.toLowerCase())) {
                 attempts.refusedRecipients++;
                 return callback(smtpError(550, 'No such user here'));
@@ -97,6 +105,7 @@ function start(config) {
                 const asked = JSON.parse(body || '{}');
                 if (typeof asked.failNext === 'number') script.failNext = asked.failNext;
                 if (Array.isArray(asked.refuse)) script.refuse = new Set(asked.refuse.map(a => a.toLowerCase()));
+                if (asked.rcptReply !== undefined) script.rcptReply = asked.rcptReply;
                 if (Array.isArray(asked.refuseSenders)) script.refuseSenders = new Set(asked.refuseSenders.map(a => a.toLowerCase()));
                 reply(200, {});
             });
