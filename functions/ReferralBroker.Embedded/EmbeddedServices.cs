@@ -87,12 +87,20 @@ internal static partial class EmbeddedServices
             }
 
             // A network moving to SMTP from the mailbox or the old outbox must not keep that mail (S in the clear in
-            // an old .eml) beside broker.db. The default folder goes with it once empty; a configured one is the operator's.
+            // an old .eml) beside broker.db. The default folder goes with it once empty, or is tightened as the data
+            // folder is if something else stays in it; a configured one is the operator's.
             DevelopmentMailbox.DeleteEarlierMail(options.OutboxPath, logger);
             var defaultFolder = Path.Combine(options.DataPath, "mail");
-            if (options.Mail.OutboxPath is null && Directory.Exists(defaultFolder) && !Directory.EnumerateFileSystemEntries(defaultFolder).Any())
+            if (options.Mail.OutboxPath is null && Directory.Exists(defaultFolder))
             {
-                Directory.Delete(defaultFolder);
+                if (Directory.EnumerateFileSystemEntries(defaultFolder).Any())
+                {
+                    PrivateFiles.Folder(defaultFolder);
+                }
+                else
+                {
+                    Directory.Delete(defaultFolder);
+                }
             }
 
             return new MailMode(null);
