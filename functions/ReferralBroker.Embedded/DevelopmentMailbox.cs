@@ -1,15 +1,17 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.RegularExpressions;
 using ReferralBroker.Ports;
 
 namespace ReferralBroker.Embedded;
 
 /// <summary>
 /// The mail mode, chosen once at composition: the <see cref="Embedded.DevelopmentMailbox"/> when the broker keeps
-/// mail itself (no SMTP server configured), null when a real server sends it.
+/// mail itself (no SMTP server configured), null when a real server sends it. <paramref name="PageServed"/>: whether
+/// /dev/mailbox exists at all (Development, no forwarded-headers proxy configured).
 /// </summary>
-internal sealed record MailMode(DevelopmentMailbox? DevelopmentMailbox);
+internal sealed record MailMode(DevelopmentMailbox? DevelopmentMailbox, bool PageServed = false);
 
 /// <summary>A message in the development mailbox, as a developer reads it.</summary>
 /// <param name="Key">The sender's de-duplication key: the referral id for the partner's email, the event for a notification.</param>
@@ -48,16 +50,25 @@ internal sealed partial class DevelopmentMailbox : IMailSender, IDisposable
     private readonly ConcurrentDictionary<string, Entry> _sent = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _forgetting = new(1, 1);
 
-    public DevelopmentMailbox(string folder, string from, TimeProvider time, ILogger<DevelopmentMailbox> logger)
+    /// <param name="pageServed">Whether /dev/mailbox shows the messages; when not, the announcement says they cannot be read.</param>
+    public DevelopmentMailbox(string folder, string from, TimeProvider time, ILogger<DevelopmentMailbox> logger, bool pageServed = true)
     {
         _folder = Path.GetFullPath(folder);
         _from = from;
         _time = time;
-        LogDevelopmentMailbox(logger, _folder);
-        var deleted = DeleteEarlierMail();
-        if (deleted > 0)
+        if (pageServed)
         {
-            LogEarlierMailDeleted(logger, deleted);
+            LogDevelopmentMailbox(logger, _folder);
+        }
+        else
+        {
+            LogUnreadableMailbox(logger, _folder);
+        }
+
+        DeleteEarlierMail(_folder, logger);
+        if (Directory.Exists(_folder))
+        {
+            PrivateFiles.Folder(_folder);
         }
     }
 
@@ -88,15 +99,23 @@ internal sealed partial class DevelopmentMailbox : IMailSender, IDisposable
     }
 
     /// <summary>Every message this mailbox holds, oldest first.</summary>
-    public IReadOnlyList<MailboxMessage> Messages()
+    public IReadOnlyList<MailboxMessage> Messages() => Messages(out _);
+
+    /// <summary>Every message this mailbox can read, oldest first; <paramref name="unreadable"/> counts the files it cannot open.</summary>
+    public IReadOnlyList<MailboxMessage> Messages(out int unreadable)
     {
         var messages = new List<MailboxMessage>();
+        unreadable = 0;
         foreach (var entry in _sent.Values.Where(e => e.Written && !e.Deleted).OrderBy(e => e.FileName, StringComparer.Ordinal))
         {
-            var text = Read(entry);
-            if (text is not null)
+            switch (Read(entry))
             {
-                messages.Add(new MailboxMessage(entry.FileName, entry.Key, entry.ReferralId, entry.At, entry.To, entry.Subject, text, entry.Redacted));
+                case { } text:
+                    messages.Add(new MailboxMessage(entry.FileName, entry.Key, entry.ReferralId, entry.At, entry.To, entry.Subject, text, entry.Redacted));
+                    break;
+                case null when File.Exists(Path.Combine(_folder, entry.FileName)):
+                    unreadable++;
+                    break;
             }
         }
 
@@ -159,21 +178,30 @@ internal sealed partial class DevelopmentMailbox : IMailSender, IDisposable
         _forgetting.Dispose();
     }
 
-    private int DeleteEarlierMail()
+    /// <summary>
+    /// Deletes the mail files an earlier process left in <paramref name="folder"/>, in either mail mode: sealed under a
+    /// key that died with its process, half-written (.tmp), or an outbox .eml of an earlier version holding S in the
+    /// clear. None can be read here, and none may stay beside broker.db. Only names of the mailbox's own pattern: the
+    /// folder may be configured to one that holds other files.
+    /// </summary>
+    /// <returns>How many files were deleted.</returns>
+    public static int DeleteEarlierMail(string folder, ILogger logger)
     {
-        if (!Directory.Exists(_folder))
+        if (!Directory.Exists(folder))
         {
             return 0;
         }
 
         var deleted = 0;
-        // Sealed under a key that died with its process, or left half-written (.tmp), or an outbox .eml of an
-        // earlier version holding S in the clear: none can be read here, and none may stay.
-        foreach (var file in Directory.EnumerateFiles(_folder).Where(f => f.EndsWith(Extension, StringComparison.Ordinal)
-            || f.EndsWith(".tmp", StringComparison.Ordinal) || f.EndsWith(".eml", StringComparison.Ordinal)))
+        foreach (var file in Directory.EnumerateFiles(folder).Where(f => MailFileName().IsMatch(Path.GetFileName(f))))
         {
             File.Delete(file);
             deleted++;
+        }
+
+        if (deleted > 0)
+        {
+            LogEarlierMailDeleted(logger, deleted);
         }
 
         return deleted;
@@ -236,10 +264,24 @@ internal sealed partial class DevelopmentMailbox : IMailSender, IDisposable
 
         var nonceLength = ReferralBroker.Sealing.ReferralSeal.NonceBytes;
         var tagLength = ReferralBroker.Sealing.ReferralSeal.TagBytes;
+        if (sealedMessage.Length < nonceLength + tagLength)
+        {
+            return null;
+        }
+
         var plain = new byte[sealedMessage.Length - nonceLength - tagLength];
-        using var aes = new AesGcm(_key, tagLength);
-        aes.Decrypt(sealedMessage.AsSpan(0, nonceLength), sealedMessage.AsSpan(nonceLength, plain.Length),
-            sealedMessage.AsSpan(nonceLength + plain.Length), plain, Encoding.UTF8.GetBytes(entry.FileName));
+        try
+        {
+            using var aes = new AesGcm(_key, tagLength);
+            aes.Decrypt(sealedMessage.AsSpan(0, nonceLength), sealedMessage.AsSpan(nonceLength, plain.Length),
+                sealedMessage.AsSpan(nonceLength + plain.Length), plain, Encoding.UTF8.GetBytes(entry.FileName));
+        }
+        catch (CryptographicException)
+        {
+            // Truncated, altered, or the key zeroed by Dispose: one unreadable message, not a failed page.
+            return null;
+        }
+
         return Encoding.UTF8.GetString(plain);
     }
 
@@ -251,8 +293,18 @@ internal sealed partial class DevelopmentMailbox : IMailSender, IDisposable
         "and shown at /dev/mailbox to a browser on this machine; they are gone at restart. Not for production: configure Broker__Mail__Smtp__Host")]
     private static partial void LogDevelopmentMailbox(ILogger logger, string folder);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message =
+        "Development mailbox in use: partner emails are not sent but kept in {Folder}, sealed under a key that lives only in this process, " +
+        "and NOT shown (/dev/mailbox exists only in the Development environment with no Broker:ForwardedHeaders proxy): the emails cannot be read " +
+        "and partners get no link. Configure Broker__Mail__Smtp__Host")]
+    private static partial void LogUnreadableMailbox(ILogger logger, string folder);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Count} mailbox files of an earlier process, unreadable now")]
     private static partial void LogEarlierMailDeleted(ILogger logger, int count);
+
+    /// <summary>"{time}-{key}-{random}.sealed" (or an earlier version's .eml), and the .tmp files they are written as.</summary>
+    [GeneratedRegex(@"^[0-9]{8}T[0-9]{9}-[A-Za-z0-9_.-]+-[0-9a-f]{8}\.(sealed|eml)(\.([0-9a-f]{32}\.)?tmp)?$")]
+    private static partial Regex MailFileName();
 
     private sealed class Entry(string fileName, string key, string referralId, DateTimeOffset at, string to, string subject)
     {

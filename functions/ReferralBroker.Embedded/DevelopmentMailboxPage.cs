@@ -13,8 +13,9 @@ namespace ReferralBroker.Embedded;
 /// <summary>
 /// GET /dev/mailbox: the development mailbox shown to a developer's browser on the broker's own machine, so a
 /// newcomer can follow a partner's link without a mail server. Only while the development mailbox is the mail mode,
-/// and only to a caller on loopback that came through no proxy: anyone else gets the 404 of a route that does not
-/// exist. It reads, never changes anything; the gate gives it the strict CSP and no-store of every page.
+/// in the Development environment with no forwarded-headers proxy configured (a trusted proxy's rewrite of address
+/// and host would make the world look local, and a bare proxy_pass is indistinguishable from a local browser), and
+/// only to a caller on loopback that came through no proxy: anyone else gets the 404 of a route that does not exist. It reads, never changes anything; the gate gives it the strict CSP and no-store of every page.
 /// </summary>
 internal static partial class DevelopmentMailboxPage
 {
@@ -28,12 +29,14 @@ internal static partial class DevelopmentMailboxPage
 
     public static Results<ContentHttpResult, ProblemHttpResult> Show(HttpContext context, MailMode mail)
     {
-        if (mail.DevelopmentMailbox is not { } mailbox || !FromThisMachine(context))
+        if (mail.DevelopmentMailbox is not { } mailbox || !mail.PageServed || !FromThisMachine(context))
         {
             return Problems.NotFound();
         }
 
-        var messages = mailbox.Messages().Reverse().ToList();
+        var messages = mailbox.Messages(out var unreadable).Reverse().ToList();
+        var skipped = unreadable == 0 ? Html.Empty
+            : Html.Format($"<p><strong>{unreadable} messages could not be read</strong> (a file truncated or altered) and are not shown.</p>");
         var items = Html.Join(messages.Select(Message));
         var html = Html.Format($"""
             <!doctype html>
@@ -54,6 +57,7 @@ internal static partial class DevelopmentMailboxPage
             only in the broker's memory and are gone when it restarts; a partner's link is removed once the referral's
             details are destroyed. Only a browser on this machine sees this page.</p>
             <p>{messages.Count} messages, newest first. Reload the page to see new ones.</p>
+            {skipped}
             {items}
             </main>
             </body>
@@ -96,11 +100,12 @@ internal static partial class DevelopmentMailboxPage
     }
 
     /// <summary>
-    /// A developer's own browser: a loopback peer, asking for a loopback host, with no proxy's forwarding header. A
-    /// reverse proxy on the same machine also connects from loopback; the headers it adds, or the public host name
-    /// it passes on, keep the page from being served to the world through it.
+    /// A developer's own browser: a loopback peer, asking for a loopback host, with no proxy's forwarding header, nor
+    /// the X-Original-* headers the forwarded-headers middleware leaves once it has consumed them. A reverse proxy on
+    /// the same machine also connects from loopback; the headers it adds, or the public host name it passes on, keep
+    /// the page from being served to the world through it.
     /// </summary>
-    private static bool FromThisMachine(HttpContext context)
+    internal static bool FromThisMachine(HttpContext context)
     {
         var remote = context.Connection.RemoteIpAddress;
         if (remote is null || !IPAddress.IsLoopback(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote))
@@ -109,8 +114,7 @@ internal static partial class DevelopmentMailboxPage
         }
 
         var headers = context.Request.Headers;
-        if (headers.ContainsKey("Forwarded") || headers.ContainsKey("X-Forwarded-For") || headers.ContainsKey("X-Forwarded-Host")
-            || headers.ContainsKey("X-Forwarded-Proto") || headers.ContainsKey("X-Real-IP") || headers.ContainsKey("Via"))
+        if (ProxyHeaders.Any(headers.ContainsKey))
         {
             return false;
         }
@@ -119,6 +123,12 @@ internal static partial class DevelopmentMailboxPage
         return host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
             || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
     }
+
+    private static readonly string[] ProxyHeaders =
+    [
+        "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix", "X-Real-IP", "Via",
+        "X-Original-For", "X-Original-Host", "X-Original-Proto", "X-Original-Prefix",
+    ];
 
     [GeneratedRegex(@"https?://[^\s<>""]+")]
     private static partial Regex LinkPattern();

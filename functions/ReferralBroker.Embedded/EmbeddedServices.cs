@@ -71,12 +71,39 @@ internal static partial class EmbeddedServices
         services.AddSingleton<IReferralIntake>(sp => sp.GetRequiredService<SqliteReferralQueue>());
         // The one choice of mail mode: an SMTP relay when one is configured, else the development mailbox, announced
         // at start. The page at /dev/mailbox and the sweep's redaction ask MailMode, never construct a mailbox.
+        // Resolved at start (the sweep service holds it), so the clean-up of earlier mail runs in both modes.
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
-            return new MailMode(string.IsNullOrWhiteSpace(options.Mail.Smtp.Host)
-                ? new DevelopmentMailbox(options.OutboxPath, options.Mail.From, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DevelopmentMailbox>>())
-                : null);
+            var logger = sp.GetRequiredService<ILogger<DevelopmentMailbox>>();
+            // The page is for a developer's own browser: never in another environment, and never where a proxy is
+            // trusted to rewrite the caller's address and host (its rewrite would make the world look local).
+            var pageServed = sp.GetRequiredService<IHostEnvironment>().IsDevelopment()
+                && ReferralBroker.Gate.TrustedProxies.For(options.ForwardedHeaders) is null;
+            if (string.IsNullOrWhiteSpace(options.Mail.Smtp.Host))
+            {
+                return new MailMode(new DevelopmentMailbox(options.OutboxPath, options.Mail.From, sp.GetRequiredService<TimeProvider>(), logger, pageServed),
+                    pageServed);
+            }
+
+            // A network moving to SMTP from the mailbox or the old outbox must not keep that mail (S in the clear in
+            // an old .eml) beside broker.db. The default folder goes with it once empty, or is tightened as the data
+            // folder is if something else stays in it; a configured one is the operator's.
+            DevelopmentMailbox.DeleteEarlierMail(options.OutboxPath, logger);
+            var defaultFolder = Path.Combine(options.DataPath, "mail");
+            if (options.Mail.OutboxPath is null && Directory.Exists(defaultFolder))
+            {
+                if (Directory.EnumerateFileSystemEntries(defaultFolder).Any())
+                {
+                    PrivateFiles.Folder(defaultFolder);
+                }
+                else
+                {
+                    Directory.Delete(defaultFolder);
+                }
+            }
+
+            return new MailMode(null);
         });
         services.AddSingleton<IMailSender>(sp =>
         {

@@ -51,6 +51,34 @@ public sealed class FilePermissionsTests
         AssertModes(after, dataPath);
     }
 
+    [Fact]
+    public async Task A_mail_folder_left_with_looser_modes_is_tightened_at_start_in_either_mail_mode_before_any_mail()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // Unix modes: on Windows the folder's ACL is the operator's.
+        }
+
+        var loose = Folder | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+        var dataPath = Directory.CreateTempSubdirectory("broker-loose-mail-").FullName;
+        var mail = Directory.CreateDirectory(Path.Combine(dataPath, "mail")).FullName;
+        File.SetUnixFileMode(mail, loose);
+        using (var mailbox = new BrokerApp(dataPath))
+        {
+            _ = mailbox.Server;
+            Assert.Equal(Folder, File.GetUnixFileMode(mail));
+        }
+
+        // In SMTP mode a folder something else keeps (not the mailbox's) stays, tightened; the other file with it.
+        File.SetUnixFileMode(mail, loose);
+        await File.WriteAllTextAsync(Path.Combine(mail, "notes.txt"), "not the broker's");
+        using var server = await Mail.SmtpTestServer.StartAsync();
+        using var smtp = new BrokerApp(dataPath, settings: server.Settings());
+        _ = smtp.Server;
+        Assert.Equal(Folder, File.GetUnixFileMode(mail));
+        Assert.True(File.Exists(Path.Combine(mail, "notes.txt")));
+    }
+
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     private static void AssertModes(BrokerApp app, string dataPath)
     {
