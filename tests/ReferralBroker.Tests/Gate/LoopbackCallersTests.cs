@@ -134,6 +134,34 @@ public sealed class LoopbackCallersTests
     }
 
     [Fact]
+    public async Task Over_real_TLS_every_answer_carries_HSTS_and_over_plain_http_none_does()
+    {
+        using var certificate = TestCertificate.SelfSigned();
+        using var app = new BrokerApp(realServer: true, https: certificate);
+        Assert.Equal("https", app.ServerAddress.Scheme);
+        using var client = new HttpClient(new SocketsHttpHandler
+        {
+            // Exactly this certificate, nothing else: the test's own, made above.
+            SslOptions = { RemoteCertificateValidationCallback = (_, presented, _, _) => presented?.GetCertHashString() == certificate.GetCertHashString() },
+        })
+        { BaseAddress = app.ServerAddress };
+
+        var answers = new[]
+        {
+            await client.GetAsync("/status"),
+            await client.GetAsync("/api/partners"),
+            await client.PostAsJsonAsync("/api/status", new { token = StatusToken.Generate() }),
+            await client.GetAsync("/no-such-route"),
+        };
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.NotFound], answers.Select(a => a.StatusCode));
+        Assert.All(answers, a => Assert.Equal(SecurityHeaders.StrictTransportSecurity, string.Join(",", a.Headers.GetValues("Strict-Transport-Security"))));
+        using var plain = App([]);
+        using var http = Client(plain, "127.0.0.1");
+        Assert.False((await http.GetAsync("/api/partners")).Headers.Contains("Strict-Transport-Security"));
+    }
+
+    [Fact]
     public async Task With_loopback_as_known_proxy_its_forwarded_client_is_counted_and_its_https_gets_HSTS_but_no_one_elses()
     {
         using var app = App(new()

@@ -39,13 +39,21 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
     /// <param name="settings">Extra settings over the defaults, e.g. to host it as in Azure against Azurite and stubs.</param>
     /// <param name="realServer">Serve on a real socket (Kestrel, 127.0.0.1, a free port) for a browser: see <see cref="ServerAddress"/>.</param>
     /// <param name="services">Last word on the services, e.g. to wrap the ports in fault injectors.</param>
+    /// <param name="https">With realServer: serve HTTPS with this certificate instead of plain http.</param>
     public BrokerApp(string? dataPath = null, bool runDispatcher = false, FakeTimeProvider? time = null,
-        IReadOnlyDictionary<string, string?>? settings = null, bool realServer = false, Action<IServiceCollection>? services = null)
+        IReadOnlyDictionary<string, string?>? settings = null, bool realServer = false, Action<IServiceCollection>? services = null,
+        System.Security.Cryptography.X509Certificates.X509Certificate2? https = null)
     {
         _services = services;
         if (realServer)
         {
-            UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+            UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                if (https is not null)
+                {
+                    listen.UseHttps(https);
+                }
+            }));
         }
 
         DataPath = dataPath ?? Directory.CreateTempSubdirectory("broker-test-").FullName;

@@ -6,6 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MimeKit;
+using ReferralBroker.Tests.Integration;
 
 namespace ReferralBroker.Tests.Mail;
 
@@ -50,7 +51,7 @@ public sealed class SmtpTestServer : IDisposable
             throw new InvalidOperationException($"smtp-server is not installed. Run `npm ci` in {root} (package.json pins smtp-server 3.21.6).");
         }
 
-        using var certificate = SelfSigned();
+        using var certificate = TestCertificate.SelfSigned();
         var config = new JsonObject
         {
             ["mode"] = mode switch { SmtpTestMode.Tls => "tls", SmtpTestMode.Plain => "plain", _ => "starttls" },
@@ -165,19 +166,6 @@ public sealed class SmtpTestServer : IDisposable
     {
         using var response = await _control.PostAsJsonAsync("script", body);
         response.EnsureSuccessStatusCode();
-    }
-
-    private static X509Certificate2 SelfSigned()
-    {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddDnsName("localhost");
-        names.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
-        var now = DateTimeOffset.UtcNow;
-        return request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
     }
 
     private static string FindRepoRoot()
