@@ -47,11 +47,28 @@ internal sealed partial class BrokerGate(Callers callers, GuessingBudgets budget
                 return refusal;
             }
 
-            var status = await handler();
-            if (status == StatusCodes.Status404NotFound && IsGuessable(access))
+            // A miss is counted before its answer leaves: counted after, a guesser firing its next guess the moment
+            // it reads a 404 could be judged before its last miss was, and get more than the budget.
+            var counted = false;
+            void CountMiss(int status)
             {
-                budgets.For(access).RecordMiss(CallerPartition.Of(context.Connection.RemoteIpAddress));
+                if (!counted && status == StatusCodes.Status404NotFound && IsGuessable(access))
+                {
+                    counted = true;
+                    budgets.For(access).RecordMiss(CallerPartition.Of(context.Connection.RemoteIpAddress));
+                }
             }
+
+            if (IsGuessable(access))
+            {
+                context.Response.OnStarting(() =>
+                {
+                    CountMiss(context.Response.StatusCode);
+                    return Task.CompletedTask;
+                });
+            }
+
+            CountMiss(await handler());
 
             return null;
         }
