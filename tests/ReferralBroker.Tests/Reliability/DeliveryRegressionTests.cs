@@ -91,7 +91,7 @@ public sealed class DeliveryRegressionTests
     public async Task When_recording_delivery_fails_once_after_the_email_the_dispatcher_retries_it_instead_of_emailing_again()
     {
         using var app = new BrokerApp(services: services => services.AddSingleton<IReferralStore>(sp =>
-            new FailsFirstReplace(sp.GetRequiredService<SqliteReferralStore>())));
+            new FailsReplaces(failures: 1).Around(sp.GetRequiredService<SqliteReferralStore>())));
         var submitted = await app.SubmitAsync();
         Assert.Equal(1, await app.DispatchAsync());
         app.Time.Advance(TimeSpan.FromMinutes(5));
@@ -108,25 +108,6 @@ public sealed class DeliveryRegressionTests
         };
         request.Headers.Add("Idempotency-Key", key);
         return await organisation.SendAsync(request);
-    }
-
-    /// <summary>The store times out on the first replace (after writing nothing), then works.</summary>
-    private sealed class FailsFirstReplace(IReferralStore inner) : IReferralStore
-    {
-        private int _replaces;
-
-        public Task<bool> TryCreateAsync(ReferralRecord record, CancellationToken ct) => inner.TryCreateAsync(record, ct);
-        public Task<Versioned<ReferralRecord>?> FindAsync(string referralId, CancellationToken ct) => inner.FindAsync(referralId, ct);
-        public Task<TokenMatch?> FindByTokenHashAsync(string tokenHash, CancellationToken ct) => inner.FindByTokenHashAsync(tokenHash, ct);
-        public Task<WriteOutcome> TryDeleteAsync(string referralId, string expectedVersion, CancellationToken ct) => inner.TryDeleteAsync(referralId, expectedVersion, ct);
-        public IAsyncEnumerable<Versioned<ReferralRecord>> FindDueAsync(DateTimeOffset now, CancellationToken ct) => inner.FindDueAsync(now, ct);
-        public IAsyncEnumerable<Versioned<ReferralRecord>> FindNotificationsDueAsync(DateTimeOffset now, CancellationToken ct) => inner.FindNotificationsDueAsync(now, ct);
-        public Task<ReferralPage> ListAsync(ReferralQuery query, CancellationToken ct) => inner.ListAsync(query, ct);
-
-        public Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken ct) =>
-            Interlocked.Increment(ref _replaces) == 1
-                ? throw new TimeoutException("The store did not answer.")
-                : inner.TryReplaceAsync(record, expectedVersion, ct);
     }
 
     private sealed class DownQueue : IReferralQueue
