@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using ReferralBroker.Azure;
@@ -35,6 +36,7 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
 
     private readonly Dictionary<string, string?> _settings;
     private readonly Action<IServiceCollection>? _services;
+    private readonly StartGate _startGate = new();
 
     /// <param name="settings">Extra settings over the defaults, e.g. to host it as in Azure against Azurite and stubs.</param>
     /// <param name="realServer">Serve on a real socket (Kestrel, 127.0.0.1, a free port) for a browser: see <see cref="ServerAddress"/>.</param>
@@ -138,6 +140,7 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<TimeProvider>(Time);
+            services.AddSingleton<IHostLifetime>(_startGate);
             if (_settings.GetValueOrDefault(HostingSetting) == AzureHosting)
             {
                 // The Functions project's adapters under the same handlers and gate: registered last, they take
@@ -147,6 +150,22 @@ public sealed partial class BrokerApp : WebApplicationFactory<Program>
 
             _services?.Invoke(services);
         });
+    }
+
+    /// <summary>
+    /// Starts the host only once the test host listens for the outcome. WebApplicationFactory's deferred host reads
+    /// the real host's services as it starts; a start that fails at once (settings refused by validation) ran
+    /// Program to its end and disposed them first, and the test saw an ObjectDisposedException instead of the
+    /// failure (it happened in CI). The real host waits in <see cref="StartGate"/> until the deferred host has read
+    /// them and waits for the result.
+    /// </summary>
+    protected override IHost CreateHost(IHostBuilder builder)
+    {
+        var host = builder.Build();
+        var started = host.StartAsync();
+        _startGate.Open();
+        started.GetAwaiter().GetResult();
+        return host;
     }
 
     public HttpClient Organisation(string key = OrgKey)
@@ -248,6 +267,18 @@ public sealed record PartnerLink(string ReferralId, string Secret)
 
     /// <summary>What the partner's page derives from the link: the broker never sees S itself.</summary>
     public string Capability => Tokens.Base64Url.Encode(Sealing.ReferralSeal.DeriveCapability(SecretBytes, ReferralId));
+}
+
+/// <summary>The host's lifetime in the tests: the start waits until the test host has subscribed to its outcome.</summary>
+internal sealed class StartGate : IHostLifetime
+{
+    private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Open() => _open.TrySetResult();
+
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => _open.Task.WaitAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>Keeps every log line, with its structured values and any exception, for the seizure test.</summary>
