@@ -280,6 +280,21 @@ public sealed class StaffKeyTests : IDisposable
         Assert.Equal(["name"], Coordinator.ErrorKeys(await response.Content.ReadFromJsonAsync<JsonElement>()));
     }
 
+    [Theory]
+    [InlineData("POST", "/api/admin/staff")]
+    [InlineData("GET", "/api/admin/staff")]
+    [InlineData("DELETE", "/api/admin/staff/stf_00000000000000000000000000000000")]
+    public async Task The_coordinators_staff_routes_answer_401_without_a_key_and_403_to_an_organisations_or_caseworkers_key(string method, string path)
+    {
+        var mai = KeyOf(await CaseworkerAsync());
+        HttpRequestMessage Request() => new(new HttpMethod(method), path) { Content = JsonContent.Create(new { name = "Someone", role = "coordinator" }) };
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _app.CreateClient().SendAsync(Request())).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _app.Organisation().SendAsync(Request())).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await Keyed(mai).SendAsync(Request())).StatusCode);
+        Assert.Single(await ListAsync());
+    }
+
     [Fact]
     public async Task An_unknown_staff_id_is_a_404_for_the_coordinator()
     {
