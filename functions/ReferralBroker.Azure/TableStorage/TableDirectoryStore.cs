@@ -31,7 +31,9 @@ public sealed class TableDirectoryStore : IDirectoryStore
         var partners = await client.QueryAsync<TableEntity>(TableKeys.InPartition(TableKeys.PartnersPartition), cancellationToken: cancellationToken)
             .Select(e => JsonSerializer.Deserialize(e.RequireString(RecordProperty), DirectoryRecordJson.Default.Partner)!)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
-        return new DirectoryContents(organisations, partners);
+        var removed = await client.QueryAsync<TableEntity>(TableKeys.InPartition(TableKeys.RemovedPartnersPartition), cancellationToken: cancellationToken)
+            .Select(e => e.RowKey).ToHashSetAsync(StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
+        return new DirectoryContents(organisations, partners) { RemovedPartnerIds = removed };
     }
 
     public Task SaveOrganisationAsync(OrganisationAccount account, CancellationToken cancellationToken) => UpsertAsync(
@@ -77,6 +79,26 @@ public sealed class TableDirectoryStore : IDirectoryStore
         }
 
         throw new InvalidOperationException("The partner's flags kept changing while they were being cleared.");
+    }
+
+    /// <summary>Every flag partition at once: they all start with the flags prefix, so one range query reads them.</summary>
+    public async Task<IReadOnlyList<PartnerFlag>> AllFlagsAsync(CancellationToken cancellationToken)
+    {
+        var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
+        return await client.QueryAsync<TableEntity>(TableKeys.AllFlagPartitions(), cancellationToken: cancellationToken)
+            .Select(entity => new PartnerFlag(TableKeys.FlaggedPartner(entity.PartitionKey), entity.RowKey, entity.RequireString("Reason"), entity.RequireDateTime("FlaggedAt")))
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The flags first, then the note of the removal, then the record: they live in different partitions, so no
+    /// transaction holds them all. A failure on the way leaves a paused partner, and repeating the removal finishes it.
+    /// </summary>
+    public async Task DeletePartnerAsync(string partnerId, CancellationToken cancellationToken)
+    {
+        await ClearFlagsAsync(partnerId, cancellationToken).ConfigureAwait(false);
+        await UpsertAsync(TableKeys.RemovedPartner(partnerId), [], cancellationToken).ConfigureAwait(false);
+        await _table.DeleteAsync(TableKeys.Partner(partnerId), ETag.All, cancellationToken).ConfigureAwait(false);
     }
 
     private static AsyncPageable<TableEntity> FlagsOf(TableClient client, string partnerId, CancellationToken cancellationToken) =>

@@ -163,6 +163,15 @@ public interface IDirectoryStore
     Task<IReadOnlyList<PartnerFlag>> FlagsAsync(string partnerId, CancellationToken cancellationToken);
 
     Task ClearFlagsAsync(string partnerId, CancellationToken cancellationToken);
+
+    /// <summary>Every organisation's flags on every partner: the coordinator's review list.</summary>
+    Task<IReadOnlyList<PartnerFlag>> AllFlagsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Removes the partner and its flags, and remembers its id among <see cref="DirectoryContents.RemovedPartnerIds"/>
+    /// so that configuration does not seed it again; removing one that is not there changes nothing.
+    /// </summary>
+    Task DeletePartnerAsync(string partnerId, CancellationToken cancellationToken);
 }
 
 /// <summary>What one drain of a dispatch subscription did. Counts only: never a message body.</summary>

@@ -52,7 +52,11 @@ public sealed record OrganisationAccount(Organisation Organisation, string? ApiK
     public bool Active => DeactivatedAt is null;
 }
 
-public sealed record DirectoryContents(IReadOnlyList<OrganisationAccount> Organisations, IReadOnlyList<Partner> Partners);
+public sealed record DirectoryContents(IReadOnlyList<OrganisationAccount> Organisations, IReadOnlyList<Partner> Partners)
+{
+    /// <summary>Partners the coordinator removed: configuration does not seed them again at the next start.</summary>
+    public IReadOnlySet<string> RemovedPartnerIds { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+}
 
 /// <summary>Organisation API keys: long random strings shown once, kept only as lower-case hex SHA-256.</summary>
 public static class ApiKeys

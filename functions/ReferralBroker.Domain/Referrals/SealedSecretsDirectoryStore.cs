@@ -30,6 +30,10 @@ public sealed class SealedSecretsDirectoryStore(IDirectoryStore inner, Pepper pe
 
     public Task ClearFlagsAsync(string partnerId, CancellationToken cancellationToken) => inner.ClearFlagsAsync(partnerId, cancellationToken);
 
+    public Task<IReadOnlyList<PartnerFlag>> AllFlagsAsync(CancellationToken cancellationToken) => inner.AllFlagsAsync(cancellationToken);
+
+    public Task DeletePartnerAsync(string partnerId, CancellationToken cancellationToken) => inner.DeletePartnerAsync(partnerId, cancellationToken);
+
     private static OrganisationAccount WithSecret(OrganisationAccount account, Func<string, string> transform) =>
         account.Organisation.Notifications.WebhookSecret is { } secret
             ? account with
