@@ -58,6 +58,11 @@ internal sealed class SqliteDatabase : IDisposable
         CREATE TABLE IF NOT EXISTS directory_removed_partners (
             partner_id TEXT PRIMARY KEY
         );
+        CREATE TABLE IF NOT EXISTS directory_staff (
+            staff_id     TEXT PRIMARY KEY,
+            record       TEXT NOT NULL,
+            last_used_at INTEGER NULL
+        );
         """;
 
     private const int MaxIdleConnections = 16;

@@ -56,6 +56,9 @@ public sealed record DirectoryContents(IReadOnlyList<OrganisationAccount> Organi
 {
     /// <summary>Partners the coordinator removed: configuration does not seed them again at the next start.</summary>
     public IReadOnlySet<string> RemovedPartnerIds { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>Staff members' personal keys (hashes only); configuration never seeds any.</summary>
+    public IReadOnlyList<StaffCredential> Staff { get; init; } = [];
 }
 
 /// <summary>Organisation API keys: long random strings shown once, kept only as lower-case hex SHA-256.</summary>

@@ -33,6 +33,12 @@ public sealed class SealedSecretsDirectoryStore(IDirectoryStore inner, Pepper pe
     public Task<IReadOnlyList<PartnerFlag>> AllFlagsAsync(CancellationToken cancellationToken) => inner.AllFlagsAsync(cancellationToken);
 
     public Task DeletePartnerAsync(string partnerId, CancellationToken cancellationToken) => inner.DeletePartnerAsync(partnerId, cancellationToken);
+    public Task SaveStaffAsync(StaffCredential credential, CancellationToken cancellationToken) => inner.SaveStaffAsync(credential, cancellationToken);
+
+    public Task DeleteStaffAsync(string staffId, CancellationToken cancellationToken) => inner.DeleteStaffAsync(staffId, cancellationToken);
+
+    public Task RecordStaffUseAsync(string staffId, DateTimeOffset day, CancellationToken cancellationToken) =>
+        inner.RecordStaffUseAsync(staffId, day, cancellationToken);
 
     private static OrganisationAccount WithSecret(OrganisationAccount account, Func<string, string> transform) =>
         account.Organisation.Notifications.WebhookSecret is { } secret
