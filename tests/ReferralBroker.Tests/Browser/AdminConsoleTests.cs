@@ -467,6 +467,18 @@ public sealed class AdminConsoleTests(Chromium chromium, ITestOutputHelper outpu
         await page.GetByRole(AriaRole.Button, new() { Name = "Issue the key" }).ClickAsync();
         await Expect(page.Locator("#new-staff-key-title")).ToHaveTextAsync("New key for Asha");
         await Expect(Row(page, "staff", "Asha")).ToContainTextAsync("Coordinator");
+        var asha = (await page.Locator("#new-staff-key-value").TextContentAsync())!;
+
+        // Asha signs in with her own key, in a tab of her own, and is named.
+        await using (var own = await chromium.OpenAsync())
+        {
+            await own.Page.GotoAsync(AdminPage());
+            await SignInAsync(own.Page, asha);
+            await Expect(own.Page.Locator("#signed-in")).ToHaveTextAsync("Signed in as Asha, coordinator.");
+            await Expect(Row(own.Page, "organisations", "Another organisation")).ToBeVisibleAsync();
+            own.AssertNoErrors();
+        }
+
 
         await row.GetByRole(AriaRole.Button, new() { Name = "Revoke the key of Mai" }).ClickAsync();
         await Expect(page.Locator("#confirm-text")).ToHaveTextAsync("Revoke the key of Mai? They cannot sign in with it again.");

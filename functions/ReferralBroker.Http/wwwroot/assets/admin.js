@@ -185,6 +185,9 @@
   async function open(focus) {
     $('signin').hidden = true;
     $('console').hidden = false;
+    // A coordinator's personal key is named; the configured coordinator key keeps the general words.
+    const me = await page.api('GET', '/api/me').catch(() => null);
+    $('signed-in').textContent = me && me.ok && me.body.staffId ? t('SignedInAs', me.body.name) : t('SignedIn');
     $('console').insertBefore($('message'), $('console').querySelector('nav').nextSibling);
     await show(location.hash.slice(1), focus);
   }
@@ -249,7 +252,8 @@
       return el('tr', {},
         el('td', {}, el('strong', {}, o.name), el('div', { class: 'hint' }, o.id)),
         el('td', {}, notify.length ? notify : t('NotifyNone')),
-        el('td', {}, o.hasApiKey ? t('KeyIssued', page.date(o.keyIssuedAt)) : t('KeyNone')),
+        // A key from configuration has no date of issue.
+        el('td', {}, !o.hasApiKey ? t('KeyNone') : o.keyIssuedAt ? t('KeyIssued', page.date(o.keyIssuedAt)) : t('KeyActive')),
         el('td', {}, o.active
           ? el('span', { class: 'badge ok' }, t('StateActive'))
           : el('span', { class: 'badge alert' }, t('StateDeactivated', page.date(o.deactivatedAt)))),
