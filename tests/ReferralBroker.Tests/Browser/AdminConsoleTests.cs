@@ -84,6 +84,9 @@ public sealed class AdminConsoleTests(Chromium chromium, ITestOutputHelper outpu
         await page.Locator("#org-id").FillAsync("drop-in-north");
         await page.Locator("#org-name").FillAsync("Drop-in North");
         await page.Locator("#org-email").FillAsync("not an address");
+        await Expect(page.Locator("#org-named")).ToBeCheckedAsync();
+        await page.GetByLabel("Name this organisation to the partners it refers people to").UncheckAsync();
+        await page.GetByLabel("How a partner reaches the organisation about a referral").FillAsync("Call our drop-in, Mon-Fri 10-18");
         await page.GetByRole(AriaRole.Button, new() { Name = "Save the organisation" }).ClickAsync();
         await Expect(page.Locator("#org-email-error")).ToBeVisibleAsync();
         await Expect(page.Locator("#org-email")).ToHaveAttributeAsync("aria-invalid", "true");
@@ -91,6 +94,11 @@ public sealed class AdminConsoleTests(Chromium chromium, ITestOutputHelper outpu
         await page.GetByRole(AriaRole.Button, new() { Name = "Save the organisation" }).ClickAsync();
         await Expect(page.Locator("#message")).ToHaveTextAsync("Drop-in North is saved.");
         await Expect(Row(page, "organisations", "Drop-in North")).ToContainTextAsync("No key");
+        await Expect(Row(page, "organisations", "Drop-in North")).ToContainTextAsync("Not named to partners");
+        var organisation = (await Coordinator.Client(_app).GetFromJsonAsync<JsonElement[]>("/api/admin/organisations"))!.Single(o => o.GetProperty("id").GetString() == "drop-in-north");
+        Assert.Equal("staff@drop-in-north.example", organisation.GetProperty("notifications").GetProperty("email").GetString());
+        Assert.False(organisation.GetProperty("partnerContact").GetProperty("named").GetBoolean());
+        Assert.Equal("Call our drop-in, Mon-Fri 10-18", organisation.GetProperty("partnerContact").GetProperty("contact").GetString());
 
         await Row(page, "organisations", "Drop-in North").GetByRole(AriaRole.Button, new() { Name = "Issue a key for Drop-in North" }).ClickAsync();
         await Expect(page.Locator("#new-key-title")).ToHaveTextAsync("New key for Drop-in North");

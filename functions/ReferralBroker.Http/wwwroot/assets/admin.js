@@ -238,6 +238,7 @@
       const notify = [];
       if (o.notifications.email) notify.push(el('div', {}, t('NotifyEmail', o.notifications.email)));
       if (o.notifications.webhookUrl) notify.push(el('div', {}, t('NotifyWebhook', o.notifications.webhookUrl)));
+      if (o.partnerContact && !o.partnerContact.named) notify.push(el('div', { class: 'hint' }, t('NotNamed')));
       const actions = el('div', { class: 'actions' },
         button(t('Edit'), () => editOrganisation(o), null, t('EditNamed', o.name)));
       if (o.active) {
@@ -276,6 +277,7 @@
     editingOrganisation = null;
     $('organisation-form').reset();
     $('org-id').disabled = false;
+    $('org-named').checked = true;
     openForm($('organisation-form'), t('NewOrganisationTitle'), 'org-id');
   });
 
@@ -288,6 +290,8 @@
     $('org-name').value = o.name;
     $('org-email').value = o.notifications.email || '';
     $('org-webhook').value = o.notifications.webhookUrl || '';
+    $('org-named').checked = !o.partnerContact || o.partnerContact.named;
+    $('org-contact').value = (o.partnerContact && o.partnerContact.contact) || '';
     openForm(form, t('EditNamed', o.name), 'org-name');
   }
 
@@ -305,7 +309,9 @@
       showErrors(form, { body: { errors: { id: [t('IdRule')] } } });
       return;
     }
-    const response = await page.api('PUT', '/api/admin/organisations/' + encodeURIComponent(id), { name: $('org-name').value.trim(), notifications });
+    const partnerContact = { named: $('org-named').checked, contact: $('org-contact').value.trim() || null };
+    const response = await page.api('PUT', '/api/admin/organisations/' + encodeURIComponent(id),
+      { name: $('org-name').value.trim(), notifications, partnerContact });
     if (!response.ok) { showErrors(form, response); return; }
     form.reset();
     form.hidden = true;
