@@ -310,10 +310,19 @@ public sealed class AdminConsoleTests(Chromium chromium, ITestOutputHelper outpu
         var download = await page.RunAndWaitForDownloadAsync(() => keyboard.PressAsync("Enter"));
         Assert.Equal("directory.csv", download.SuggestedFilename);
 
-        // Staff: reached and readable.
+        // Staff: a caseworker's personal key, issued by keyboard (caseworker and the first organisation are preselected).
         await TabToAsync(page, "Staff", backwards: true);
         await keyboard.PressAsync("Enter");
         await Expect(page.Locator("#staff-title")).ToBeFocusedAsync();
+        await TabToAsync(page, "Name");
+        await keyboard.TypeAsync("Lek");
+        await TabToAsync(page, "Issue the key");
+        await keyboard.PressAsync("Enter");
+        await Expect(page.Locator("#new-staff-key-title")).ToBeFocusedAsync();
+        await Expect(Row(page, "staff", "Lek")).ToContainTextAsync("Demo outreach organisation");
+        await TabToAsync(page, "Copy the key");
+        await keyboard.PressAsync("Space");
+        await Expect(page.Locator("#message")).ToContainTextAsync("The key is");
 
         // Sign out.
         await TabToAsync(page, "Sign out and forget the key", backwards: true);
