@@ -55,6 +55,9 @@ internal sealed class SqliteDatabase : IDisposable
             flagged_at      INTEGER NOT NULL,
             PRIMARY KEY (partner_id, organisation_id)
         );
+        CREATE TABLE IF NOT EXISTS directory_removed_partners (
+            partner_id TEXT PRIMARY KEY
+        );
         CREATE TABLE IF NOT EXISTS directory_staff (
             staff_id     TEXT PRIMARY KEY,
             record       TEXT NOT NULL,

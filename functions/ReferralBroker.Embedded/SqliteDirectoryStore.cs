@@ -16,7 +16,17 @@ internal sealed class SqliteDirectoryStore(SqliteDatabase database) : IDirectory
             DirectoryRecordJson.Default.OrganisationAccount, cancellationToken);
         var partners = await ReadAllAsync(connection, "SELECT record FROM directory_partners",
             DirectoryRecordJson.Default.Partner, cancellationToken);
-        return new DirectoryContents(organisations, partners) { Staff = await ReadStaffAsync(connection, cancellationToken) };
+        var removed = new HashSet<string>(StringComparer.Ordinal);
+        await using (var command = Command(connection, "SELECT partner_id FROM directory_removed_partners"))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                removed.Add(reader.GetString(0));
+            }
+        }
+
+        return new DirectoryContents(organisations, partners) { RemovedPartnerIds = removed, Staff = await ReadStaffAsync(connection, cancellationToken) };
     }
 
     public Task SaveOrganisationAsync(OrganisationAccount account, CancellationToken cancellationToken) =>
@@ -58,6 +68,29 @@ internal sealed class SqliteDirectoryStore(SqliteDatabase database) : IDirectory
 
     public Task ClearFlagsAsync(string partnerId, CancellationToken cancellationToken) =>
         ExecuteAsync("DELETE FROM directory_flags WHERE partner_id = $partner", cancellationToken, ("$partner", partnerId));
+
+    public async Task<IReadOnlyList<PartnerFlag>> AllFlagsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = database.Open();
+        await using var command = Command(connection, "SELECT partner_id, organisation_id, reason, flagged_at FROM directory_flags");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var flags = new List<PartnerFlag>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            flags.Add(new PartnerFlag(reader.GetString(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
+        }
+
+        return flags;
+    }
+
+    // One write, one savepoint: the partner, its flags and the note of its removal go together or not at all.
+    public Task DeletePartnerAsync(string partnerId, CancellationToken cancellationToken) =>
+        database.WriteAsync(writer =>
+        {
+            writer.Command("DELETE FROM directory_flags WHERE partner_id = $partner", ("$partner", partnerId)).ExecuteNonQuery();
+            writer.Command("INSERT OR IGNORE INTO directory_removed_partners (partner_id) VALUES ($partner)", ("$partner", partnerId)).ExecuteNonQuery();
+            return writer.Command("DELETE FROM directory_partners WHERE partner_id = $partner", ("$partner", partnerId)).ExecuteNonQuery();
+        }, cancellationToken);
 
     /// <summary>Last use has a column of its own: recording it never rewrites the record.</summary>
     public Task SaveStaffAsync(StaffCredential credential, CancellationToken cancellationToken) =>

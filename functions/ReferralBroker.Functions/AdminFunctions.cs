@@ -69,6 +69,16 @@ internal sealed class AdminFunctions(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = Admin + "/partners/{partnerId}/resume")] HttpRequest request, CancellationToken ct) =>
         await AdminEndpoints.Resume(request, administration, logger, ct);
 
+    [Function("AdminRemovePartner")]
+    public async Task<IResult> RemovePartner(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = Admin + "/partners/{partnerId}")] HttpRequest request, CancellationToken ct) =>
+        await AdminEndpoints.RemovePartner(request, administration, logger, ct);
+
+    [Function("AdminListFlags")]
+    public async Task<IResult> ListFlags(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = Admin + "/flags")] HttpRequest request, CancellationToken ct) =>
+        await AdminEndpoints.ListFlags(directory, administration, ct);
+
     [Function("AdminExportDirectory")]
     public IResult ExportJson([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = Admin + "/directory")] HttpRequest request) =>
         AdminEndpoints.ExportJson(directory);

@@ -26,6 +26,10 @@ internal sealed class PageFunctions(IStringLocalizer<ClientText> text, IOptions<
     public IResult Refer([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "refer")] HttpRequest request) =>
         PageEndpoints.Refer(text, options);
 
+    [Function("AdminPage")]
+    public static IResult Admin([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin")] HttpRequest request) =>
+        PageEndpoints.Admin(request.HttpContext);
+
     [Function("Assets")]
     public static IResult Asset([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "assets/{file}")] HttpRequest request) =>
         PageEndpoints.Asset(request);

@@ -10,7 +10,8 @@ namespace ReferralBroker.Azure.TableStorage;
 /// <summary>
 /// The directory in Azure Table Storage, one table: a partition of organisations and one of partners (each
 /// record as JSON in one property, id as RowKey), one partition of flags per flagged partner, and a partition of
-/// staff members' personal keys (hashes only; last use in a property of its own, so recording it never rewrites them).
+/// staff members' personal keys (hashes only; last use in a property of its own, so recording it never rewrites them),
+/// and a partition of the ids of partners the coordinator removed.
 /// </summary>
 public sealed class TableDirectoryStore : IDirectoryStore
 {
@@ -33,13 +34,15 @@ public sealed class TableDirectoryStore : IDirectoryStore
         var partners = await client.QueryAsync<TableEntity>(TableKeys.InPartition(TableKeys.PartnersPartition), cancellationToken: cancellationToken)
             .Select(e => JsonSerializer.Deserialize(e.RequireString(RecordProperty), DirectoryRecordJson.Default.Partner)!)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
+        var removed = await client.QueryAsync<TableEntity>(TableKeys.InPartition(TableKeys.RemovedPartnersPartition), cancellationToken: cancellationToken)
+            .Select(e => e.RowKey).ToHashSetAsync(StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
         var staff = await client.QueryAsync<TableEntity>(TableKeys.InPartition(TableKeys.StaffPartition), cancellationToken: cancellationToken)
             .Select(e => JsonSerializer.Deserialize(e.RequireString(RecordProperty), DirectoryRecordJson.Default.StaffCredential)! with
             {
                 LastUsedAt = e.ReadDateTime(LastUsedAtProperty),
             })
             .ToListAsync(cancellationToken).ConfigureAwait(false);
-        return new DirectoryContents(organisations, partners) { Staff = staff };
+        return new DirectoryContents(organisations, partners) { RemovedPartnerIds = removed, Staff = staff };
     }
 
     public Task SaveOrganisationAsync(OrganisationAccount account, CancellationToken cancellationToken) => UpsertAsync(
@@ -100,6 +103,26 @@ public sealed class TableDirectoryStore : IDirectoryStore
         }
 
         throw new InvalidOperationException("The partner's flags kept changing while they were being cleared.");
+    }
+
+    /// <summary>Every flag partition at once: they all start with the flags prefix, so one range query reads them.</summary>
+    public async Task<IReadOnlyList<PartnerFlag>> AllFlagsAsync(CancellationToken cancellationToken)
+    {
+        var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
+        return await client.QueryAsync<TableEntity>(TableKeys.AllFlagPartitions(), cancellationToken: cancellationToken)
+            .Select(entity => new PartnerFlag(TableKeys.FlaggedPartner(entity.PartitionKey), entity.RowKey, entity.RequireString("Reason"), entity.RequireDateTime("FlaggedAt")))
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The flags first, then the note of the removal, then the record: they live in different partitions, so no
+    /// transaction holds them all. A failure on the way leaves a paused partner, and repeating the removal finishes it.
+    /// </summary>
+    public async Task DeletePartnerAsync(string partnerId, CancellationToken cancellationToken)
+    {
+        await ClearFlagsAsync(partnerId, cancellationToken).ConfigureAwait(false);
+        await UpsertAsync(TableKeys.RemovedPartner(partnerId), [], cancellationToken).ConfigureAwait(false);
+        await _table.DeleteAsync(TableKeys.Partner(partnerId), ETag.All, cancellationToken).ConfigureAwait(false);
     }
 
     private static AsyncPageable<TableEntity> FlagsOf(TableClient client, string partnerId, CancellationToken cancellationToken) =>

@@ -49,6 +49,8 @@ internal static partial class TableKeys
 
     public const string OrganisationsPartition = "organisation";
     public const string PartnersPartition = "partner";
+    public const string RemovedPartnersPartition = "partner-removed";
+    private const string FlagsPartitionPrefix = "flag.";
 
     public static EntityKey Organisation(string organisationId) => new(OrganisationsPartition, RequireKey(organisationId, nameof(organisationId)));
 
@@ -58,11 +60,19 @@ internal static partial class TableKeys
 
     public static EntityKey Partner(string partnerId) => new(PartnersPartition, RequireKey(partnerId, nameof(partnerId)));
 
+    /// <summary>A removed partner's id only, so that configuration does not seed it again.</summary>
+    public static EntityKey RemovedPartner(string partnerId) => new(RemovedPartnersPartition, RequireKey(partnerId, nameof(partnerId)));
+
     /// <summary>One partition per flagged partner, one row per flagging organisation: a repeat flag replaces the last.</summary>
     public static EntityKey Flag(string partnerId, string organisationId) =>
         new(FlagsPartition(partnerId), RequireKey(organisationId, nameof(organisationId)));
 
-    public static string FlagsPartition(string partnerId) => "flag." + RequireKey(partnerId, nameof(partnerId));
+    public static string FlagsPartition(string partnerId) => FlagsPartitionPrefix + RequireKey(partnerId, nameof(partnerId));
+
+    /// <summary>Every flags partition: '/' is the character after '.', so the range holds exactly the "flag." keys.</summary>
+    public static string AllFlagPartitions() => TableClient.CreateQueryFilter($"PartitionKey ge {FlagsPartitionPrefix} and PartitionKey lt {"flag/"}");
+
+    public static string FlaggedPartner(string flagsPartition) => flagsPartition[FlagsPartitionPrefix.Length..];
 
     public static string InPartition(string partitionKey) => TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey}");
 

@@ -164,6 +164,15 @@ public interface IDirectoryStore
 
     Task ClearFlagsAsync(string partnerId, CancellationToken cancellationToken);
 
+    /// <summary>Every organisation's flags on every partner: the coordinator's review list.</summary>
+    Task<IReadOnlyList<PartnerFlag>> AllFlagsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Removes the partner and its flags, and remembers its id among <see cref="DirectoryContents.RemovedPartnerIds"/>
+    /// so that configuration does not seed it again; removing one that is not there changes nothing.
+    /// </summary>
+    Task DeletePartnerAsync(string partnerId, CancellationToken cancellationToken);
+
     /// <summary>Inserts or replaces the staff member's credential by id (its last use is written apart, below).</summary>
     Task SaveStaffAsync(StaffCredential credential, CancellationToken cancellationToken);
 

@@ -54,6 +54,9 @@ public sealed record OrganisationAccount(Organisation Organisation, string? ApiK
 
 public sealed record DirectoryContents(IReadOnlyList<OrganisationAccount> Organisations, IReadOnlyList<Partner> Partners)
 {
+    /// <summary>Partners the coordinator removed: configuration does not seed them again at the next start.</summary>
+    public IReadOnlySet<string> RemovedPartnerIds { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary>Staff members' personal keys (hashes only); configuration never seeds any.</summary>
     public IReadOnlyList<StaffCredential> Staff { get; init; } = [];
 }

@@ -13,6 +13,13 @@ public abstract record KeyIssue
     public sealed record Deactivated : KeyIssue;
 }
 
+public enum PartnerRemoval
+{
+    Removed,
+    UnknownPartner,
+    StillActive,
+}
+
 public abstract record FlagOutcome
 {
     public sealed record Recorded(bool PartnerPaused) : FlagOutcome;
@@ -40,7 +47,7 @@ public sealed class NetworkAdministration(IDirectoryStore store, StoredNetworkDi
             added.Add(account.Organisation.Id);
         }
 
-        foreach (var partner in configured.Partners.Where(p => !stored.Partners.Any(s => s.Id == p.Id)))
+        foreach (var partner in configured.Partners.Where(p => !stored.Partners.Any(s => s.Id == p.Id) && !stored.RemovedPartnerIds.Contains(p.Id)))
         {
             await store.SavePartnerAsync(partner, ct);
         }
@@ -141,6 +148,33 @@ public sealed class NetworkAdministration(IDirectoryStore store, StoredNetworkDi
     }
 
     public Task<IReadOnlyList<PartnerFlag>> FlagsAsync(string partnerId, CancellationToken ct) => store.FlagsAsync(partnerId, ct);
+
+    /// <summary>Every flag in the network, newest first.</summary>
+    public async Task<IReadOnlyList<PartnerFlag>> AllFlagsAsync(CancellationToken ct) =>
+        [.. (await store.AllFlagsAsync(ct)).OrderByDescending(f => f.FlaggedAt).ThenBy(f => f.PartnerId, StringComparer.Ordinal)
+            .ThenBy(f => f.OrganisationId, StringComparer.Ordinal)];
+
+    /// <summary>
+    /// Removes a paused partner from the directory, flags and all. Only a paused one: pausing first is the step
+    /// that stops new referrals, so a removal never races a submission choosing it. Referrals already sent keep
+    /// working, since the partner's link and the client's status read the referral, not the directory.
+    /// </summary>
+    public async Task<PartnerRemoval> RemovePartnerAsync(string partnerId, CancellationToken ct)
+    {
+        if (await FindPartnerAsync(partnerId, ct) is not { } current)
+        {
+            return PartnerRemoval.UnknownPartner;
+        }
+
+        if (!current.Paused)
+        {
+            return PartnerRemoval.StillActive;
+        }
+
+        await store.DeletePartnerAsync(partnerId, ct);
+        await directory.RefreshAsync(ct);
+        return PartnerRemoval.Removed;
+    }
 
     private async Task<OrganisationAccount?> UpdateOrganisationAsync(
         string organisationId, Func<OrganisationAccount, OrganisationAccount> change, CancellationToken ct)

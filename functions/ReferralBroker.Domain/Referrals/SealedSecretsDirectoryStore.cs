@@ -30,6 +30,9 @@ public sealed class SealedSecretsDirectoryStore(IDirectoryStore inner, Pepper pe
 
     public Task ClearFlagsAsync(string partnerId, CancellationToken cancellationToken) => inner.ClearFlagsAsync(partnerId, cancellationToken);
 
+    public Task<IReadOnlyList<PartnerFlag>> AllFlagsAsync(CancellationToken cancellationToken) => inner.AllFlagsAsync(cancellationToken);
+
+    public Task DeletePartnerAsync(string partnerId, CancellationToken cancellationToken) => inner.DeletePartnerAsync(partnerId, cancellationToken);
     public Task SaveStaffAsync(StaffCredential credential, CancellationToken cancellationToken) => inner.SaveStaffAsync(credential, cancellationToken);
 
     public Task DeleteStaffAsync(string staffId, CancellationToken cancellationToken) => inner.DeleteStaffAsync(staffId, cancellationToken);

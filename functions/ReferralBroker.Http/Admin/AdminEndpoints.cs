@@ -41,6 +41,8 @@ internal static partial class AdminEndpoints
         admin.MapPut("/partners/{partnerId}", PutPartner).WithName("AdminPutPartner");
         admin.MapPost("/partners/{partnerId}/pause", Pause).WithName("AdminPausePartner");
         admin.MapPost("/partners/{partnerId}/resume", Resume).WithName("AdminResumePartner");
+        admin.MapDelete("/partners/{partnerId}", RemovePartner).WithName("AdminRemovePartner");
+        admin.MapGet("/flags", ListFlags).WithName("AdminListFlags");
         admin.MapGet("/directory", ExportJson).WithName("AdminExportDirectory");
         admin.MapGet("/directory.csv", ExportCsv).WithName("AdminExportDirectoryCsv");
         admin.MapPost("/directory", ImportJson).WithName("AdminImportDirectory");
@@ -218,6 +220,43 @@ internal static partial class AdminEndpoints
         return Json(PartnerAdminView.Of(partner, []));
     }
 
+    /// <summary>Only a paused partner: pausing is what stops new referrals reaching it, so it comes first.</summary>
+    public static async Task<Results<NoContent, ProblemHttpResult>> RemovePartner(
+        HttpRequest request, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
+    {
+        var partnerId = request.Route("partnerId");
+        switch (await administration.RemovePartnerAsync(partnerId, ct))
+        {
+            case PartnerRemoval.Removed:
+                LogRemoved(logger, partnerId);
+                return TypedResults.NoContent();
+            case PartnerRemoval.StillActive:
+                return Problems.Conflict("The partner is active: pause it first, then remove it.");
+            default:
+                return Problems.NotFound();
+        }
+    }
+
+    /// <summary>
+    /// Every flag in the network, newest first, with names to read by. A flag whose partner has gone (a removal
+    /// racing a flag) is left out: there is nothing left to review.
+    /// </summary>
+    public static async Task<JsonHttpResult<IReadOnlyList<NetworkFlagView>>> ListFlags(
+        StoredNetworkDirectory directory, NetworkAdministration administration, CancellationToken ct)
+    {
+        var flags = new List<NetworkFlagView>();
+        foreach (var flag in await administration.AllFlagsAsync(ct))
+        {
+            if (directory.FindPartner(flag.PartnerId) is { } partner)
+            {
+                flags.Add(new NetworkFlagView(partner.Id, partner.Name, flag.OrganisationId,
+                    directory.FindOrganisation(flag.OrganisationId)?.Name ?? flag.OrganisationId, flag.Reason, flag.FlaggedAt));
+            }
+        }
+
+        return Json<IReadOnlyList<NetworkFlagView>>(flags);
+    }
+
     public static JsonHttpResult<HsdsDirectory> ExportJson(StoredNetworkDirectory directory) =>
         Json(HsdsMapping.ToHsds(directory.Partners));
 
@@ -388,6 +427,9 @@ internal static partial class AdminEndpoints
     [LoggerMessage(Level = LogLevel.Information, Message = "Coordinator resumed partner {PartnerId} and cleared its flags")]
     private static partial void LogResumed(ILogger logger, string partnerId);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Coordinator removed partner {PartnerId} and its flags")]
+    private static partial void LogRemoved(ILogger logger, string partnerId);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Coordinator imported the directory: {Created} partners added, {Updated} updated")]
     private static partial void LogImported(ILogger logger, int created, int updated);
 }
@@ -430,6 +472,10 @@ public sealed record PartnerAdminView(HsdsService Service, PauseView? Pause, IRe
 
 public sealed record ImportResult(int Created, int Updated);
 
+/// <summary>One organisation's flag on one partner, as the coordinator's review list shows it.</summary>
+public sealed record NetworkFlagView(
+    string PartnerId, string PartnerName, string OrganisationId, string OrganisationName, string Reason, DateTimeOffset FlaggedAt);
+
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(IReadOnlyList<OrganisationAdminView>))]
 [JsonSerializable(typeof(OrganisationAdminView))]
@@ -439,4 +485,5 @@ public sealed record ImportResult(int Created, int Updated);
 [JsonSerializable(typeof(HsdsService))]
 [JsonSerializable(typeof(HsdsDirectory))]
 [JsonSerializable(typeof(ImportResult))]
+[JsonSerializable(typeof(IReadOnlyList<NetworkFlagView>))]
 internal sealed partial class AdminJsonContext : JsonSerializerContext;

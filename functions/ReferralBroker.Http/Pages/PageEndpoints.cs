@@ -37,12 +37,16 @@ internal static class PageEndpoints
         pages.MapGet("/reports", Reports);
         pages.MapGet("/partner/{referralId}", Partner);
         pages.MapGet("/refer", Refer);
+        pages.MapGet("/admin", Admin);
         pages.MapGet("/assets/{file}", Asset);
         routes.MapStatusPages();
         return routes;
     }
 
     public static PhysicalFileHttpResult Reports() => Page("reports.html");
+
+    /// <summary>The coordinator's console: the page holds no key and no data, its script asks for the key.</summary>
+    public static ContentHttpResult Admin(HttpContext context) => StaffPages.Render<AdminText>(context, "admin.html");
 
     /// <summary>The link secret is in the fragment, which browsers never send: the server only ever sees the id.</summary>
     public static PhysicalFileHttpResult Partner() => Page("partner.html");

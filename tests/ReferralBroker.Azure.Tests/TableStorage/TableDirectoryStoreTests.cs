@@ -116,6 +116,55 @@ public sealed class TableDirectoryStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task All_flags_come_from_every_partners_flag_partition_and_nothing_else()
+    {
+        var store = new TableDirectoryStore(azurite.CreateOptions(), credential: null);
+        Assert.Empty(await store.AllFlagsAsync(Ct));
+        // Partners and organisations whose ids sort around "flag." must not be read as flags.
+        await store.SavePartnerAsync(RichPartner("flag"), Ct);
+        await store.SaveOrganisationAsync(Account("flag-org", null), Ct);
+        await store.AddFlagAsync(new PartnerFlag("clinic-a", "org-1", "exposed-client-identity", Records.Now), Ct);
+        await store.AddFlagAsync(new PartnerFlag("clinic-a", "org-2", "demanded-identity-documents", Records.Now.AddHours(1)), Ct);
+        await store.AddFlagAsync(new PartnerFlag("z-clinic", "org-1", "contacted-police-or-immigration", Records.Now.AddHours(2)), Ct);
+
+        Assert.Equal(
+            [
+                new PartnerFlag("clinic-a", "org-1", "exposed-client-identity", Records.Now),
+                new PartnerFlag("clinic-a", "org-2", "demanded-identity-documents", Records.Now.AddHours(1)),
+                new PartnerFlag("z-clinic", "org-1", "contacted-police-or-immigration", Records.Now.AddHours(2)),
+            ],
+            (await store.AllFlagsAsync(Ct)).OrderBy(f => f.PartnerId, StringComparer.Ordinal).ThenBy(f => f.OrganisationId, StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Deleting_a_partner_removes_its_record_and_flags_only_and_remembers_the_removal_for_the_next_seed()
+    {
+        var options = azurite.CreateOptions();
+        var store = new TableDirectoryStore(options, credential: null);
+        await store.SavePartnerAsync(RichPartner("clinic-a"), Ct);
+        await store.SavePartnerAsync(RichPartner("clinic-b"), Ct);
+        await store.AddFlagAsync(new PartnerFlag("clinic-a", "org-1", "exposed-client-identity", Records.Now), Ct);
+        await store.AddFlagAsync(new PartnerFlag("clinic-b", "org-1", "exposed-client-identity", Records.Now), Ct);
+
+        await store.DeletePartnerAsync("clinic-a", Ct);
+        await store.DeletePartnerAsync("clinic-a", Ct); // a repeat changes nothing
+        await store.DeletePartnerAsync("never-there", Ct);
+
+        var contents = await store.LoadAsync(Ct);
+        Assert.Equal(["clinic-b"], contents.Partners.Select(p => p.Id));
+        Assert.Empty(await store.FlagsAsync("clinic-a", Ct));
+        Assert.Equal(["clinic-b"], (await store.AllFlagsAsync(Ct)).Select(f => f.PartnerId));
+        Assert.Equal(["clinic-a", "never-there"], contents.RemovedPartnerIds.Order(StringComparer.Ordinal));
+
+        // Another instance starting with the partner in its configuration does not bring it back.
+        var other = new TableDirectoryStore(options, credential: null);
+        var directory = new StoredNetworkDirectory(other);
+        await new NetworkAdministration(other, directory, new FlagPolicy(2), new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Records.Now))
+            .SeedAsync(new DirectoryContents([], [RichPartner("clinic-a"), RichPartner("clinic-c")]), Ct);
+        Assert.Equal(["clinic-b", "clinic-c"], directory.Partners.Select(p => p.Id));
+    }
+
+    [Fact]
     public async Task Clearing_more_flags_than_one_transaction_holds_removes_them_all()
     {
         var store = new TableDirectoryStore(azurite.CreateOptions(), credential: null);

@@ -185,6 +185,10 @@ public sealed class HostingContractTests
             await SendAsync("admin partner", Get("/api/admin/partners/demo-health", Coordinator.Key));
             await SendAsync("admin pause", Post("/api/admin/partners/demo-employment/pause", null, Coordinator.Key));
             await SendAsync("admin export", Get("/api/admin/directory.csv", Coordinator.Key));
+            await SendAsync("admin flags", Get("/api/admin/flags", Coordinator.Key));
+            await SendAsync("admin remove partner, active", Keyed(new HttpRequestMessage(HttpMethod.Delete, "/api/admin/partners/demo-legal"), Coordinator.Key));
+            await SendAsync("admin remove partner", Keyed(new HttpRequestMessage(HttpMethod.Delete, "/api/admin/partners/demo-employment"), Coordinator.Key));
+            await SendAsync("admin remove partner, unknown", Keyed(new HttpRequestMessage(HttpMethod.Delete, "/api/admin/partners/demo-employment"), Coordinator.Key));
             // Personal staff keys: listed before any is used, so no last use is being written while they are read.
             var mai = await SendAsync("staff: coordinator issues a caseworker key",
                 Post("/api/admin/staff", new { name = "Mai", role = "caseworker", organisationId = "demo-org" }, Coordinator.Key));
@@ -222,6 +226,7 @@ public sealed class HostingContractTests
 
             await SendAsync("pages: status", Get("/status", null));
             await SendAsync("pages: refer", Get("/refer", null));
+            await SendAsync("pages: admin", Get("/admin", null));
             await SendAsync("pages: partner", Get($"/partner/{id}", null));
             await SendAsync("assets", Get("/assets/site.css", null));
             await SendAsync("assets, nothing there", Get("/assets/..site.css", null));

@@ -26,6 +26,8 @@ public sealed class AdminApiTests : IDisposable
         { "PUT", "/api/admin/partners/demo-health" },
         { "POST", "/api/admin/partners/demo-health/pause" },
         { "POST", "/api/admin/partners/demo-health/resume" },
+        { "DELETE", "/api/admin/partners/demo-health" },
+        { "GET", "/api/admin/flags" },
         { "GET", "/api/admin/directory" },
         { "GET", "/api/admin/directory.csv" },
         { "POST", "/api/admin/directory" },

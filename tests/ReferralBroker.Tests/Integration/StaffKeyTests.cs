@@ -449,6 +449,8 @@ public sealed class StaffKeyTests : IDisposable
             public Task AddFlagAsync(PartnerFlag flag, CancellationToken ct) => inner.AddFlagAsync(flag, ct);
             public Task<IReadOnlyList<PartnerFlag>> FlagsAsync(string partnerId, CancellationToken ct) => inner.FlagsAsync(partnerId, ct);
             public Task ClearFlagsAsync(string partnerId, CancellationToken ct) => inner.ClearFlagsAsync(partnerId, ct);
+            public Task<IReadOnlyList<PartnerFlag>> AllFlagsAsync(CancellationToken ct) => inner.AllFlagsAsync(ct);
+            public Task DeletePartnerAsync(string partnerId, CancellationToken ct) => inner.DeletePartnerAsync(partnerId, ct);
             public Task SaveStaffAsync(StaffCredential credential, CancellationToken ct) => inner.SaveStaffAsync(credential, ct);
             public Task DeleteStaffAsync(string staffId, CancellationToken ct) => inner.DeleteStaffAsync(staffId, ct);
 
