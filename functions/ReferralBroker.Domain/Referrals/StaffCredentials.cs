@@ -87,12 +87,13 @@ public sealed class StaffAdministration(IDirectoryStore store, StoredNetworkDire
 
     /// <summary>
     /// Every personal key (or one organisation's caseworkers'), newest first, read from the store: another instance
-    /// may have issued one, and last use is written there, not into this instance's snapshot.
+    /// may have issued one, and last use is written there, not into this instance's snapshot. Keys issued in the same
+    /// instant are listed by name, not by their random ids, so two lists of the same keys read alike.
     /// </summary>
     public async Task<IReadOnlyList<StaffCredential>> ListAsync(string? organisationId, CancellationToken ct) =>
         [.. (await store.LoadAsync(ct)).Staff
             .Where(s => organisationId is null || (s.Role == StaffRole.Caseworker && s.OrganisationId == organisationId))
-            .OrderByDescending(s => s.CreatedAt).ThenBy(s => s.Id, StringComparer.Ordinal)];
+            .OrderByDescending(s => s.CreatedAt).ThenBy(s => s.Name, StringComparer.Ordinal).ThenBy(s => s.Id, StringComparer.Ordinal)];
 
     /// <summary>
     /// Forgets the key's hash: nothing else of anyone changes. Within <paramref name="organisationId"/> when given
