@@ -79,6 +79,9 @@ public sealed class AccessibilityTests(Chromium chromium, ITestOutputHelper outp
         await Expect(page.Locator("#details")).ToContainTextAsync("Ana");
         await CheckAsync("partner-referral");
         await page.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#confirm-accept")).ToBeVisibleAsync();
+        await CheckAsync("partner-confirm-accept");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Yes, accept" }).ClickAsync();
         await Expect(page.Locator("#progress")).ToBeVisibleAsync();
         await CheckAsync("partner-accepted");
 
@@ -90,6 +93,8 @@ public sealed class AccessibilityTests(Chromium chromium, ITestOutputHelper outp
         await CheckAsync("status-not-found");
         await page.GetByLabel("Your code").FillAsync(token);
         await page.GetByRole(AriaRole.Button, new() { Name = "Check", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#status")).ToBeVisibleAsync();
+        await page.Locator("#held-facts summary").ClickAsync();
         await Expect(page.Locator("#held")).ToBeVisibleAsync();
         await CheckAsync("status-result");
         await page.GetByRole(AriaRole.Button, new() { Name = "Español" }).ClickAsync();
@@ -105,7 +110,7 @@ public sealed class AccessibilityTests(Chromium chromium, ITestOutputHelper outp
         await CheckAsync("status-withdrawn");
 
         await page.GotoAsync(link);
-        await Expect(page.Locator("#status")).ToHaveTextAsync("withdrawn");
+        await Expect(page.Locator("#status")).ToHaveTextAsync("Withdrawn by the person");
         await CheckAsync("partner-withdrawn");
 
         await page.GotoAsync(Pages.Origin(_app) + "/?lang=th");

@@ -31,7 +31,14 @@ public sealed partial class StatusPageTests : IDisposable
         var shown = HeldItem().Matches(html).Select(m => m.Groups["date"].Value).ToList();
         Assert.Equal(api.Select(h => LongDate(h.GetProperty("deletedBy").GetDateTimeOffset())), shown);
         Assert.Contains("Your referral details, locked", html, StringComparison.Ordinal);
-        Assert.Contains("demo-health", html, StringComparison.Ordinal);
+        // The service and the organisation by name (ids mean nothing to her), in the list and in the record held.
+        Assert.Contains("<dd id=\"partner\">Demo community clinic</dd>", html, StringComparison.Ordinal);
+        Assert.Contains("<dd id=\"organisation\">Demo outreach organisation</dd>", html, StringComparison.Ordinal);
+        Assert.Contains("sent to the service Demo community clinic by the organisation Demo outreach organisation", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("demo-health", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("demo-org", html, StringComparison.Ordinal);
+        // The status and the way to stop it come before what is held, which is folded.
+        Assert.True(html.IndexOf("Stop my referral", StringComparison.Ordinal) < html.IndexOf("<details id=\"held-facts\">", StringComparison.Ordinal));
         AssertClientPageHeaders(response);
     }
 
