@@ -158,6 +158,43 @@ public sealed class PartnerPageTests(Chromium chromium) : IDisposable
         tab.AssertNoErrors();
     }
 
+    /// <summary>
+    /// The referring organisation as its partner-contact setting has it: named with its contact route, named without
+    /// one, or unnamed; "contact through the referring organisation" then names it too, so the partner can follow it.
+    /// </summary>
+    [Theory]
+    [InlineData(true, "Call our drop-in, +66 2 123 4567, Mon–Fri 10–18", "Sisters Drop-in", "Call our drop-in, +66 2 123 4567, Mon–Fri 10–18", "the referring organisation: Sisters Drop-in")]
+    [InlineData(true, null, "Sisters Drop-in", "Not given here. The network coordinator can put you in touch.", "the referring organisation: Sisters Drop-in")]
+    [InlineData(false, "Call our drop-in, +66 2 123 4567, Mon–Fri 10–18", "The referring organisation chose not to be named.", "Call our drop-in, +66 2 123 4567, Mon–Fri 10–18", "the referring organisation")]
+    public async Task The_referring_organisation_is_shown_as_its_settings_say(bool named, string? contact, string referrer, string route, string via)
+    {
+        using var app = new BrokerApp(realServer: true, settings: new Dictionary<string, string?> { ["Broker:Admin:CoordinatorKeySha256"] = ReferralBroker.Referrals.ApiKeys.Hash(Coordinator.Key) });
+        var setting = new System.Text.Json.Nodes.JsonObject
+        {
+            ["name"] = "Sisters Drop-in",
+            ["partnerContact"] = new System.Text.Json.Nodes.JsonObject { ["named"] = named, ["contact"] = contact },
+        };
+        var saved = await Coordinator.Client(app).PutAsJsonAsync("/api/admin/organisations/demo-org", setting);
+        Assert.Equal(System.Net.HttpStatusCode.OK, saved.StatusCode);
+        var body = System.Text.Json.Nodes.JsonNode.Parse(BrokerApp.Referral(_marker).GetRawText())!;
+        body["client"]!["contactVia"] = "referrer";
+        var (submitted, _) = await app.SubmitAndDispatchAsync(JsonSerializer.SerializeToElement(body));
+        await using var tab = await chromium.OpenAsync();
+        var page = tab.Page;
+
+        await page.GotoAsync(Pages.EmailedLink(app, submitted.ReferralId));
+
+        await Expect(page.Locator("#referrer")).ToHaveTextAsync(referrer);
+        await Expect(page.Locator("#referrer-contact")).ToHaveTextAsync(route);
+        await Expect(page.Locator("#details dd").Nth(2)).ToHaveTextAsync(via);
+        if (!named)
+        {
+            Assert.DoesNotContain("Sisters", await page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
+        }
+
+        tab.AssertNoErrors();
+    }
+
     /// <summary>Until the broker says who referred (an older broker), the page shows no row rather than a guess.</summary>
     [Fact]
     public async Task Without_a_referrer_in_the_view_the_page_shows_no_referrer_row()
