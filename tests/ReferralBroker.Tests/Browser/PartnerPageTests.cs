@@ -131,6 +131,32 @@ public sealed class PartnerPageTests(Chromium chromium) : IDisposable
         tab.AssertNoErrors();
     }
 
+    /// <summary>A busy broker (429) on a reload is not a bad link: the tab keeps it, and the next reload opens the referral.</summary>
+    [Fact]
+    public async Task A_busy_broker_on_reload_says_to_try_again_and_keeps_the_remembered_link()
+    {
+        var (submitted, _) = await _app.SubmitAndDispatchAsync(BrokerApp.Referral(_marker));
+        await using var tab = await chromium.OpenAsync();
+        var page = tab.Page;
+        await page.GotoAsync(Pages.EmailedLink(_app, submitted.ReferralId));
+        await Expect(page.Locator("#details")).ToContainTextAsync($"Mai{_marker}");
+
+        await page.RouteAsync("**/api/partner/referrals/*", route => route.FulfillAsync(new()
+        {
+            Status = 429,
+            ContentType = "application/problem+json",
+            Body = """{"title":"Too many requests","status":429}""",
+        }));
+        await page.ReloadAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("The referral could not be loaded just now. Reload the page in a minute.");
+        await Expect(page.Locator("#referral")).ToBeHiddenAsync();
+        Assert.Equal(1, await page.EvaluateAsync<int>("() => sessionStorage.length"));
+
+        await page.UnrouteAllAsync();
+        await page.ReloadAsync();
+        await Expect(page.Locator("#details")).ToContainTextAsync($"Mai{_marker}");
+    }
+
     [Fact]
     public async Task Accepting_asks_first_and_going_back_changes_nothing()
     {

@@ -165,6 +165,11 @@ async function main() {
   secret = fromBase64Url(text);
   capability = toBase64Url(await hkdf(secret, 'referral-broker/v1/capability'));
   const result = await call('');
+  if (result.status !== 404 && !result.ok) {
+    // Busy or unreachable (429, 5xx): the link is fine, and stays remembered for the next try.
+    close(t('TryAgain'));
+    return;
+  }
   if (!result.ok) {
     // A remembered link that no longer opens anything (the referral ended and was purged) is of no use to keep.
     if (text === stored) sessionStorage.removeItem(storageKey);
