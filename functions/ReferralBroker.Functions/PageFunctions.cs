@@ -20,7 +20,7 @@ internal sealed class PageFunctions(IStringLocalizer<ClientText> text, IOptions<
 
     [Function("PartnerPage")]
     public static IResult Partner([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "partner/{referralId}")] HttpRequest request) =>
-        PageEndpoints.Partner();
+        PageEndpoints.Partner(request.HttpContext);
 
     [Function("ReferPage")]
     public IResult Refer([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "refer")] HttpRequest request) =>

@@ -20,11 +20,17 @@ internal static class ClientLanguages
         ("pt", "Português"),
         ("th", "ไทย"),
         ("zh-Hans", "简体中文"),
+        ("hi", "हिन्दी"),
+        ("mr", "मराठी"),
+        ("vi", "Tiếng Việt"),
+        ("ko", "한국어"),
+        ("ro", "Română"),
     ];
 
     /// <remarks>
     /// Without ICU the runtime spells zh-Hans "zh-HANS", and looks for its satellite assembly in a folder of that
-    /// name: hence ClientText.zh-HANS.resx. Pages and URLs use the codes above.
+    /// name: hence ClientText.zh-HANS.resx. The other codes keep their spelling (hi, mr, vi, ko, ro: ClientText.ko.resx).
+    /// Pages and URLs use the codes above.
     /// </remarks>
     public static IReadOnlyList<CultureInfo> Cultures { get; } = [.. All.Select(l => new CultureInfo(l.Code))];
 

@@ -48,8 +48,11 @@ internal static class PageEndpoints
     /// <summary>The coordinator's console: the page holds no key and no data, its script asks for the key.</summary>
     public static ContentHttpResult Admin(HttpContext context) => StaffPages.Render<AdminText>(context, "admin.html");
 
-    /// <summary>The link secret is in the fragment, which browsers never send: the server only ever sees the id.</summary>
-    public static PhysicalFileHttpResult Partner() => Page("partner.html");
+    /// <summary>
+    /// The link secret is in the fragment, which browsers never send: the server only ever sees the id, and renders
+    /// nothing of it (the page is the same for every referral, in the partner's language).
+    /// </summary>
+    public static ContentHttpResult Partner(HttpContext context) => StaffPages.Render<PartnerText>(context, "partner.html");
 
     /// <summary>The pages' scripts and stylesheets: a flat folder, so a name with a path in it is nobody's file.</summary>
     public static Results<PhysicalFileHttpResult, ProblemHttpResult> Asset(HttpRequest request)

@@ -110,18 +110,23 @@ internal static class StatusPageEndpoints
         };
     }
 
+    /// <summary>
+    /// On a 360 px phone the first screen holds what she came for: the status, and the way to stop the referral.
+    /// The rest (service, names, dates) follows, and what the broker holds is folded below, one tap away.
+    /// </summary>
     private static ContentHttpResult Result(HttpContext context, ReferralRecord record, string token, string? notice)
     {
         var page = ClientPage.For(context);
         var status = WireNames.Of(record.Status);
+        var names = Names.Of(context, record, page);
         var held = Html.Join(StatusEndpoints.HeldFacts(record).Select(fact => Html.Format(
-            $"<li>{Held(page, record, fact.Kind)} <strong>{page["DeletedBy", page.Date(fact.DeletedBy)]}</strong></li>")));
+            $"<li>{Held(page, record, names, fact.Kind)} <strong>{page["DeletedBy", page.Date(fact.DeletedBy)]}</strong></li>")));
         var withdraw = CanWithdraw(record)
             ? Html.Format($"""
-                <section aria-labelledby="withdraw-title">
+                <section class="withdraw" aria-labelledby="withdraw-title">
                 <h2 id="withdraw-title">{page["WithdrawTitle"]}</h2>
-                <p>{page["WithdrawIntro"]}</p>
                 <form method="post" action="{Path}/withdraw{page.LanguageQuery}">{ClientPage.TokenField(token)}<button type="submit">{page["WithdrawButton"]}</button></form>
+                <p class="hint">{page["WithdrawIntro"]}</p>
                 </section>
                 """)
             : Html.Empty;
@@ -130,27 +135,49 @@ internal static class StatusPageEndpoints
         return page.Render(page["ResultTitle"], Html.Format($"""
             <h1>{page["ResultTitle"]}</h1>
             {message}
-            <dl>
+            <dl class="status-now">
             <dt>{page["StatusLabel"]}</dt><dd id="status">{page[$"Status_{status}"]}</dd>
+            </dl>
+            {withdraw}
+            <h2>{page["NextLabel"]}</h2>
+            <p id="next">{page[$"Next_{status}"]}</p>
+            <dl>
             <dt>{page["ServiceLabel"]}</dt><dd>{page.Category(record.Category)}</dd>
+            <dt>{page["PartnerLabel"]}</dt><dd id="partner">{names.Partner}</dd>
+            <dt>{page["OrganisationLabel"]}</dt><dd id="organisation">{names.Organisation}</dd>
             <dt>{page["LastChangeLabel"]}</dt><dd>{page.Date(record.UpdatedAt)}</dd>
             <dt>{page["ConsentEndsLabel"]}</dt><dd>{page.Date(record.ExpiresAt)}</dd>
             </dl>
-            <h2>{page["NextLabel"]}</h2>
-            <p id="next">{page[$"Next_{status}"]}</p>
-            <section aria-labelledby="held-title">
-            <h2 id="held-title">{page["HeldTitle"]}</h2>
+            <details id="held-facts">
+            <summary>{page["HeldTitle"]}</summary>
             <ul id="held">{held}</ul>
             <p>{page["HeldNothingElse"]}</p>
-            </section>
-            {withdraw}
+            </details>
             <p><a href="{Path}{page.LanguageQuery}">{page["CheckAnother"]}</a></p>
             """), new LanguageSwitch(Path, token));
     }
 
-    private static string Held(ClientPage page, ReferralRecord record, HeldKind kind) => kind switch
+    /// <summary>
+    /// The service and the organisation by name, from the directory. The organisation's "do not name us" setting is
+    /// about partners (who may not need to know who referred); the client is named her own organisation anyway: she
+    /// met it, the referral was made with her, and a name she recognises is how she knows the referral is hers. Whoever
+    /// holds her code already sees everything else on this page, which the card tells her to keep private.
+    /// A partner or organisation gone from the directory reads as such, never as an id.
+    /// </summary>
+    private sealed record Names(string Partner, string Organisation)
     {
-        HeldKind.Record => page["HeldRecord", page.Category(record.Category), record.PartnerId, record.OrganisationId],
+        public static Names Of(HttpContext context, ReferralRecord record, ClientPage page)
+        {
+            var directory = context.RequestServices.GetRequiredService<INetworkDirectory>();
+            return new(
+                directory.FindPartner(record.PartnerId)?.Name ?? page["PartnerNotListed"],
+                directory.FindOrganisation(record.OrganisationId)?.Name ?? page["OrganisationNotListed"]);
+        }
+    }
+
+    private static string Held(ClientPage page, ReferralRecord record, Names names, HeldKind kind) => kind switch
+    {
+        HeldKind.Record => page["HeldRecord", page.Category(record.Category), names.Partner, names.Organisation],
         HeldKind.Consent => page["HeldConsent", page[$"Consent_{WireNames.Of(record.ConsentObtainedBy)}"], page.Date(record.ExpiresAt)],
         HeldKind.TokenFingerprint => page["HeldFingerprint"],
         _ => page["HeldSealed"],

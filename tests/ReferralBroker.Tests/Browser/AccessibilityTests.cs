@@ -79,6 +79,9 @@ public sealed class AccessibilityTests(Chromium chromium, ITestOutputHelper outp
         await Expect(page.Locator("#details")).ToContainTextAsync("Ana");
         await CheckAsync("partner-referral");
         await page.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#confirm-accept")).ToBeVisibleAsync();
+        await CheckAsync("partner-confirm-accept");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Yes, accept" }).ClickAsync();
         await Expect(page.Locator("#progress")).ToBeVisibleAsync();
         await CheckAsync("partner-accepted");
 
@@ -90,6 +93,8 @@ public sealed class AccessibilityTests(Chromium chromium, ITestOutputHelper outp
         await CheckAsync("status-not-found");
         await page.GetByLabel("Your code").FillAsync(token);
         await page.GetByRole(AriaRole.Button, new() { Name = "Check", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#status")).ToBeVisibleAsync();
+        await page.Locator("#held-facts summary").ClickAsync();
         await Expect(page.Locator("#held")).ToBeVisibleAsync();
         await CheckAsync("status-result");
         await page.GetByRole(AriaRole.Button, new() { Name = "Español" }).ClickAsync();
@@ -105,13 +110,86 @@ public sealed class AccessibilityTests(Chromium chromium, ITestOutputHelper outp
         await CheckAsync("status-withdrawn");
 
         await page.GotoAsync(link);
-        await Expect(page.Locator("#status")).ToHaveTextAsync("withdrawn");
+        await Expect(page.Locator("#status")).ToHaveTextAsync("Withdrawn by the person");
         await CheckAsync("partner-withdrawn");
 
         await page.GotoAsync(Pages.Origin(_app) + "/?lang=th");
         await CheckAsync("home-th");
         await page.GotoAsync(Pages.StatusPage(_app) + "?lang=zh-Hans");
         await CheckAsync("status-form-zh-hans");
+    }
+
+    /// <summary>
+    /// The partner's page and the client's result page in Korean (Hangul), each state they have: a referral to
+    /// decide, each confirmation, accepted, declined, withdrawn, forgotten, a damaged link; the client's form, a wrong
+    /// code, the result with what is held unfolded, the confirmation, withdrawn.
+    /// </summary>
+    [Theory]
+    [InlineData(ColorScheme.Light)]
+    [InlineData(ColorScheme.Dark)]
+    public async Task The_partner_page_and_the_client_result_in_Korean_have_no_serious_or_critical_violations(ColorScheme scheme)
+    {
+        var context = PhoneContext(scheme);
+        context.Locale = "ko-KR";
+        await using var tab = await chromium.OpenAsync(context);
+        var page = tab.Page;
+        async Task CheckAsync(string state)
+        {
+            await Expect(page.Locator("html")).ToHaveAttributeAsync("lang", "ko");
+            if (scheme == ColorScheme.Light)
+            {
+                await page.ScreenshotAsync(new() { Path = Pages.ScreenshotPath(state), FullPage = true });
+            }
+
+            await page.AddScriptTagAsync(new() { Path = Pages.AxeScript });
+            await AssertNoSeriousViolationsAsync(page, state);
+        }
+
+        var (accepted, _) = await _app.SubmitAndDispatchAsync();
+        var (declined, _) = await _app.SubmitAndDispatchAsync();
+
+        await page.GotoAsync(Pages.EmailedLink(_app, accepted.ReferralId));
+        await Expect(page.Locator("#details")).Not.ToBeEmptyAsync();
+        await CheckAsync("partner-ko-new");
+        await page.GetByRole(AriaRole.Button, new() { Name = "수락", Exact = true }).ClickAsync();
+        await CheckAsync("partner-ko-confirm-accept");
+        await page.GetByRole(AriaRole.Button, new() { Name = "네, 수락합니다" }).ClickAsync();
+        await Expect(page.Locator("#progress")).ToBeVisibleAsync();
+        await CheckAsync("partner-ko-accepted");
+
+        await page.GotoAsync(Pages.EmailedLink(_app, declined.ReferralId));
+        await page.GetByRole(AriaRole.Button, new() { Name = "거절", Exact = true }).ClickAsync();
+        await CheckAsync("partner-ko-confirm-decline");
+        await page.GetByRole(AriaRole.Button, new() { Name = "네, 거절합니다" }).ClickAsync();
+        await Expect(page.Locator("#sealed-gone")).ToBeVisibleAsync();
+        await CheckAsync("partner-ko-declined");
+        await page.GetByRole(AriaRole.Button, new() { Name = "이 기기에서 이 연계 의뢰 잊기" }).ClickAsync();
+        await Expect(page.Locator("#referral")).ToBeHiddenAsync();
+        await CheckAsync("partner-ko-forgotten");
+        await page.GotoAsync(Pages.PartnerPage(_app, declined.ReferralId, "cut-short"));
+        await Expect(page.Locator("#message")).Not.ToBeEmptyAsync();
+        await CheckAsync("partner-ko-incomplete-link");
+
+        await page.GotoAsync(Pages.StatusPage(_app));
+        await CheckAsync("status-ko-form");
+        await page.Locator("#token").FillAsync("0000-0000-0000-0000");
+        await page.Locator("#token").PressAsync("Enter");
+        await Expect(page.GetByRole(AriaRole.Alert)).ToBeVisibleAsync();
+        await CheckAsync("status-ko-not-found");
+        await page.Locator("#token").FillAsync(accepted.StatusToken);
+        await page.Locator("#token").PressAsync("Enter");
+        await page.Locator("#held-facts summary").ClickAsync();
+        await Expect(page.Locator("#held")).ToBeVisibleAsync();
+        await CheckAsync("status-ko-result");
+        await page.GetByRole(AriaRole.Button, new() { Name = "연계 의뢰 중단하기" }).ClickAsync();
+        await CheckAsync("status-ko-confirm");
+        await page.GetByRole(AriaRole.Button, new() { Name = "네, 중단합니다" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToBeVisibleAsync();
+        await CheckAsync("status-ko-withdrawn");
+
+        await page.GotoAsync(Pages.EmailedLink(_app, accepted.ReferralId));
+        await Expect(page.Locator("#sealed-gone")).ToBeVisibleAsync();
+        await CheckAsync("partner-ko-withdrawn");
     }
 
     [Theory]

@@ -85,7 +85,8 @@ public sealed class JourneyTests(Chromium chromium, ITestOutputHelper output) : 
         await Expect(details).Not.ToContainTextAsync("Language");
         Assert.Equal("delivered", await _app.OrganisationStatusAsync(referralId));
         await partner.Page.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true }).ClickAsync();
-        await Expect(partner.Page.Locator("#message")).ToHaveTextAsync("Saved: the referral is now accepted.");
+        await partner.Page.GetByRole(AriaRole.Button, new() { Name = "Yes, accept" }).ClickAsync();
+        await Expect(partner.Page.Locator("#message")).ToHaveTextAsync("Saved. The referral is now: Accepted.");
 
         // 3. The client, on a small phone with JavaScript off, in Thai (her browser asks for it).
         await using var client = await chromium.OpenAsync(new()
@@ -114,7 +115,7 @@ public sealed class JourneyTests(Chromium chromium, ITestOutputHelper output) : 
 
         // 4. The partner's link now shows the referral withdrawn, and nothing of the client.
         await partner.Page.GotoAsync(link);
-        await Expect(partner.Page.Locator("#status")).ToHaveTextAsync("withdrawn");
+        await Expect(partner.Page.Locator("#status")).ToHaveTextAsync("Withdrawn by the person");
         await Expect(partner.Page.Locator("#state")).ToContainTextAsync("The person withdrew this referral.");
         await Expect(partner.Page.Locator("#decide")).ToBeHiddenAsync();
         await Expect(partner.Page.Locator("#progress")).ToBeHiddenAsync();

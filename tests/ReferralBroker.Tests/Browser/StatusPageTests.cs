@@ -42,6 +42,45 @@ public sealed class StatusPageTests(Chromium chromium) : IDisposable
         tab.AssertNoErrors();
     }
 
+    /// <summary>
+    /// On a small phone (360 × 640, JavaScript off) the status and the withdraw button are on the first screen, the
+    /// partner and organisation are named, and what is held is folded below. Hindi and Korean run longest of the scripts
+    /// whose glyphs are tallest; English is the reference.
+    /// </summary>
+    [Theory]
+    [InlineData("en", "Stop my referral", "Demo community clinic")]
+    [InlineData("hi", "मेरा रेफ़रल रोकें", "Demo community clinic")]
+    [InlineData("mr", "माझा रेफरल थांबवा", "Demo community clinic")]
+    [InlineData("ko", "연계 의뢰 중단하기", "Demo community clinic")]
+    public async Task On_a_360_pixel_phone_the_status_and_the_withdraw_button_are_on_the_first_screen(string lang, string withdraw, string partnerName)
+    {
+        var (submitted, _) = await _app.SubmitAndDispatchAsync();
+        await using var tab = await chromium.OpenAsync(new() { JavaScriptEnabled = false, ViewportSize = new() { Width = 360, Height = 640 }, IsMobile = true });
+        var page = tab.Page;
+        await page.GotoAsync(Pages.StatusPage(_app) + $"?lang={lang}");
+        await page.Locator("#token").FillAsync(submitted.StatusToken);
+        await page.Locator("#token").PressAsync("Enter");
+        await Expect(page.Locator("#status")).ToBeVisibleAsync();
+
+        foreach (var target in new[] { page.Locator("#status"), page.GetByRole(AriaRole.Button, new() { Name = withdraw }) })
+        {
+            var box = await target.BoundingBoxAsync();
+            Assert.NotNull(box);
+            Assert.True(box.Y + box.Height <= 640, $"{target} ends at {box.Y + box.Height} px, below the first screen of 640 px");
+        }
+
+        await page.ScreenshotAsync(new() { Path = Pages.ScreenshotPath($"status-result-360-{lang}") });
+        Assert.Equal(0, await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - document.documentElement.clientWidth"));
+        await Expect(page.Locator("#partner")).ToHaveTextAsync(partnerName);
+        await Expect(page.Locator("#organisation")).ToHaveTextAsync("Demo outreach organisation");
+        await Expect(page.Locator("#held")).ToBeHiddenAsync();
+        await page.Locator("#held-facts summary").ClickAsync();
+        await Expect(page.Locator("#held")).ToBeVisibleAsync();
+        await Expect(page.Locator("#held")).ToContainTextAsync(partnerName);
+        Assert.DoesNotContain("demo-health", await page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain("demo-org", await page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Quick_exit_replaces_the_page_so_Back_does_not_return_to_it()
     {
