@@ -61,7 +61,7 @@ function historyCell(referral) {
   details.append(el('summary', page.t('HistoryShow', referral.history.length)));
   const list = el('ol');
   referral.history.forEach((entry, i) => {
-    const word = entry.status === 'submitted' && i > 0 ? page.t('HistoryResent') : page.word('Status_', entry.status);
+    const word = entry.status === 'submitted' && i > 0 ? page.t('HistoryResent') : page.word('State_', entry.status);
     list.append(el('li', `${page.date(entry.at)}: ${word}`));
   });
   details.append(list);
@@ -70,7 +70,7 @@ function historyCell(referral) {
 
 function statusCell(referral) {
   const cell = el('td');
-  cell.append(el('span', page.word('Status_', referral.status), 'badge'));
+  cell.append(el('span', page.word('State_', referral.status), 'badge'));
   if (referral.declineReason) cell.append(el('p', page.word('DeclineReason_', referral.declineReason), 'hint'));
   if (referral.deliveryFailed) {
     cell.append(' ', el('span', page.t('BadgeFailed'), 'badge alert'));
@@ -247,7 +247,7 @@ function signedIn() {
 }
 
 function start() {
-  $('filter-status').replaceChildren(new Option(page.t('FilterAny'), ''), ...statuses.map((s) => new Option(page.word('Status_', s), s)));
+  $('filter-status').replaceChildren(new Option(page.t('FilterAny'), ''), ...statuses.map((s) => new Option(page.word('State_', s), s)));
   $('flag-reason').replaceChildren(...flagReasons.map((r) => new Option(page.word('FlagReason_', r), r)));
   fields.forEach(wireAgain);
   $('filters').addEventListener('submit', (event) => { event.preventDefault(); load(false).catch(() => say(page.t('LoadFailed'))); });
