@@ -26,14 +26,20 @@ public sealed class ReferralsPageTests(Chromium chromium, ITestOutputHelper outp
     [Fact]
     public async Task A_caseworker_refers_with_a_safe_code_sees_it_used_and_a_failed_delivery_in_her_list_and_sends_it_again()
     {
+        // Her own key, issued by her organisation (POST /api/staff with its system key).
+        var issued = await _app.Organisation().PostAsJsonAsync("/api/staff", new { name = "Mai" });
+        Assert.Equal(System.Net.HttpStatusCode.Created, issued.StatusCode);
+        var ownKey = (await issued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+
         await using var tab = await chromium.OpenAsync();
         var page = tab.Page;
         await page.GotoAsync(Pages.ReferPage(_app));
-        await page.GetByLabel("Staff key").FillAsync(BrokerApp.OrgKey);
+        await page.GetByLabel("Staff key").FillAsync(ownKey);
         await page.GetByRole(AriaRole.Button, new() { Name = "Use this key" }).ClickAsync();
+        await Expect(page.Locator("#signed-in")).ToHaveTextAsync("Signed in as Mai, Demo outreach organisation");
         await Expect(page.Locator("#refer-form")).ToBeVisibleAsync();
         await page.Locator("#category").SelectOptionAsync("health");
-        await page.Locator("#field-firstName").FillAsync("Mai");
+        await page.Locator("#field-firstName").FillAsync("Ana");
         await page.Locator("#field-needs").FillAsync("STI testing");
         await page.GetByLabel("Also make a safe code").CheckAsync();
         await Expect(page.Locator("#duress-limits")).ToContainTextAsync("Never put both codes on one card");
@@ -55,6 +61,7 @@ public sealed class ReferralsPageTests(Chromium chromium, ITestOutputHelper outp
         // To her list by the staff navigation, asked for no key again.
         await page.GetByRole(AriaRole.Navigation, new() { Name = "Staff pages" }).GetByRole(AriaRole.Link, new() { Name = "Referrals sent" }).ClickAsync();
         await Expect(page.Locator("#content")).ToBeVisibleAsync();
+        await Expect(page.Locator("#signed-in")).ToHaveTextAsync("Signed in as Mai, Demo outreach organisation");
         var row = page.Locator("#rows tr").First;
         await Expect(row).ToContainTextAsync("Demo community clinic");
         await Expect(row).ToContainTextAsync("Health");
@@ -64,12 +71,12 @@ public sealed class ReferralsPageTests(Chromium chromium, ITestOutputHelper outp
         await Expect(page.Locator("#attention")).ToContainTextAsync("Not delivered, to send again with the person: 1");
         await Expect(page.Locator("#attention")).ToContainTextAsync("Safe code used: 1");
         // Nothing about her: the broker has nothing to show.
-        await Expect(page.Locator("main")).Not.ToContainTextAsync("Mai");
+        await Expect(page.Locator("main")).Not.ToContainTextAsync("Ana");
         await Expect(page.Locator("main")).Not.ToContainTextAsync("STI testing");
 
         await row.GetByRole(AriaRole.Button, new() { Name = "Send again" }).ClickAsync();
         await Expect(page.Locator("#resend-title")).ToBeFocusedAsync();
-        await page.Locator("#again-firstName").FillAsync("Mai");
+        await page.Locator("#again-firstName").FillAsync("Ana");
         await Expect(page.Locator("#again-share-firstName")).ToBeCheckedAsync();
         await page.Locator("#again-needs").FillAsync("STI testing, again");
         await page.Locator("#again-consent").CheckAsync();
@@ -88,7 +95,7 @@ public sealed class ReferralsPageTests(Chromium chromium, ITestOutputHelper outp
         await Expect(page.Locator("#rows tr").First).ToContainTextAsync("Delivered");
         await page.Locator("#rows tr").First.GetByText("History (3)").ClickAsync();
         await Expect(page.Locator("#rows tr").First).ToContainTextAsync("Sent again");
-        ReferPageTests.AssertNoErrors(tab);
+        tab.AssertNoErrors();
     }
 
     [Fact]
@@ -119,7 +126,7 @@ public sealed class ReferralsPageTests(Chromium chromium, ITestOutputHelper outp
         await Expect(page.Locator("#message")).ToHaveTextAsync("Your flag on Demo migrant legal aid is recorded.");
         var flags = await _app.Services.GetRequiredService<IDirectoryStore>().FlagsAsync("demo-legal", CancellationToken.None);
         Assert.Equal("demanded-identity-documents", Assert.Single(flags).Reason);
-        ReferPageTests.AssertNoErrors(tab);
+        tab.AssertNoErrors();
     }
 
     [Fact]
