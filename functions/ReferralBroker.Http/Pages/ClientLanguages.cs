@@ -20,6 +20,11 @@ internal static class ClientLanguages
         ("pt", "Português"),
         ("th", "ไทย"),
         ("zh-Hans", "简体中文"),
+        ("hi", "हिन्दी"),
+        ("mr", "मराठी"),
+        ("vi", "Tiếng Việt"),
+        ("ko", "한국어"),
+        ("ro", "Română"),
     ];
 
     /// <remarks>

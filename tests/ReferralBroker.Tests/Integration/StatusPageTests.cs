@@ -103,6 +103,11 @@ public sealed partial class StatusPageTests : IDisposable
     [InlineData(null, "de-DE, pt-BR;q=0.8, en;q=0.3", "pt", "Consultar o seu encaminhamento")]
     [InlineData(null, "zh-TW", "zh-Hans", "查询您的转介")]
     [InlineData(null, "en;q=0.2, fr;q=0.9", "fr", "Suivre votre orientation")]
+    [InlineData(null, "hi-IN,hi;q=0.9,en;q=0.5", "hi", "अपना रेफ़रल देखें")]
+    [InlineData(null, "mr-IN", "mr", "तुमचा रेफरल पाहा")]
+    [InlineData(null, "vi-VN,vi;q=0.9", "vi", "Xem giới thiệu của bạn")]
+    [InlineData(null, "ko-KR,ko;q=0.9,en-US;q=0.8", "ko", "내 연계 의뢰 확인하기")]
+    [InlineData(null, "ro-RO", "ro", "Verificați trimiterea")]
     [InlineData("es", "th", "es", "Consultar su derivación")]
     [InlineData("xx", "fr", "fr", "Suivre votre orientation")]
     public async Task The_language_comes_from_the_lang_parameter_then_Accept_Language_then_English(
@@ -172,10 +177,12 @@ public sealed partial class StatusPageTests : IDisposable
         var texts = JsonDocument.Parse(block.Groups["json"].Value).RootElement;
         Assert.Equal("https://broker.test/status", texts.GetProperty("statusPage").GetString());
         var languages = texts.GetProperty("languages");
-        Assert.Equal(["en", "es", "fr", "pt", "th", "zh-Hans"], languages.EnumerateObject().Select(l => l.Name));
+        Assert.Equal(["en", "es", "fr", "pt", "th", "zh-Hans", "hi", "mr", "vi", "ko", "ro"], languages.EnumerateObject().Select(l => l.Name));
         Assert.Equal("คุณตกลงให้เราส่งข้อมูลเหล่านี้หรือไม่", languages.GetProperty("th").GetProperty("ConsentScriptQuestion").GetString());
         Assert.Equal("您的转介代码", languages.GetProperty("zh-Hans").GetProperty("CardTitle").GetString());
         Assert.Equal("ไทย", languages.GetProperty("th").GetProperty("name").GetString());
+        Assert.Equal("이 내용을 보내는 데 동의하시나요?", languages.GetProperty("ko").GetProperty("ConsentScriptQuestion").GetString());
+        Assert.Equal("हिन्दी", languages.GetProperty("hi").GetProperty("name").GetString());
     }
 
     /// <summary>Not cached, not referred, and no cookie: nothing of the visit stays behind or travels on.</summary>

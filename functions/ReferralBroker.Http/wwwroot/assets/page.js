@@ -17,9 +17,11 @@ const page = (() => {
     return Object.prototype.hasOwnProperty.call(texts, prefix + value) ? texts[prefix + value] : value;
   }
 
+  // "Thai" on an English page, "ภาษาไทย" on a Thai one (ClientText's Language_*); a language without a word there
+  // under its own name when it is one of the pages' languages, else its code.
   function languageName(code) {
     const primary = String(code || '').toLowerCase().split(/[-_]/)[0];
-    return texts.languages[code] || texts.languages[primary] || texts['Language_' + primary] || code;
+    return texts['Language_' + primary] || texts.languages[code] || texts.languages[primary] || code;
   }
 
   function date(iso) {
