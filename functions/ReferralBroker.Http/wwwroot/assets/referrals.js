@@ -112,6 +112,9 @@ function row(referral) {
   const history = el('td');
   history.append(historyCell(referral));
   tr.append(history, actionsCell(referral));
+  // On a phone each row stacks into a card; its cells name their column (site.css, "referrals").
+  const columns = [page.t('ColSent'), page.t('ColService'), page.t('ColPartner'), page.t('ColStatus'), page.t('ColHistory'), page.t('ColActions')];
+  [...tr.children].forEach((cell, i) => { cell.dataset.label = columns[i]; });
   return tr;
 }
 
