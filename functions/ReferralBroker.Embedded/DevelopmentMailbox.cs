@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using ReferralBroker.Ports;
+using ReferralBroker.Referrals;
 
 namespace ReferralBroker.Embedded;
 
@@ -20,7 +21,7 @@ internal sealed record MailMode(DevelopmentMailbox? DevelopmentMailbox, bool Pag
 internal sealed record MailboxMessage(string FileName, string Key, string ReferralId, DateTimeOffset At, string To, string Subject, string Text, bool Redacted)
 {
     /// <summary>The partner's email, which carries the link secret; the others are notifications to the organisation.</summary>
-    public bool IsPartnerEmail => Key == ReferralId;
+    public bool IsPartnerEmail => PartnerMail.IsPartnerEmail(Key, ReferralId);
 }
 
 /// <summary>
@@ -314,7 +315,7 @@ internal sealed partial class DevelopmentMailbox : IMailSender, IDisposable
         public DateTimeOffset At { get; } = at;
         public string To { get; } = to;
         public string Subject { get; } = subject;
-        public bool IsPartnerEmail => Key == ReferralId;
+        public bool IsPartnerEmail => PartnerMail.IsPartnerEmail(Key, ReferralId);
         public bool Written { get; set; }
         public bool Redacted { get; set; }
         public bool Deleted { get; set; }

@@ -49,6 +49,34 @@ internal sealed class SqliteReferralQueue(SqliteDatabase database, QueueOptions 
         return created;
     }
 
+    /// <summary>
+    /// The resent record and its new message in one transaction. A message of the referral still queued (the failed
+    /// one, in the moment between its referral being marked and the message completed) is deleted first: the new one
+    /// takes its id, and completing the old lease then removes nothing.
+    /// </summary>
+    public async Task<WriteOutcome> TryReplaceAndEnqueueAsync(ReferralRecord record, string expectedVersion, DispatchMessage message, CancellationToken cancellationToken)
+    {
+        var now = Millis(time.GetUtcNow());
+        var outcome = await database.WriteAsync(writer =>
+        {
+            var replaced = SqliteReferralStore.TryReplace(writer, record, expectedVersion);
+            if (replaced != WriteOutcome.Written)
+            {
+                return replaced;
+            }
+
+            writer.Command("DELETE FROM queue WHERE message_id = $id", ("$id", message.MessageId)).ExecuteNonQuery();
+            Insert(writer, message, now);
+            return WriteOutcome.Written;
+        }, cancellationToken);
+        if (outcome == WriteOutcome.Written)
+        {
+            _signal.Release();
+        }
+
+        return outcome;
+    }
+
     private static int Insert(Lease writer, DispatchMessage message, long now) => writer.Command("""
         INSERT INTO queue (message_id, enqueued_at, available_at, delivery_count, body)
         VALUES ($id, $now, $now, 0, $body)

@@ -51,14 +51,18 @@ internal sealed class SqliteReferralStore(SqliteDatabase database) : IReferralSt
                 reader.GetInt64(2).ToString(CultureInfo.InvariantCulture)));
     }
 
-    public Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken cancellationToken)
+    public Task<WriteOutcome> TryReplaceAsync(ReferralRecord record, string expectedVersion, CancellationToken cancellationToken) =>
+        database.WriteAsync(writer => TryReplace(writer, record, expectedVersion), cancellationToken);
+
+    /// <summary>The replace, inside a write the caller owns (a resend writes it together with the queue row).</summary>
+    internal static WriteOutcome TryReplace(Lease writer, ReferralRecord record, string expectedVersion)
     {
         (string, object?)[] parameters = [.. Parameters(record), ("$version", long.Parse(expectedVersion, CultureInfo.InvariantCulture))];
-        return database.WriteAsync(writer => writer.Command("""
+        return writer.Command("""
             UPDATE referrals SET version = version + 1, expires_at = $expires, sealed_delete_at = $sealedDelete,
                 purge_at = $purge, status = $status, record = $record, notify_at = $notifyAt, duress_token_hash = $duressToken
             WHERE referral_id = $id AND version = $version
-            """, parameters).ExecuteNonQuery() == 1 ? WriteOutcome.Written : Missed(writer, record.ReferralId), cancellationToken);
+            """, parameters).ExecuteNonQuery() == 1 ? WriteOutcome.Written : Missed(writer, record.ReferralId);
     }
 
     /// <summary>Deletes the record and, in the same write, adds it to the report counters: counted once, never twice.</summary>

@@ -12,7 +12,7 @@ namespace ReferralBroker.Functions;
 /// Functions host keeps the root for itself.
 /// </summary>
 [Gate(Access.Anyone)]
-internal sealed class PageFunctions(IStringLocalizer<ClientText> text, IOptions<BrokerOptions> options)
+internal sealed class PageFunctions(IStringLocalizer<ClientText> text, IStringLocalizer<ReferText> referText, IOptions<BrokerOptions> options)
 {
     [Function("ReportsPage")]
     public static IResult Reports([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "reports")] HttpRequest request) =>
@@ -24,7 +24,11 @@ internal sealed class PageFunctions(IStringLocalizer<ClientText> text, IOptions<
 
     [Function("ReferPage")]
     public IResult Refer([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "refer")] HttpRequest request) =>
-        PageEndpoints.Refer(text, options);
+        PageEndpoints.Refer(request.HttpContext, text, referText, options);
+
+    [Function("ReferralsPage")]
+    public static IResult Referrals([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "referrals")] HttpRequest request) =>
+        PageEndpoints.Referrals(request.HttpContext);
 
     [Function("AdminPage")]
     public static IResult Admin([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin")] HttpRequest request) =>

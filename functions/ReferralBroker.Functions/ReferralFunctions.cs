@@ -23,4 +23,10 @@ internal sealed class ReferralFunctions(ReferralService referrals)
     public async Task<IResult> Get(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/referrals/{referralId}")] HttpRequest request, CancellationToken ct) =>
         await ReferralEndpoints.Get(request, referrals, ct);
+
+    [Function("ResendReferral")]
+    [Gate(Access.Organisation, Limit = OrganisationLimit.Submissions)]
+    public async Task<IResult> Resend(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/referrals/{referralId}/resend")] HttpRequest request, CancellationToken ct) =>
+        await ReferralEndpoints.Resend(request, referrals, ct);
 }

@@ -29,7 +29,15 @@ public static class ReferralLifecycle
         // Expiry means nobody accepted before consent ran out; an accepted referral is being worked on.
         [(ReferralStatus.Submitted, ReferralEvent.Expire)] = ReferralStatus.Expired,
         [(ReferralStatus.Delivered, ReferralEvent.Expire)] = ReferralStatus.Expired,
+
+        // The one loop: a referral the partner could never be emailed about is still "submitted" to nobody, and
+        // only such a one (see MayResend) is sent again; its history records the second "submitted".
+        [(ReferralStatus.Submitted, ReferralEvent.Resend)] = ReferralStatus.Submitted,
     };
+
+    /// <summary>Whether the organisation may send the referral again: only when delivery failed and its details are gone.</summary>
+    public static bool MayResend(ReferralStatus status, bool deliveryFailed) =>
+        deliveryFailed && TryApply(status, ReferralEvent.Resend, out _);
 
     public static bool TryApply(ReferralStatus from, ReferralEvent @event, out ReferralStatus to) =>
         Transitions.TryGetValue((from, @event), out to);

@@ -24,6 +24,8 @@ public enum ReferralEvent
     FailContact,
     Withdraw,
     Expire,
+    /// <summary>The organisation sends a referral marked deliveryFailed again, with its details typed anew.</summary>
+    Resend,
 }
 
 /// <summary>

@@ -94,6 +94,13 @@ public interface IReferralIntake
 {
     /// <summary>False when a record with that id already exists; nothing is queued then.</summary>
     Task<bool> TryCreateAndEnqueueAsync(ReferralRecord record, DispatchMessage message, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A referral sent again (<see cref="Referrals.ReferralService.ResendAsync"/>): replaces the record if it is still at
+    /// <paramref name="expectedVersion"/> and queues its new message, with the same guarantee as a new referral (both
+    /// in one transaction, or the message first). Nothing is written but the message when the answer is not Written.
+    /// </summary>
+    Task<WriteOutcome> TryReplaceAndEnqueueAsync(ReferralRecord record, string expectedVersion, DispatchMessage message, CancellationToken cancellationToken);
 }
 
 /// <summary>An email with no client data: a generic subject, the category and the partner's link.</summary>

@@ -55,11 +55,15 @@ public static class ClosedLoop
     public const string EventIdHeader = "ReferralBroker-Event-Id";
     public const string EmailSubject = "A referral you sent has changed status";
 
-    /// <summary>Each status happens at most once per referral (the lifecycle has no cycles), so this is unique.</summary>
-    public static string EventId(string referralId, string @event) => $"{referralId}.{@event}";
+    /// <summary>
+    /// Each status happens at most once per referral (the lifecycle's one loop, a resend, is not notified), so this is
+    /// unique; a delivery failure can recur after a resend and is numbered from its second occurrence.
+    /// </summary>
+    public static string EventId(string referralId, string @event, int occurrence = 1) =>
+        occurrence > 1 ? $"{referralId}.{@event}.{occurrence}" : $"{referralId}.{@event}";
 
-    public static PendingNotification For(string referralId, string @event, DateTimeOffset at) =>
-        new(EventId(referralId, @event), @event, at, EmailSent: false, WebhookSent: false, Attempts: 0, NextAttemptAt: at);
+    public static PendingNotification For(string referralId, string @event, DateTimeOffset at, int occurrence = 1) =>
+        new(EventId(referralId, @event, occurrence), @event, at, EmailSent: false, WebhookSent: false, Attempts: 0, NextAttemptAt: at);
 
     public static PendingNotification For(string referralId, ReferralStatus status, DateTimeOffset at) =>
         For(referralId, WireNames.Of(status), at);

@@ -24,4 +24,15 @@ public sealed class QueueThenStoreIntake(IReferralQueue queue, IReferralStore st
         // False: a concurrent retry with the same Idempotency-Key stored its record first; this message is superseded.
         return await store.TryCreateAsync(record, cancellationToken);
     }
+
+    /// <remarks>
+    /// The same order for a resend: a crash between the two leaves a message whose secret does not open the record,
+    /// still <c>deliveryFailed</c>, and nothing was answered. The dispatcher reads that as "not stored yet" (the replace
+    /// may be on its way) and drops it after the grace period; once the replace lands, the message opens the record.
+    /// </remarks>
+    public async Task<WriteOutcome> TryReplaceAndEnqueueAsync(ReferralRecord record, string expectedVersion, DispatchMessage message, CancellationToken cancellationToken)
+    {
+        await queue.EnqueueAsync(message, cancellationToken);
+        return await store.TryReplaceAsync(record, expectedVersion, cancellationToken);
+    }
 }

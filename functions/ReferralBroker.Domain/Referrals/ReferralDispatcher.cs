@@ -59,6 +59,15 @@ public sealed partial class ReferralDispatcher(
             return DispatchResult.NotYetStored;
         }
 
+        // Sent again (QueueThenStoreIntake queues before it replaces): a message whose secret does not open a record
+        // still marked undeliverable may be the resend whose replace is on its way. Left for later like a record
+        // not stored yet, and dropped after the same grace when it never comes.
+        if (found.Value is { Status: ReferralStatus.Submitted, DeliveryFailed: true } failed && !OpensRecord(message, failed))
+        {
+            LogNotYetStored(logger, message.ReferralId);
+            return DispatchResult.NotYetStored;
+        }
+
         // A referral marked undeliverable has lost its sealed details: an email now would open nothing.
         if (found.Value is not { Status: ReferralStatus.Submitted, DeliveryFailed: false } referral)
         {
@@ -150,6 +159,18 @@ public static class PartnerMail
 {
     public const string Subject = "A new referral is waiting for you";
 
+    /// <summary>
+    /// The referral's id for its first email; a resend is a new email (a new link), which a sender keying repeats on
+    /// the referral alone would refuse, so it is numbered. Never the form of a notification's event id.
+    /// </summary>
+    public static string DeduplicationKey(string referralId, int sends) => sends > 1 ? $"{referralId}.sent-{sends}" : referralId;
+
+    /// <summary>Whether a mail's deduplication key is one of the partner's emails of this referral (not a notification).</summary>
+    public static bool IsPartnerEmail(string deduplicationKey, string referralId) =>
+        deduplicationKey == referralId
+        || (deduplicationKey.StartsWith(referralId + ".sent-", StringComparison.Ordinal) && deduplicationKey.Length > referralId.Length + 6
+            && deduplicationKey[(referralId.Length + 6)..].All(char.IsAsciiDigit));
+
     public static string Link(string publicBaseUrl, string referralId, string linkSecret) =>
         $"{publicBaseUrl.TrimEnd('/')}/partner/{referralId}#{linkSecret}";
 
@@ -177,6 +198,9 @@ public static class PartnerMail
             <p>The link is the only key to this referral: please do not forward this email.
             If nobody accepts it, the referral expires on {expires}.</p>
             """;
-        return new OutgoingMail(partner.Email, Subject, text, html, referral.ReferralId);
+        return new OutgoingMail(partner.Email, Subject, text, html, referral.ReferralId)
+        {
+            DeduplicationKey = DeduplicationKey(referral.ReferralId, Transitions.Sends(referral)),
+        };
     }
 }

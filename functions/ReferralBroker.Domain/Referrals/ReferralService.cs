@@ -20,6 +20,15 @@ public abstract record SubmitOutcome
     public sealed record IdempotencyKeyReused : SubmitOutcome;
 }
 
+public abstract record ResendOutcome
+{
+    public sealed record Sent(ReferralRecord Referral) : ResendOutcome;
+    public sealed record NotFound : ResendOutcome;
+    /// <summary>Not marked deliveryFailed (on its way, delivered, or acted on): nothing to send again.</summary>
+    public sealed record NotAllowed(ReferralStatus Current) : ResendOutcome;
+    public sealed record Invalid(Dictionary<string, string[]> Errors) : ResendOutcome;
+}
+
 public abstract record ActionOutcome
 {
     public sealed record Done(ReferralRecord Referral) : ActionOutcome;
@@ -119,6 +128,56 @@ public sealed partial class ReferralService(
         return Created(record, token, duressToken);
     }
 
+    /// <summary>
+    /// Sends a referral marked deliveryFailed again: the caseworker typed the client's details again with her, so they
+    /// are sealed under a new link secret and the partner gets a new email, as for a new referral (the same intake
+    /// guarantee: the record and its message both, or the message alone and no answer). The id, the client's token
+    /// (her card stays valid), the duress token and the history are kept.
+    /// </summary>
+    /// <param name="submission">The client and consent only; category and partner are the referral's own.</param>
+    public async Task<ResendOutcome> ResendAsync(Organisation organisation, string referralId, ReferralSubmission submission, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < MaxConcurrencyRetries; attempt++)
+        {
+            if (await store.FindAsync(referralId, ct) is not { } current || current.Value.OrganisationId != organisation.Id)
+            {
+                return new ResendOutcome.NotFound();
+            }
+
+            if (!ReferralLifecycle.MayResend(current.Value.Status, current.Value.DeliveryFailed))
+            {
+                return new ResendOutcome.NotAllowed(current.Value.Status);
+            }
+
+            var now = time.GetUtcNow();
+            var errors = ConsentRules.Check(submission with { Category = current.Value.Category, PartnerId = current.Value.PartnerId },
+                directory, now, retention, out var expiresAt);
+            if (errors.Count > 0)
+            {
+                return new ResendOutcome.Invalid(errors);
+            }
+
+            var seal = ReferralSeal.Seal(referralId, submission.ClientJson);
+            var next = Transitions.Resend(current.Value, seal.Sealed, seal.CapabilityHash, submission.Consent!.ObtainedBy!.Value, expiresAt, now, retention)!;
+            // The referral's id as the message's, as for the first send: the queue's last attempt marks by it.
+            var message = new DispatchMessage(referralId, referralId, next.PartnerId, WireNames.Of(next.Category), Base64Url.Encode(seal.LinkSecret));
+            CryptographicOperations.ZeroMemory(seal.LinkSecret);
+            switch (await intake.TryReplaceAndEnqueueAsync(next, current.Version, message, ct))
+            {
+                case WriteOutcome.Written:
+                    LogResent(logger, referralId);
+                    return new ResendOutcome.Sent(next);
+                case WriteOutcome.NotFound:
+                    return new ResendOutcome.NotFound();
+            }
+
+            // Changed meanwhile (a duress use, a withdrawal): decided again on what is stored now. A message queued
+            // for the lost attempt carries a secret that opens nothing, and is dropped by the dispatcher.
+        }
+
+        throw new InvalidOperationException("The referral kept changing under the resend; giving up.");
+    }
+
     public async Task<ReferralRecord?> FindForOrganisationAsync(string organisationId, string referralId, CancellationToken ct)
     {
         var found = await store.FindAsync(referralId, ct);
@@ -173,7 +232,7 @@ public sealed partial class ReferralService(
                 Sealed = null,
                 SealedDeleteAt = null,
                 UpdatedAt = now,
-                Notifications = Notify(current.Value, ClosedLoop.DeliveryFailedEvent, now),
+                Notifications = Notify(current.Value, ClosedLoop.DeliveryFailedEvent, now, Transitions.Sends(current.Value)),
             };
             if (await store.TryReplaceAsync(failed, current.Version, ct) != WriteOutcome.Conflict)
             {
@@ -191,8 +250,8 @@ public sealed partial class ReferralService(
     private bool HearsOfChanges(string organisationId) =>
         directory.FindOrganisation(organisationId)?.Notifications is { Email: not null } or { WebhookUrl: not null };
 
-    private IReadOnlyList<PendingNotification> Notify(ReferralRecord record, string @event, DateTimeOffset now) =>
-        HearsOfChanges(record.OrganisationId) ? [.. record.Notifications, ClosedLoop.For(record.ReferralId, @event, now)] : record.Notifications;
+    private IReadOnlyList<PendingNotification> Notify(ReferralRecord record, string @event, DateTimeOffset now, int occurrence = 1) =>
+        HearsOfChanges(record.OrganisationId) ? [.. record.Notifications, ClosedLoop.For(record.ReferralId, @event, now, occurrence)] : record.Notifications;
 
     /// <summary>Loads, applies the event and writes back, reloading when another writer got there first.</summary>
     internal async Task<ActionOutcome> TransitionAsync(
@@ -326,6 +385,9 @@ public sealed partial class ReferralService(
 
     private static SubmitOutcome.Created Created(ReferralRecord record, string token, string? duressToken) =>
         new SubmitOutcome.Created(new SubmittedReferral(record.ReferralId, token, record.Status, record.ExpiresAt, duressToken));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} was sent again after its delivery failed")]
+    private static partial void LogResent(ILogger logger, string referralId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: its duress token was used; the organisation is told")]
     private static partial void LogDuress(ILogger logger, string referralId);

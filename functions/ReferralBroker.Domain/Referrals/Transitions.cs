@@ -30,6 +30,39 @@ public static class Transitions
         };
     }
 
+    /// <summary>
+    /// The referral sent again with its details sealed anew under a new link secret (the old secret opens nothing):
+    /// the same id, the client's token and history kept, the consent the client gave again, delivery pending again.
+    /// Null when it may not be sent again (<see cref="ReferralLifecycle.MayResend"/>).
+    /// </summary>
+    public static ReferralRecord? Resend(
+        ReferralRecord record, Sealing.SealedReferral sealedDetails, string capabilityHash, ConsentMethod obtainedBy,
+        DateTimeOffset expiresAt, DateTimeOffset now, RetentionPolicy retention)
+    {
+        if (!ReferralLifecycle.MayResend(record.Status, record.DeliveryFailed)
+            || !ReferralLifecycle.TryApply(record.Status, ReferralEvent.Resend, out var next))
+        {
+            return null;
+        }
+
+        return record with
+        {
+            Status = next,
+            UpdatedAt = now,
+            History = [.. record.History, new StatusChange(next, now)],
+            DeliveryFailed = false,
+            Sealed = sealedDetails,
+            SealedDeleteAt = null,
+            CapabilityHash = capabilityHash,
+            ConsentObtainedBy = obtainedBy,
+            ExpiresAt = expiresAt,
+            PurgeAt = retention.PurgeAt(next, record.CreatedAt, expiresAt, now),
+        };
+    }
+
+    /// <summary>How many times the referral was sent: 1, and one more for each resend.</summary>
+    public static int Sends(ReferralRecord record) => Math.Max(1, record.History.Count(h => h.Status == ReferralStatus.Submitted));
+
     /// <summary>When the sealed referral will be gone at the latest, if it is still held.</summary>
     public static DateTimeOffset? SealedGoneBy(ReferralRecord record) =>
         record.Sealed is null ? null : record.SealedDeleteAt ?? record.ExpiresAt;

@@ -30,6 +30,9 @@ internal static class PageEndpoints
         "CardTitle", "CardCheckAt", "CardKeepPrivate", "CardNoName",
     ];
 
+    /// <summary>The words of the consent script the client resources lack, from the page's own resource.</summary>
+    private static readonly string[] ReferClientTexts = ["ClientScriptPartner"];
+
     public static IEndpointRouteBuilder MapPages(this IEndpointRouteBuilder routes)
     {
         var pages = routes.MapGroup("").RequireAccess(Access.Anyone).ExcludeFromDescription();
@@ -38,6 +41,7 @@ internal static class PageEndpoints
         pages.MapGet("/partner/{referralId}", Partner);
         pages.MapGet("/refer", Refer);
         pages.MapGet("/admin", Admin);
+        pages.MapGet("/referrals", Referrals).WithName("ReferralsPage");
         pages.MapGet("/assets/{file}", Asset);
         routes.MapStatusPages();
         return routes;
@@ -76,13 +80,15 @@ internal static class PageEndpoints
     }
 
     /// <summary>
-    /// The caseworker's intake page, with the consent script and the card's words in every client language as a
-    /// JSON data block (not a script: the CSP lets only /assets scripts run), taken from the same resources as the
-    /// client's own pages.
+    /// The caseworker's intake page, on <see cref="StaffPages"/> in her language, with the consent script and the
+    /// card's words in every client language as a second JSON data block (not a script: the CSP lets only /assets
+    /// scripts run), taken from the same resources as the client's own pages, and the script's line naming the
+    /// partner from ReferText in each language.
     /// </summary>
-    public static ContentHttpResult Refer(IStringLocalizer<ClientText> text, IOptions<BrokerOptions> options)
+    public static ContentHttpResult Refer(
+        HttpContext context, IStringLocalizer<ClientText> text, IStringLocalizer<ReferText> referText, IOptions<BrokerOptions> options)
     {
-        var html = File.ReadAllText(WebRootFile("refer.html"));
+        var page = StaffPages.Render<ReferText>(context, "refer.html");
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
@@ -102,6 +108,11 @@ internal static class PageEndpoints
                         json.WriteString(key, text[key]);
                     }
 
+                    foreach (var key in ReferClientTexts)
+                    {
+                        json.WriteString(key, referText[key]);
+                    }
+
                     json.WriteEndObject();
                 }
             }
@@ -116,8 +127,11 @@ internal static class PageEndpoints
 
         // The writer's default encoder escapes '<', '>' and '&', so the data cannot close its own element.
         var block = $"""<script type="application/json" id="client-texts">{Encoding.UTF8.GetString(buffer.ToArray())}</script>""";
-        return TypedResults.Content(html.Replace(ClientTextsMarker, block, StringComparison.Ordinal), "text/html; charset=utf-8");
+        return TypedResults.Content(page.ResponseContent!.Replace(ClientTextsMarker, block, StringComparison.Ordinal), page.ContentType);
     }
+
+    /// <summary>The caseworker's referrals: status, partner and dates, never anything about the client (the broker has none).</summary>
+    public static ContentHttpResult Referrals(HttpContext context) => StaffPages.Render<ReferralsText>(context, "referrals.html");
 
     private static readonly FileExtensionContentTypeProvider ContentTypes = new();
 

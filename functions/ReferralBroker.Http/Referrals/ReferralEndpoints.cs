@@ -16,6 +16,7 @@ internal static class ReferralEndpoints
         group.MapPost("/", Submit).WithName("SubmitReferral").RequireAccess(Access.Organisation, OrganisationLimit.Submissions);
         group.MapGet("/", List).WithName("ListReferrals");
         group.MapGet("/{referralId}", Get).WithName("GetReferral");
+        group.MapPost("/{referralId}/resend", Resend).WithName("ResendReferral").RequireAccess(Access.Organisation, OrganisationLimit.Submissions);
         return group;
     }
 
@@ -51,6 +52,38 @@ internal static class ReferralEndpoints
                 new SubmitResponse(r.ReferralId, r.StatusToken, WireNames.Of(r.Status), r.ExpiresAt, r.DuressToken)),
             SubmitOutcome.Invalid { Errors: var errors } => Problems.Invalid(errors),
             _ => Problems.Conflict("This Idempotency-Key was already used with a different request body."),
+        };
+    }
+
+    /// <summary>
+    /// A referral marked deliveryFailed, sent again with the client's details typed anew: 200 with the referral as
+    /// GET shows it. Its status token is not answered (the client has it on her card already, and it is unchanged).
+    /// </summary>
+    public static async Task<Results<Ok<OrganisationReferralView>, ProblemHttpResult>> Resend(
+        HttpRequest request, ReferralService referrals, CancellationToken ct)
+    {
+        if (await RequestBody.ReadAsync(request, ct) is not { } body)
+        {
+            return Problems.TooLarge(RequestBody.MaxBytes);
+        }
+
+        using var document = RequestBody.TryParse(body);
+        if (document is null)
+        {
+            return Problems.Malformed(new Dictionary<string, string[]> { [""] = ["The body is not valid JSON."] });
+        }
+
+        if (SubmissionReader.ReadResend(document.RootElement, out var malformed) is not { } submission)
+        {
+            return Problems.Malformed(malformed);
+        }
+
+        return await referrals.ResendAsync(Callers.OrganisationOf(request), request.Route("referralId"), submission, ct) switch
+        {
+            ResendOutcome.Sent { Referral: var r } => TypedResults.Ok(OrganisationReferralView.Of(r)),
+            ResendOutcome.Invalid { Errors: var errors } => Problems.Invalid(errors),
+            ResendOutcome.NotAllowed => Problems.Conflict("Only a referral marked deliveryFailed can be sent again; this one is on its way or was delivered."),
+            _ => Problems.NotFound(),
         };
     }
 

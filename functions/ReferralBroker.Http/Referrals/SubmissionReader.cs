@@ -15,7 +15,25 @@ namespace ReferralBroker.Referrals;
 internal static class SubmissionReader
 {
     private static readonly string[] TopLevel = ["category", "partnerId", "consent", "client", "duressToken"];
+    private static readonly string[] ResendTopLevel = ["consent", "client"];
     private static readonly string[] ConsentProperties = ["obtainedBy", "sharedFields", "expiresAt"];
+
+    /// <summary>A POST /api/referrals/{id}/resend body: the client and consent of a submission, nothing else.</summary>
+    public static ReferralSubmission? ReadResend(JsonElement root, out Dictionary<string, string[]> malformed)
+    {
+        malformed = [];
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            malformed = RequestBody.NotJsonObject();
+            return null;
+        }
+
+        RequestBody.RejectUnknown(root, "", ResendTopLevel, malformed);
+        var valueErrors = new Dictionary<string, string[]>();
+        var consent = ReadConsent(root, malformed, valueErrors);
+        var (client, clientJson) = ReadClient(root, malformed);
+        return malformed.Count > 0 ? null : new ReferralSubmission(null, null, consent, client, clientJson, valueErrors);
+    }
 
     public static ReferralSubmission? Read(JsonElement root, out Dictionary<string, string[]> malformed)
     {

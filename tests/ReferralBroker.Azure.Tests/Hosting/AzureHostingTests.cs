@@ -66,6 +66,44 @@ public sealed class AzureHostingTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task A_referral_SendGrid_refused_is_sent_again_through_Service_Bus_and_Table_Storage_and_the_old_link_opens_nothing()
+    {
+        var submitted = await _broker.App.SubmitAsync();
+        var first = AzureBroker.LinkInMail(await RefusedOnceAsync());
+        var organisation = _broker.App.Organisation();
+        Assert.True((await organisation.GetFromJsonAsync<JsonElement>($"/api/referrals/{submitted.ReferralId}")).GetProperty("deliveryFailed").GetBoolean());
+
+        var again = new { consent = new { obtainedBy = "verbal", sharedFields = new[] { "needs" } }, client = new { needs = "AZAGAIN" } };
+        var resent = await organisation.PostAsJsonAsync($"/api/referrals/{submitted.ReferralId}/resend", again);
+        Assert.Equal(HttpStatusCode.OK, resent.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await organisation.PostAsJsonAsync($"/api/referrals/{submitted.ReferralId}/resend", again)).StatusCode);
+
+        // A new message, its own MessageId for duplicate detection, and a new email the partner can open.
+        var messages = await _broker.ServiceBus.ReceivedAsync();
+        Assert.Equal(2, messages.Count);
+        Assert.NotEqual(messages[0].MessageId, messages[1].MessageId);
+        await _broker.RunDispatchTimerAsync("health");
+        var link = AzureBroker.LinkInMail(Assert.Single(_broker.AcceptedMails));
+        Assert.NotEqual(first.Secret, link.Secret);
+        var view = await _broker.App.Partner(link).GetFromJsonAsync<JsonElement>($"/api/partner/referrals/{link.ReferralId}");
+        var sealedView = view.GetProperty("sealed");
+        var opened = ReferralSeal.Open(link.ReferralId,
+            new SealedReferral(1, sealedView.GetProperty("nonce").GetString()!, sealedView.GetProperty("ciphertext").GetString()!), link.SecretBytes);
+        Assert.Equal("{\"needs\":\"AZAGAIN\"}", Encoding.UTF8.GetString(opened));
+        Assert.Equal(HttpStatusCode.NotFound, (await _broker.App.Partner(first).GetAsync($"/api/partner/referrals/{link.ReferralId}")).StatusCode);
+        Assert.Equal("delivered", (await _broker.App.StatusAsync(submitted.StatusToken)).GetProperty("status").GetString());
+    }
+
+    /// <summary>SendGrid refuses the partner's first email for good (400): the referral is marked deliveryFailed.</summary>
+    private async Task<StubRequest> RefusedOnceAsync()
+    {
+        _broker.RefuseMailsToThePartner(400);
+        await _broker.RunDispatchTimerAsync("health");
+        _broker.RefuseMailsToThePartner(0);
+        return Assert.Single(_broker.Mails);
+    }
+
+    [Fact]
     public async Task A_partner_the_coordinator_adds_in_a_new_category_is_kept_in_Table_Storage_and_reached_through_the_other_categories_function()
     {
         var created = await Coordinator.PutPartnerAsync(_broker.App, Coordinator.Service("shelter", categories: ["housing"]));

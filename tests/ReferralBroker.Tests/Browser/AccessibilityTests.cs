@@ -55,9 +55,9 @@ public sealed class AccessibilityTests(Chromium chromium, ITestOutputHelper outp
         }
 
         await page.GotoAsync(Pages.ReferPage(_app));
-        await Expect(page.GetByLabel("API key")).ToBeVisibleAsync();
+        await Expect(page.GetByLabel("Staff key")).ToBeVisibleAsync();
         await CheckAsync("refer-key");
-        await page.GetByLabel("API key").FillAsync(BrokerApp.OrgKey);
+        await page.GetByLabel("Staff key").FillAsync(BrokerApp.OrgKey);
         await page.GetByRole(AriaRole.Button, new() { Name = "Use this key" }).ClickAsync();
         await page.Locator("#client-language").SelectOptionAsync("es");
         await page.Locator("#share-firstName").CheckAsync();

@@ -29,10 +29,9 @@ public sealed class JourneyTests(Chromium chromium, ITestOutputHelper output) : 
         await using var caseworker = await chromium.OpenAsync();
         var refer = caseworker.Page;
         await refer.GotoAsync(Pages.ReferPage(_app));
-        await refer.GetByLabel("API key").FillAsync(BrokerApp.OrgKey);
+        await refer.GetByLabel("Staff key").FillAsync(BrokerApp.OrgKey);
         await refer.GetByRole(AriaRole.Button, new() { Name = "Use this key" }).ClickAsync();
         await refer.Locator("#client-language").SelectOptionAsync("th");
-        await Expect(refer.Locator("#script")).ToContainTextAsync("คุณตกลงให้เราส่งข้อมูลเหล่านี้หรือไม่");
         foreach (var field in new[] { "firstName", "contact", "contactVia", "needs" })
         {
             await refer.Locator($"#share-{field}").CheckAsync();
@@ -45,6 +44,7 @@ public sealed class JourneyTests(Chromium chromium, ITestOutputHelper output) : 
         // The language is filled in, but not ticked: it must not be sent.
         await Expect(refer.Locator("#field-language")).ToHaveValueAsync("th");
         await Expect(refer.Locator("#script-fields li")).ToHaveCountAsync(4);
+        await Expect(refer.Locator("#script")).ToContainTextAsync("คุณตกลงให้เราส่งข้อมูลเหล่านี้หรือไม่");
         await refer.Locator("#category").SelectOptionAsync("health");
         await Expect(refer.Locator("#partner")).ToHaveValueAsync("demo-health");
         await refer.GetByLabel("I read the consent script").CheckAsync();

@@ -10,21 +10,21 @@ public sealed class ReferralLifecycleTests
 
     // The columns of the table below, in this order.
     private static readonly E[] Events =
-        [E.Deliver, E.Accept, E.Decline, E.StartProgress, E.Complete, E.FailContact, E.Withdraw, E.Expire];
+        [E.Deliver, E.Accept, E.Decline, E.StartProgress, E.Complete, E.FailContact, E.Withdraw, E.Expire, E.Resend];
 
     // Written out by hand from the specification, not from the code: where each (status, event) leads, or No.
     private static readonly Dictionary<S, S?[]> Table = new()
     {
-        //                    Deliver      Accept      Decline     StartProgress Complete     FailContact        Withdraw     Expire
-        [S.Submitted] =       [S.Delivered, S.Accepted, S.Declined, No,           No,          No,                S.Withdrawn, S.Expired],
-        [S.Delivered] =       [No,          S.Accepted, S.Declined, No,           No,          No,                S.Withdrawn, S.Expired],
-        [S.Accepted] =        [No,          No,         No,         S.InProgress, No,          S.CouldNotContact, S.Withdrawn, No],
-        [S.Declined] =        [No,          No,         No,         No,           No,          No,                No,          No],
-        [S.InProgress] =      [No,          No,         No,         No,           S.Completed, S.CouldNotContact, S.Withdrawn, No],
-        [S.Completed] =       [No,          No,         No,         No,           No,          No,                No,          No],
-        [S.CouldNotContact] = [No,          No,         No,         No,           No,          No,                No,          No],
-        [S.Withdrawn] =       [No,          No,         No,         No,           No,          No,                No,          No],
-        [S.Expired] =         [No,          No,         No,         No,           No,          No,                No,          No],
+        //                    Deliver      Accept      Decline     StartProgress Complete     FailContact        Withdraw     Expire     Resend (only when deliveryFailed)
+        [S.Submitted] =       [S.Delivered, S.Accepted, S.Declined, No,           No,          No,                S.Withdrawn, S.Expired, S.Submitted],
+        [S.Delivered] =       [No,          S.Accepted, S.Declined, No,           No,          No,                S.Withdrawn, S.Expired, No],
+        [S.Accepted] =        [No,          No,         No,         S.InProgress, No,          S.CouldNotContact, S.Withdrawn, No, No],
+        [S.Declined] =        [No,          No,         No,         No,           No,          No,                No,          No, No],
+        [S.InProgress] =      [No,          No,         No,         No,           S.Completed, S.CouldNotContact, S.Withdrawn, No, No],
+        [S.Completed] =       [No,          No,         No,         No,           No,          No,                No,          No, No],
+        [S.CouldNotContact] = [No,          No,         No,         No,           No,          No,                No,          No, No],
+        [S.Withdrawn] =       [No,          No,         No,         No,           No,          No,                No,          No, No],
+        [S.Expired] =         [No,          No,         No,         No,           No,          No,                No,          No, No],
     };
 
     // Per status, by hand: closed (no way out), destroys the sealed referral, FHIR Task.status, wire name.
@@ -57,6 +57,14 @@ public sealed class ReferralLifecycleTests
 
     public static TheoryData<S> EveryStatus() => new(Enum.GetValues<S>());
 
+    [Theory]
+    [MemberData(nameof(EveryStatus))]
+    public void Only_a_submitted_referral_whose_delivery_failed_may_be_sent_again(S status)
+    {
+        Assert.False(ReferralLifecycle.MayResend(status, deliveryFailed: false));
+        Assert.Equal(status == S.Submitted, ReferralLifecycle.MayResend(status, deliveryFailed: true));
+    }
+
     [Fact]
     public void The_expected_tables_cover_every_status_and_event_exactly()
     {
@@ -64,7 +72,7 @@ public sealed class ReferralLifecycleTests
         Assert.Equal(Enum.GetValues<S>().Order(), Facts.Keys.Order());
         Assert.Equal(Enum.GetValues<E>().Order(), Events.Order());
         Assert.All(Table.Values, row => Assert.Equal(Events.Length, row.Length));
-        Assert.Equal(9 * 8, EveryPair().Count);
+        Assert.Equal(9 * 9, EveryPair().Count);
     }
 
     [Theory]

@@ -158,6 +158,10 @@ public sealed class HostingContractTests
             await SendAsync("list, bad filter", Get("/api/referrals?status=lost", BrokerApp.OrgKey));
             await SendAsync("get", Get($"/api/referrals/{id}", BrokerApp.OrgKey));
             await SendAsync("get, another organisation's id", Get("/api/referrals/ref_0000", BrokerApp.OrgKey));
+            var again = new { consent = referral.GetProperty("consent"), client = referral.GetProperty("client") };
+            await SendAsync("resend, not deliveryFailed", Post($"/api/referrals/{id}/resend", again, BrokerApp.OrgKey));
+            await SendAsync("resend, another organisation's id", Post("/api/referrals/ref_0000/resend", again, BrokerApp.OrgKey));
+            await SendAsync("resend, a category in the body", Post($"/api/referrals/{id}/resend", new { category = "legal" }, BrokerApp.OrgKey));
 
             await hosting.DispatchAsync();
             var link = hosting.Outbox().Select(BrokerApp.LinkIn).Single(l => l.ReferralId == id);

@@ -97,7 +97,8 @@ public sealed class BoundaryTests
             .Select(e => $"{e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods.Single()} {e.RoutePattern.RawText}")
             .Order().ToArray();
         Assert.Equal(
-            ["GET /api/referrals/", "GET /api/referrals/{referralId}", "GET /api/reports/summary", "POST /api/partners/{partnerId}/flags", "POST /api/referrals/"],
+            ["GET /api/referrals/", "GET /api/referrals/{referralId}", "GET /api/reports/summary", "POST /api/partners/{partnerId}/flags", "POST /api/referrals/",
+             "POST /api/referrals/{referralId}/resend"],
             routes);
 
         // Listing: another organisation's list never holds our referral.
@@ -131,6 +132,14 @@ public sealed class BoundaryTests
         var unknown = await theirs.GetAsync("/api/referrals/ref_000000000000000000000000");
         Assert.Equal(HttpStatusCode.NotFound, foreign.StatusCode);
         Assert.Equal(Without("traceId", await unknown.Content.ReadAsStringAsync()), Without("traceId", await foreign.Content.ReadAsStringAsync()));
+
+        // Sending again: another organisation's referral is as unknown as one that never existed, and stays as it was.
+        var again = new { consent = new { obtainedBy = "verbal", sharedFields = new[] { "needs" } }, client = new { needs = "x" } };
+        var foreignResend = await theirs.PostAsJsonAsync($"/api/referrals/{ours.ReferralId}/resend", again);
+        var unknownResend = await theirs.PostAsJsonAsync("/api/referrals/ref_000000000000000000000000/resend", again);
+        Assert.Equal(HttpStatusCode.NotFound, foreignResend.StatusCode);
+        Assert.Equal(Without("traceId", await unknownResend.Content.ReadAsStringAsync()), Without("traceId", await foreignResend.Content.ReadAsStringAsync()));
+        Assert.Equal("submitted", await app.OrganisationStatusAsync(ours.ReferralId));
 
         // Submitting: the same Idempotency-Key and body from the other organisation make their own referral, and
         // never answer with ours or its token.

@@ -196,6 +196,9 @@ public sealed class FaultPlan(int seed)
     {
         public Task<bool> TryCreateAndEnqueueAsync(ReferralRecord record, DispatchMessage message, CancellationToken ct) =>
             plan.AroundAsync(instance, () => inner.TryCreateAndEnqueueAsync(record, message, ct), plan.MaybeFailStore);
+
+        public Task<WriteOutcome> TryReplaceAndEnqueueAsync(ReferralRecord record, string expectedVersion, DispatchMessage message, CancellationToken ct) =>
+            plan.AroundAsync(instance, () => inner.TryReplaceAndEnqueueAsync(record, expectedVersion, message, ct), plan.MaybeFailStore);
     }
 
     private sealed class FaultyMail(FaultPlan plan, Instance instance, IMailSender inner) : IMailSender
