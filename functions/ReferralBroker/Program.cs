@@ -17,7 +17,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
     WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
 });
 builder.WebHost.UseBrokerUrls(builder.Configuration);
-builder.Services.AddBroker(builder.Configuration).AddEmbeddedAdapters();
+builder.Services.AddBroker(builder.Configuration).AddEmbeddedAdapters().AddBrokerOpenApi();
 
 var app = builder.Build();
 
@@ -32,6 +32,7 @@ app.MapPartners();
 app.MapStatus();
 app.MapAdmin();
 app.MapReports();
+app.MapBrokerOpenApi();
 app.MapDevelopmentMailbox();
 app.Run();
 

@@ -177,6 +177,8 @@ public sealed class HostingContractTests
             await SendAsync("flag, another organisation", Post("/api/partners/demo-health/flags", new { reason = "breach-of-confidentiality" }, BrokerApp.OtherOrgKey));
             await SendAsync("report", Get("/api/reports/summary", BrokerApp.OrgKey));
             await SendAsync("report as CSV", Get("/api/reports/summary?format=csv", BrokerApp.OrgKey));
+            // Generated live by the embedded host, the committed copy from the worker: one document.
+            await SendAsync("OpenAPI document", Get("/openapi/v1.json", null));
             await SendAsync("report, bad format", Get("/api/reports/summary?format=xml", BrokerApp.OrgKey));
 
             await SendAsync("admin", Get("/api/admin/organisations", Coordinator.Key));
