@@ -42,7 +42,8 @@ internal static class PageEndpoints
         return routes;
     }
 
-    public static PhysicalFileHttpResult Reports() => Page("reports.html");
+    /// <summary>The impact report, in the request's language; the figures come from /api/reports/summary with the tab's key.</summary>
+    public static ContentHttpResult Reports(HttpContext context) => StaffPages.Render<ReportsText>(context, "reports.html");
 
     /// <summary>The link secret is in the fragment, which browsers never send: the server only ever sees the id.</summary>
     public static PhysicalFileHttpResult Partner() => Page("partner.html");
