@@ -55,6 +55,11 @@ internal sealed class SqliteDatabase : IDisposable
             flagged_at      INTEGER NOT NULL,
             PRIMARY KEY (partner_id, organisation_id)
         );
+        CREATE TABLE IF NOT EXISTS directory_staff (
+            staff_id     TEXT PRIMARY KEY,
+            record       TEXT NOT NULL,
+            last_used_at INTEGER NULL
+        );
         """;
 
     private const int MaxIdleConnections = 16;

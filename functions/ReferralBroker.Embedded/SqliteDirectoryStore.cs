@@ -16,7 +16,7 @@ internal sealed class SqliteDirectoryStore(SqliteDatabase database) : IDirectory
             DirectoryRecordJson.Default.OrganisationAccount, cancellationToken);
         var partners = await ReadAllAsync(connection, "SELECT record FROM directory_partners",
             DirectoryRecordJson.Default.Partner, cancellationToken);
-        return new DirectoryContents(organisations, partners);
+        return new DirectoryContents(organisations, partners) { Staff = await ReadStaffAsync(connection, cancellationToken) };
     }
 
     public Task SaveOrganisationAsync(OrganisationAccount account, CancellationToken cancellationToken) =>
@@ -58,6 +58,40 @@ internal sealed class SqliteDirectoryStore(SqliteDatabase database) : IDirectory
 
     public Task ClearFlagsAsync(string partnerId, CancellationToken cancellationToken) =>
         ExecuteAsync("DELETE FROM directory_flags WHERE partner_id = $partner", cancellationToken, ("$partner", partnerId));
+
+    /// <summary>Last use has a column of its own: recording it never rewrites the record.</summary>
+    public Task SaveStaffAsync(StaffCredential credential, CancellationToken cancellationToken) =>
+        ExecuteAsync("""
+            INSERT INTO directory_staff (staff_id, record, last_used_at) VALUES ($id, $record, $used)
+            ON CONFLICT (staff_id) DO UPDATE SET record = excluded.record, last_used_at = excluded.last_used_at
+            """, cancellationToken,
+            ("$id", credential.Id),
+            ("$record", JsonSerializer.Serialize(credential with { LastUsedAt = null }, DirectoryRecordJson.Default.StaffCredential)),
+            ("$used", credential.LastUsedAt is { } used ? Millis(used) : null));
+
+    // secure_delete zeroes the row, its key hash with it; the writer's checkpoint clears the log's copy.
+    public Task DeleteStaffAsync(string staffId, CancellationToken cancellationToken) =>
+        ExecuteAsync("DELETE FROM directory_staff WHERE staff_id = $id", cancellationToken, ("$id", staffId));
+
+    public Task RecordStaffUseAsync(string staffId, DateTimeOffset day, CancellationToken cancellationToken) =>
+        ExecuteAsync("UPDATE directory_staff SET last_used_at = $used WHERE staff_id = $id", cancellationToken,
+            ("$id", staffId), ("$used", Millis(day)));
+
+    private static async Task<List<StaffCredential>> ReadStaffAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, "SELECT record, last_used_at FROM directory_staff");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var staff = new List<StaffCredential>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            staff.Add(JsonSerializer.Deserialize(reader.GetString(0), DirectoryRecordJson.Default.StaffCredential)! with
+            {
+                LastUsedAt = reader.IsDBNull(1) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+            });
+        }
+
+        return staff;
+    }
 
     // Through the one writer, like every other write: it marks the log for the next checkpoint, so a rewritten
     // record's old page image (a replaced key hash, an earlier sealed webhook secret) leaves the log within a second.

@@ -25,23 +25,23 @@ internal sealed class PartnerFunctions(
     [Gate(Access.Partner)]
     public async Task<IResult> Get(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/partner/referrals/{referralId}")] HttpRequest request, CancellationToken ct) =>
-        await PartnerEndpoints.Get(request, referrals, ct);
+        await PartnerEndpoints.Get(request, referrals, directory, ct);
 
     [Function("PartnerAccept")]
     [Gate(Access.Partner)]
     public async Task<IResult> Accept(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/partner/referrals/{referralId}/accept")] HttpRequest request, CancellationToken ct) =>
-        await PartnerEndpoints.Accept(request, referrals, ct);
+        await PartnerEndpoints.Accept(request, referrals, directory, ct);
 
     [Function("PartnerDecline")]
     [Gate(Access.Partner)]
     public async Task<IResult> Decline(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/partner/referrals/{referralId}/decline")] HttpRequest request, CancellationToken ct) =>
-        await PartnerEndpoints.Decline(request, referrals, ct);
+        await PartnerEndpoints.Decline(request, referrals, directory, ct);
 
     [Function("PartnerProgress")]
     [Gate(Access.Partner)]
     public async Task<IResult> Progress(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/partner/referrals/{referralId}/progress")] HttpRequest request, CancellationToken ct) =>
-        await PartnerEndpoints.Progress(request, referrals, ct);
+        await PartnerEndpoints.Progress(request, referrals, directory, ct);
 }

@@ -31,6 +31,7 @@ app.MapReferrals();
 app.MapPartners();
 app.MapStatus();
 app.MapAdmin();
+app.MapStaff();
 app.MapReports();
 app.MapBrokerOpenApi();
 app.MapDevelopmentMailbox();

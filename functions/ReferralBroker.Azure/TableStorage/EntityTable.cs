@@ -104,6 +104,23 @@ internal sealed class EntityTable(TableClient client)
         }
     }
 
+    /// <summary>
+    /// Sets the entity's given properties, leaving the others, only while it is still at <paramref name="etag"/>
+    /// (<see cref="ETag.All"/>: only while it exists; never creates it).
+    /// </summary>
+    public async Task<WriteOutcome> MergeAsync(ITableEntity entity, ETag etag, CancellationToken ct)
+    {
+        try
+        {
+            await (await ClientAsync(ct).ConfigureAwait(false)).UpdateEntityAsync(entity, etag, TableUpdateMode.Merge, ct).ConfigureAwait(false);
+            return WriteOutcome.Written;
+        }
+        catch (RequestFailedException failure) when (ConditionalOutcome(failure.Status, failure.ErrorCode) is { } outcome)
+        {
+            return outcome;
+        }
+    }
+
     /// <summary>Deletes the entity only while it is still at <paramref name="etag"/>; <see cref="ETag.All"/> deletes whatever is there.</summary>
     public async Task<WriteOutcome> DeleteAsync(EntityKey key, ETag etag, CancellationToken ct)
     {

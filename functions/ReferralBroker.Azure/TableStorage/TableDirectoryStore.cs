@@ -9,11 +9,13 @@ namespace ReferralBroker.Azure.TableStorage;
 
 /// <summary>
 /// The directory in Azure Table Storage, one table: a partition of organisations and one of partners (each
-/// record as JSON in one property, id as RowKey), and one partition of flags per flagged partner.
+/// record as JSON in one property, id as RowKey), one partition of flags per flagged partner, and a partition of
+/// staff members' personal keys (hashes only; last use in a property of its own, so recording it never rewrites them).
 /// </summary>
 public sealed class TableDirectoryStore : IDirectoryStore
 {
     private const string RecordProperty = "Record";
+    private const string LastUsedAtProperty = "LastUsedAt";
     private const int MaxTransactionActions = 100;
     private const int MaxClearAttempts = 3;
     private readonly EntityTable _table;
@@ -24,14 +26,20 @@ public sealed class TableDirectoryStore : IDirectoryStore
     public async Task<DirectoryContents> LoadAsync(CancellationToken cancellationToken)
     {
         var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
-        // Two small partitions; reading both whole is cheaper than keeping an index of them.
+        // Small partitions; reading each whole is cheaper than keeping an index of them.
         var organisations = await client.QueryAsync<TableEntity>(TableKeys.InPartition(TableKeys.OrganisationsPartition), cancellationToken: cancellationToken)
             .Select(e => JsonSerializer.Deserialize(e.RequireString(RecordProperty), DirectoryRecordJson.Default.OrganisationAccount)!)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
         var partners = await client.QueryAsync<TableEntity>(TableKeys.InPartition(TableKeys.PartnersPartition), cancellationToken: cancellationToken)
             .Select(e => JsonSerializer.Deserialize(e.RequireString(RecordProperty), DirectoryRecordJson.Default.Partner)!)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
-        return new DirectoryContents(organisations, partners);
+        var staff = await client.QueryAsync<TableEntity>(TableKeys.InPartition(TableKeys.StaffPartition), cancellationToken: cancellationToken)
+            .Select(e => JsonSerializer.Deserialize(e.RequireString(RecordProperty), DirectoryRecordJson.Default.StaffCredential)! with
+            {
+                LastUsedAt = e.ReadDateTime(LastUsedAtProperty),
+            })
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        return new DirectoryContents(organisations, partners) { Staff = staff };
     }
 
     public Task SaveOrganisationAsync(OrganisationAccount account, CancellationToken cancellationToken) => UpsertAsync(
@@ -40,6 +48,21 @@ public sealed class TableDirectoryStore : IDirectoryStore
 
     public Task SavePartnerAsync(Partner partner, CancellationToken cancellationToken) => UpsertAsync(
         TableKeys.Partner(partner.Id), [(RecordProperty, JsonSerializer.Serialize(partner, DirectoryRecordJson.Default.Partner))], cancellationToken);
+
+    public Task SaveStaffAsync(StaffCredential credential, CancellationToken cancellationToken) => UpsertAsync(
+        TableKeys.Staff(credential.Id),
+        [
+            (RecordProperty, JsonSerializer.Serialize(credential with { LastUsedAt = null }, DirectoryRecordJson.Default.StaffCredential)),
+            (LastUsedAtProperty, credential.LastUsedAt),
+        ],
+        cancellationToken);
+
+    public Task DeleteStaffAsync(string staffId, CancellationToken cancellationToken) =>
+        _table.DeleteAsync(TableKeys.Staff(staffId), ETag.All, cancellationToken);
+
+    /// <summary>A merge on any ETag: it sets last use only while the entity exists, so a revoked key stays deleted.</summary>
+    public Task RecordStaffUseAsync(string staffId, DateTimeOffset day, CancellationToken cancellationToken) =>
+        _table.MergeAsync(TableEntities.New(TableKeys.Staff(staffId), [(LastUsedAtProperty, day)]), ETag.All, cancellationToken);
 
     public Task AddFlagAsync(PartnerFlag flag, CancellationToken cancellationToken) => UpsertAsync(
         TableKeys.Flag(flag.PartnerId, flag.OrganisationId), [("Reason", flag.Reason), ("FlaggedAt", flag.FlaggedAt)], cancellationToken);

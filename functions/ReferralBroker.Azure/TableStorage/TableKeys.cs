@@ -52,6 +52,10 @@ internal static partial class TableKeys
 
     public static EntityKey Organisation(string organisationId) => new(OrganisationsPartition, RequireKey(organisationId, nameof(organisationId)));
 
+    public const string StaffPartition = "staff";
+
+    public static EntityKey Staff(string staffId) => new(StaffPartition, RequireKey(staffId, nameof(staffId)));
+
     public static EntityKey Partner(string partnerId) => new(PartnersPartition, RequireKey(partnerId, nameof(partnerId)));
 
     /// <summary>One partition per flagged partner, one row per flagging organisation: a repeat flag replaces the last.</summary>

@@ -163,6 +163,18 @@ public interface IDirectoryStore
     Task<IReadOnlyList<PartnerFlag>> FlagsAsync(string partnerId, CancellationToken cancellationToken);
 
     Task ClearFlagsAsync(string partnerId, CancellationToken cancellationToken);
+
+    /// <summary>Inserts or replaces the staff member's credential by id (its last use is written apart, below).</summary>
+    Task SaveStaffAsync(StaffCredential credential, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the credential, its key hash with it; nothing when there is none.</summary>
+    Task DeleteStaffAsync(string staffId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sets the credential's last use to <paramref name="day"/>, only if it still exists: a use recorded just after
+    /// a revocation must never bring the revoked key back.
+    /// </summary>
+    Task RecordStaffUseAsync(string staffId, DateTimeOffset day, CancellationToken cancellationToken);
 }
 
 /// <summary>What one drain of a dispatch subscription did. Counts only: never a message body.</summary>

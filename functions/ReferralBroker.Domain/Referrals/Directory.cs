@@ -52,7 +52,11 @@ public sealed record OrganisationAccount(Organisation Organisation, string? ApiK
     public bool Active => DeactivatedAt is null;
 }
 
-public sealed record DirectoryContents(IReadOnlyList<OrganisationAccount> Organisations, IReadOnlyList<Partner> Partners);
+public sealed record DirectoryContents(IReadOnlyList<OrganisationAccount> Organisations, IReadOnlyList<Partner> Partners)
+{
+    /// <summary>Staff members' personal keys (hashes only); configuration never seeds any.</summary>
+    public IReadOnlyList<StaffCredential> Staff { get; init; } = [];
+}
 
 /// <summary>Organisation API keys: long random strings shown once, kept only as lower-case hex SHA-256.</summary>
 public static class ApiKeys

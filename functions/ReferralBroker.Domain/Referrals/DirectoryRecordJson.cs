@@ -13,4 +13,5 @@ namespace ReferralBroker.Referrals;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(OrganisationAccount))]
 [JsonSerializable(typeof(Partner))]
+[JsonSerializable(typeof(StaffCredential))]
 public sealed partial class DirectoryRecordJson : JsonSerializerContext;

@@ -46,7 +46,23 @@ public sealed record OrganisationNotifications(string? Email, Uri? WebhookUrl, s
     public static readonly OrganisationNotifications None = new(null, null, null);
 }
 
-public sealed record Organisation(string Id, string Name, OrganisationNotifications Notifications);
+public sealed record Organisation(string Id, string Name, OrganisationNotifications Notifications)
+{
+    /// <summary>What a partner is told of the organisation behind a referral; named and no contact unless it says otherwise.</summary>
+    public PartnerContact PartnerContact { get; init; } = PartnerContact.Default;
+}
+
+/// <summary>
+/// How a partner reaches the organisation that referred a client ("contact through the referring organisation"):
+/// its name, unless it chose not to be named to partners, and a contact route of its choosing. Never a client's.
+/// </summary>
+/// <param name="Contact">One line, at most <see cref="MaxContactLength"/> characters, e.g. a phone number and hours.</param>
+public sealed record PartnerContact(bool Named, string? Contact)
+{
+    public const int MaxContactLength = 300;
+
+    public static readonly PartnerContact Default = new(true, null);
+}
 
 /// <summary>Who is in the network. Organisations are found by the hash of their API key, never the key.</summary>
 public interface INetworkDirectory

@@ -30,6 +30,13 @@ public sealed class SealedSecretsDirectoryStore(IDirectoryStore inner, Pepper pe
 
     public Task ClearFlagsAsync(string partnerId, CancellationToken cancellationToken) => inner.ClearFlagsAsync(partnerId, cancellationToken);
 
+    public Task SaveStaffAsync(StaffCredential credential, CancellationToken cancellationToken) => inner.SaveStaffAsync(credential, cancellationToken);
+
+    public Task DeleteStaffAsync(string staffId, CancellationToken cancellationToken) => inner.DeleteStaffAsync(staffId, cancellationToken);
+
+    public Task RecordStaffUseAsync(string staffId, DateTimeOffset day, CancellationToken cancellationToken) =>
+        inner.RecordStaffUseAsync(staffId, day, cancellationToken);
+
     private static OrganisationAccount WithSecret(OrganisationAccount account, Func<string, string> transform) =>
         account.Organisation.Notifications.WebhookSecret is { } secret
             ? account with

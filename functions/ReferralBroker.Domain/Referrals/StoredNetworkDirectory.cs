@@ -8,7 +8,8 @@ namespace ReferralBroker.Referrals;
 /// </summary>
 public sealed class StoredNetworkDirectory(IDirectoryStore store) : INetworkDirectory
 {
-    private Snapshot _snapshot = new([], new Dictionary<string, Partner>(), [], new Dictionary<string, Organisation>());
+    private Snapshot _snapshot = new(
+        [], new Dictionary<string, Partner>(), [], new Dictionary<string, Organisation>(), new Dictionary<string, StaffMember>());
 
     public IReadOnlyList<Partner> Partners => Volatile.Read(ref _snapshot).Partners;
 
@@ -18,6 +19,12 @@ public sealed class StoredNetworkDirectory(IDirectoryStore store) : INetworkDire
 
     public Organisation? FindOrganisationByKeyHash(string apiKeyHash) =>
         Volatile.Read(ref _snapshot).ByKeyHash.GetValueOrDefault(apiKeyHash);
+
+    /// <summary>
+    /// The staff member whose personal key has this hash: a coordinator, or a caseworker of an active organisation
+    /// (a deactivated organisation's staff keys are, like its own key, keys nobody holds).
+    /// </summary>
+    public StaffMember? FindStaffByKeyHash(string keyHash) => Volatile.Read(ref _snapshot).StaffByKeyHash.GetValueOrDefault(keyHash);
 
     public Organisation? FindOrganisation(string organisationId) =>
         Volatile.Read(ref _snapshot).Organisations.FirstOrDefault(o => o.Organisation.Id == organisationId)?.Organisation;
@@ -33,16 +40,32 @@ public sealed class StoredNetworkDirectory(IDirectoryStore store) : INetworkDire
             byKeyHash[account.ApiKeySha256!] = account.Organisation;
         }
 
+        var active = organisations.Where(o => o.Active).ToDictionary(o => o.Organisation.Id, o => o.Organisation, StringComparer.Ordinal);
+        var staffByKeyHash = new Dictionary<string, StaffMember>(StringComparer.Ordinal);
+        foreach (var credential in contents.Staff)
+        {
+            if (credential.Role == StaffRole.Coordinator)
+            {
+                staffByKeyHash[credential.KeySha256] = new StaffMember(credential, null);
+            }
+            else if (credential.OrganisationId is { } organisationId && active.TryGetValue(organisationId, out var organisation))
+            {
+                staffByKeyHash[credential.KeySha256] = new StaffMember(credential, organisation);
+            }
+        }
+
         Volatile.Write(ref _snapshot, new Snapshot(
             [.. contents.Partners.OrderBy(p => p.Id, StringComparer.Ordinal)],
             contents.Partners.ToDictionary(p => p.Id, StringComparer.Ordinal),
             organisations,
-            byKeyHash));
+            byKeyHash,
+            staffByKeyHash));
     }
 
     private sealed record Snapshot(
         IReadOnlyList<Partner> Partners,
         IReadOnlyDictionary<string, Partner> PartnersById,
         IReadOnlyList<OrganisationAccount> Organisations,
-        IReadOnlyDictionary<string, Organisation> ByKeyHash);
+        IReadOnlyDictionary<string, Organisation> ByKeyHash,
+        IReadOnlyDictionary<string, StaffMember> StaffByKeyHash);
 }

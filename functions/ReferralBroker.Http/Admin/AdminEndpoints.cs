@@ -22,7 +22,7 @@ internal static partial class AdminEndpoints
     /// <summary>A whole directory in one request: far more than the referral API's 16 KiB.</summary>
     public const int MaxImportBytes = 1024 * 1024;
     private const int MinWebhookSecretLength = 16;
-    private static readonly string[] OrganisationProperties = ["name", "notifications"];
+    private static readonly string[] OrganisationProperties = ["name", "notifications", PartnerContactSetting.Property];
     private static readonly string[] NotificationProperties = ["email", "webhookUrl", "webhookSecret"];
 
     public static RouteGroupBuilder MapAdmin(this IEndpointRouteBuilder routes)
@@ -98,8 +98,9 @@ internal static partial class AdminEndpoints
             invalid["name"] = ["Required: 1 to 200 characters on one line."];
         }
 
-        var current = directory.Organisations.FirstOrDefault(o => o.Organisation.Id == organisationId)?.Organisation.Notifications;
-        var notifications = ReadNotifications(root, current, options.Value.Notifications.AllowLoopbackHttpWebhooks, malformed, invalid);
+        var existing = directory.Organisations.FirstOrDefault(o => o.Organisation.Id == organisationId)?.Organisation;
+        var notifications = ReadNotifications(root, existing?.Notifications, options.Value.Notifications.AllowLoopbackHttpWebhooks, malformed, invalid);
+        var partnerContact = PartnerContactSetting.Read(root, existing?.PartnerContact, malformed, invalid);
         if (malformed.Count > 0)
         {
             return Problems.Malformed(malformed);
@@ -110,7 +111,8 @@ internal static partial class AdminEndpoints
             return Rejected(invalid);
         }
 
-        var (account, created) = await administration.SaveOrganisationAsync(new Organisation(organisationId, name!, notifications!), ct);
+        var (account, created) = await administration.SaveOrganisationAsync(
+            new Organisation(organisationId, name!, notifications!) { PartnerContact = partnerContact! }, ct);
         LogOrganisationSaved(logger, organisationId);
         return Json(OrganisationAdminView.Of(account), created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
     }
@@ -413,12 +415,18 @@ public sealed record NotificationsAdminView(string? Email, Uri? WebhookUrl, bool
 public sealed record OrganisationAdminView(
     string Id, string Name, NotificationsAdminView Notifications, bool HasApiKey, DateTimeOffset? KeyIssuedAt, bool Active, DateTimeOffset? DeactivatedAt)
 {
+    /// <summary>Whether partners see the organisation's name, and the contact route they are given.</summary>
+    public PartnerContactView PartnerContact { get; init; } = PartnerContactView.Of(ReferralBroker.Referrals.PartnerContact.Default);
+
     public static OrganisationAdminView Of(OrganisationAccount account)
     {
         var n = account.Organisation.Notifications;
         return new(account.Organisation.Id, account.Organisation.Name,
             new NotificationsAdminView(n.Email, n.WebhookUrl, n.WebhookSecret is not null),
-            account.ApiKeySha256 is not null, account.KeyIssuedAt, account.Active, account.DeactivatedAt);
+            account.ApiKeySha256 is not null, account.KeyIssuedAt, account.Active, account.DeactivatedAt)
+        {
+            PartnerContact = PartnerContactView.Of(account.Organisation.PartnerContact),
+        };
     }
 }
 

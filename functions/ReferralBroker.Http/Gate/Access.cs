@@ -6,10 +6,16 @@ public enum Access
     /// <summary>Pages, the directory, the assets: no key, no per-address limit.</summary>
     Anyone,
 
-    /// <summary>An organisation's API key ("Authorization: Bearer &lt;key&gt;").</summary>
+    /// <summary>
+    /// An organisation's API key ("Authorization: Bearer &lt;key&gt;"), or one of its caseworkers' personal keys:
+    /// either acts as the organisation.
+    /// </summary>
     Organisation,
 
-    /// <summary>The network coordinator's key; an organisation key is told 403, anything else 401.</summary>
+    /// <summary>
+    /// The network coordinator's key, configured or a coordinator's personal key; an organisation's or a caseworker's
+    /// key is told 403, anything else 401.
+    /// </summary>
     Coordinator,
 
     /// <summary>A partner's capability in its header: rate-limited per address and under the guessing budget.</summary>
@@ -20,6 +26,15 @@ public enum Access
 
     /// <summary>The client's status page: the limits of <see cref="ClientStatus"/>, refused with a page in her language.</summary>
     ClientStatusPage,
+
+    /// <summary>Any staff key the broker knows (an organisation's, a caseworker's, a coordinator's): who am I.</summary>
+    Staff,
+
+    /// <summary>
+    /// An organisation's own system key only (it manages its caseworkers' keys); a caseworker's key is told 403, so
+    /// that one leaked personal key cannot issue others.
+    /// </summary>
+    OrganisationSystem,
 }
 
 /// <summary>

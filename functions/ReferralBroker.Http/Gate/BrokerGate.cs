@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using ReferralBroker.Hosting;
 using ReferralBroker.Http;
 using ReferralBroker.Pages;
+using ReferralBroker.Referrals;
 using ReferralBroker.Status;
 
 namespace ReferralBroker.Gate;
@@ -17,7 +18,7 @@ namespace ReferralBroker.Gate;
 /// says nothing about it. The embedded host runs it from one middleware, the Functions worker from one worker
 /// middleware; both hand it the handler and execute what it answers instead, if anything.
 /// </summary>
-internal sealed partial class BrokerGate(Callers callers, GuessingBudgets budgets, IOptions<BrokerOptions> options, ILogger<BrokerGate> logger)
+internal sealed partial class BrokerGate(Callers callers, StaffKeyUses uses, GuessingBudgets budgets, IOptions<BrokerOptions> options, ILogger<BrokerGate> logger)
     : IDisposable
 {
     /// <summary>
@@ -107,37 +108,70 @@ internal sealed partial class BrokerGate(Callers callers, GuessingBudgets budget
         switch (access)
         {
             case Access.Organisation:
-                var organisation = Callers.BearerKey(context.Request) is { } key ? callers.Organisation(key) : null;
-                if (organisation is null)
+                if (Identify(context) is not { Kind: Callers.OrganisationKind or Callers.CaseworkerKind } member)
                 {
-                    return Problems.Unauthorized(context.Response, "Send your organisation's API key as 'Authorization: Bearer <key>'.");
+                    return Problems.Unauthorized(context.Response,
+                        "Send your organisation's API key or your own staff key as 'Authorization: Bearer <key>'.");
                 }
 
-                context.User = organisation;
+                Admit(context, member);
                 return rule.Limit switch
                 {
                     OrganisationLimit.Submissions => Spent(context, _submissions),
                     OrganisationLimit.Flags => Spent(context, _flags),
                     _ => null,
                 };
-            case Access.Coordinator:
-                var coordinatorKey = Callers.BearerKey(context.Request);
-                if (coordinatorKey is not null && callers.IsCoordinator(coordinatorKey))
+            case Access.OrganisationSystem:
+                switch (Identify(context))
                 {
-                    context.User = Callers.Coordinator();
-                    return null;
+                    case { Kind: Callers.OrganisationKind } organisation:
+                        Admit(context, organisation);
+                        return null;
+                    case { Kind: Callers.CaseworkerKind }:
+                        return Problems.Forbidden("Only your organisation's own API key manages its staff keys; ask whoever holds it, or the network coordinator.");
+                    default:
+                        return Problems.Unauthorized(context.Response, "Send your organisation's API key as 'Authorization: Bearer <key>'.");
                 }
 
-                // An organisation's key is recognised only to be told "not yours" rather than "who are you?".
-                return coordinatorKey is not null && callers.Organisation(coordinatorKey) is not null
-                    ? Problems.Forbidden("Only the network coordinator may use the admin API.")
-                    : Problems.Unauthorized(context.Response, "Send the network coordinator's key as 'Authorization: Bearer <key>'.");
+            case Access.Coordinator:
+                switch (Identify(context))
+                {
+                    case { Kind: Callers.CoordinatorKind } coordinator:
+                        Admit(context, coordinator);
+                        return null;
+                    case not null:
+                        // An organisation's or caseworker's key is recognised only to be told "not yours" rather than "who are you?".
+                        return Problems.Forbidden("Only the network coordinator may use the admin API.");
+                    default:
+                        return Problems.Unauthorized(context.Response, "Send the network coordinator's key as 'Authorization: Bearer <key>'.");
+                }
+
+            case Access.Staff:
+                if (Identify(context) is not { } caller)
+                {
+                    return Problems.Unauthorized(context.Response, "Send your staff key or your organisation's API key as 'Authorization: Bearer <key>'.");
+                }
+
+                Admit(context, caller);
+                return null;
             case Access.Partner:
                 return Limited(context, _partner, access);
             case Access.ClientStatus or Access.ClientStatusPage:
                 return Limited(context, _status, access);
             default:
                 return null;
+        }
+    }
+
+    private Caller? Identify(HttpContext context) => Callers.BearerKey(context.Request) is { } key ? callers.Identify(key) : null;
+
+    /// <summary>The request acts as the caller; a personal key's use is handed over to be recorded, never awaited.</summary>
+    private void Admit(HttpContext context, Caller caller)
+    {
+        context.User = caller.Principal;
+        if (caller.Staff is { } credential)
+        {
+            uses.Seen(credential);
         }
     }
 

@@ -41,13 +41,15 @@ internal static class BrokerOpenApi
                     {
                         Type = SecuritySchemeType.Http,
                         Scheme = "bearer",
-                        Description = "An organisation's API key (rbk_…), issued by the network coordinator.",
+                        Description = "An organisation's API key (rbk_…, issued by the network coordinator), or one of its caseworkers' " +
+                            "personal keys (rbs_…): either acts as the organisation. /api/staff takes the organisation's own key only.",
                     },
                     [CoordinatorKey] = new OpenApiSecurityScheme
                     {
                         Type = SecuritySchemeType.Http,
                         Scheme = "bearer",
-                        Description = "The network coordinator's key (Broker:CoordinatorKeySha256 holds its hash). An organisation's key gets 403.",
+                        Description = "The network coordinator's key (the configured one, or a coordinator's personal key rbs_…). " +
+                            "An organisation's or a caseworker's key gets 403.",
                     },
                     [PartnerCapability] = new OpenApiSecurityScheme
                     {
@@ -110,9 +112,11 @@ internal static class BrokerOpenApi
             });
         }
 
-        if (Scheme(rule.Access) is { } scheme)
+        // Alternatives: any one of the schemes opens the route.
+        if (Schemes(rule.Access) is { Length: > 0 } schemes)
         {
-            operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(scheme, context.Document)] = [] }];
+            operation.Security = [.. schemes.Select(scheme =>
+                new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(scheme, context.Document)] = [] })];
         }
 
         operation.Responses ??= [];
@@ -146,25 +150,33 @@ internal static class BrokerOpenApi
     private static IEnumerable<string> RouteParameters(string? path) =>
         (path ?? "").Split('/').Where(s => s.StartsWith('{') && s.EndsWith('}')).Select(s => s[1..^1].Split(':', '=', '?')[0]);
 
-    private static string? Scheme(Access access) => access switch
+    /// <summary>The schemes a route's rule takes; a rule added to <see cref="Access"/> must be named here.</summary>
+    public static string[] Schemes(Access access) => access switch
     {
-        Access.Organisation => OrganisationKey,
-        Access.Coordinator => CoordinatorKey,
-        Access.Partner => PartnerCapability,
-        _ => null,
+        Access.Organisation or Access.OrganisationSystem => [OrganisationKey],
+        Access.Coordinator => [CoordinatorKey],
+        Access.Staff => [OrganisationKey, CoordinatorKey],
+        Access.Partner => [PartnerCapability],
+        Access.Anyone or Access.ClientStatus or Access.ClientStatusPage => [],
+        _ => throw new ArgumentOutOfRangeException(nameof(access), access, "Say which security scheme this access rule takes."),
     };
 
     /// <summary>What <see cref="BrokerGate"/> answers before the handler runs, by the route's rule.</summary>
     private static IEnumerable<(string Status, string Description)> GateAnswers(GateAttribute rule)
     {
-        if (rule.Access is Access.Organisation or Access.Coordinator)
+        if (rule.Access is Access.Organisation or Access.OrganisationSystem or Access.Coordinator or Access.Staff)
         {
             yield return ("401", "No key, or one nobody holds (WWW-Authenticate: Bearer).");
         }
 
         if (rule.Access is Access.Coordinator)
         {
-            yield return ("403", "An organisation's key: the admin API is the coordinator's.");
+            yield return ("403", "An organisation's or a caseworker's key: the admin API is the coordinator's.");
+        }
+
+        if (rule.Access is Access.OrganisationSystem)
+        {
+            yield return ("403", "A caseworker's key: only the organisation's own key manages its staff keys.");
         }
 
         if (rule.Access is Access.Partner or Access.ClientStatus || rule.Limit != OrganisationLimit.None)

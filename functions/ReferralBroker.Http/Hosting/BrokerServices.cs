@@ -30,6 +30,9 @@ internal static class BrokerServices
         services.AddSingleton<StoredNetworkDirectory>();
         services.AddSingleton<INetworkDirectory>(sp => sp.GetRequiredService<StoredNetworkDirectory>());
         services.AddSingleton<NetworkAdministration>();
+        services.AddSingleton<StaffAdministration>();
+        services.AddSingleton<StaffKeyUses>();
+        services.AddHostedService<StaffUseRecorder>();
         services.AddHostedService<DirectoryRefreshService>();
         services.AddClosedLoopNotifications();
 

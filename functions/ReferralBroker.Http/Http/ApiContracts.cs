@@ -57,12 +57,28 @@ public sealed record SealedView(int V, string Nonce, string Ciphertext);
 
 /// <param name="DetailsDeletedBy">When the sealed details will be destroyed: the partner page tells the partner to
 /// keep what she needs before then. Absent, like <paramref name="Sealed"/>, once they are gone.</param>
+/// <param name="Referrer">Who referred, as the organisation chose to be shown to partners (its settings).</param>
 public sealed record PartnerReferralView(
-    string ReferralId, string Category, string Status, DateTimeOffset ExpiresAt, DateTimeOffset? DetailsDeletedBy, SealedView? Sealed)
+    string ReferralId, string Category, string Status, DateTimeOffset ExpiresAt, DateTimeOffset? DetailsDeletedBy, SealedView? Sealed,
+    ReferrerView Referrer)
 {
-    public static PartnerReferralView Of(ReferralRecord r) => new(
+    public static PartnerReferralView Of(ReferralRecord r, INetworkDirectory directory) => new(
         r.ReferralId, WireNames.Of(r.Category), WireNames.Of(r.Status), r.ExpiresAt, Transitions.SealedGoneBy(r),
-        r.Sealed is { } s ? new SealedView(s.V, s.Nonce, s.Ciphertext) : null);
+        r.Sealed is { } s ? new SealedView(s.V, s.Nonce, s.Ciphertext) : null,
+        ReferrerView.Of(directory.FindOrganisation(r.OrganisationId)));
+}
+
+/// <summary>
+/// The referring organisation as a partner sees it: its name unless it chose not to be named, and the contact
+/// route it configured ("contact through the referring organisation"). Both written as null when absent.
+/// </summary>
+public sealed record ReferrerView(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Name,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Contact)
+{
+    public static ReferrerView Of(Organisation? organisation) => organisation is null
+        ? new ReferrerView(null, null)
+        : new ReferrerView(organisation.PartnerContact.Named ? organisation.Name : null, organisation.PartnerContact.Contact);
 }
 
 public sealed record HeldItem(string What, DateTimeOffset DeletedBy);

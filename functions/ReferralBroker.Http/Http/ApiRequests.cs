@@ -39,7 +39,20 @@ public sealed record ProgressRequest([property: Description("in-progress, comple
 
 public sealed record OrganisationRequest(
     [property: Description("1 to 200 characters on one line.")] string Name,
-    OrganisationNotificationsRequest? Notifications);
+    OrganisationNotificationsRequest? Notifications,
+    [property: Description("Absent keeps the current setting; null restores the default (named, no contact).")] PartnerContactRequest? PartnerContact);
+
+[Description("What partners see of the organisation in GET /api/partner/referrals/{referralId} (referrer).")]
+public sealed record PartnerContactRequest(
+    [property: Description("false: partners are not told the organisation's name.")] bool? Named,
+    [property: Description("How a partner reaches the client through the organisation; at most 300 characters.")] string? Contact);
+
+public sealed record StaffKeyRequest(
+    [property: Description("1 to 100 characters on one line.")] string Name,
+    [property: Description("caseworker or coordinator.")] string Role,
+    [property: Description("Required for a caseworker (an existing organisation), absent for a coordinator.")] string? OrganisationId);
+
+public sealed record OwnStaffKeyRequest([property: Description("1 to 100 characters on one line.")] string Name);
 
 [Description("Where status notices go (they carry no client data). Absent or null: none.")]
 public sealed record OrganisationNotificationsRequest(

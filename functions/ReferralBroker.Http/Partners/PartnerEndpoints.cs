@@ -93,17 +93,17 @@ internal static partial class PartnerEndpoints
         || (spoken.Length > wanted.Length && spoken[wanted.Length] == '-' && spoken.StartsWith(wanted, StringComparison.OrdinalIgnoreCase));
 
     public static async Task<Results<Ok<PartnerReferralView>, ProblemHttpResult>> Get(
-        HttpRequest request, ReferralService referrals, CancellationToken ct) =>
+        HttpRequest request, ReferralService referrals, INetworkDirectory directory, CancellationToken ct) =>
         await referrals.FindForPartnerAsync(request.Route("referralId"), Capability(request), ct) is { } record
-            ? TypedResults.Ok(PartnerReferralView.Of(record))
+            ? TypedResults.Ok(PartnerReferralView.Of(record, directory))
             : Problems.NotFound();
 
     public static Task<Results<Ok<PartnerReferralView>, ProblemHttpResult>> Accept(
-        HttpRequest request, ReferralService referrals, CancellationToken ct) =>
-        ActAsync(referrals, request, ReferralEvent.Accept, null, ct);
+        HttpRequest request, ReferralService referrals, INetworkDirectory directory, CancellationToken ct) =>
+        ActAsync(referrals, directory, request, ReferralEvent.Accept, null, ct);
 
     public static async Task<Results<Ok<PartnerReferralView>, ProblemHttpResult>> Decline(
-        HttpRequest request, ReferralService referrals, CancellationToken ct)
+        HttpRequest request, ReferralService referrals, INetworkDirectory directory, CancellationToken ct)
     {
         var (reason, problem) = await ReadChoiceAsync(request, "reason", WireNames.AllDeclineReasons, ct);
         if (problem is not null)
@@ -112,11 +112,11 @@ internal static partial class PartnerEndpoints
         }
 
         DeclineReason? parsed = WireNames.TryParse(reason, out DeclineReason known) ? known : null;
-        return await ActAsync(referrals, request, ReferralEvent.Decline, parsed, ct);
+        return await ActAsync(referrals, directory, request, ReferralEvent.Decline, parsed, ct);
     }
 
     public static async Task<Results<Ok<PartnerReferralView>, ProblemHttpResult>> Progress(
-        HttpRequest request, ReferralService referrals, CancellationToken ct)
+        HttpRequest request, ReferralService referrals, INetworkDirectory directory, CancellationToken ct)
     {
         var (status, problem) = await ReadChoiceAsync(request, "status", ["in-progress", "completed", "could-not-contact"], ct);
         if (problem is not null)
@@ -130,14 +130,14 @@ internal static partial class PartnerEndpoints
             "completed" => ReferralEvent.Complete,
             _ => ReferralEvent.FailContact,
         };
-        return await ActAsync(referrals, request, @event, null, ct);
+        return await ActAsync(referrals, directory, request, @event, null, ct);
     }
 
     private static async Task<Results<Ok<PartnerReferralView>, ProblemHttpResult>> ActAsync(
-        ReferralService referrals, HttpRequest request, ReferralEvent @event, DeclineReason? reason, CancellationToken ct) =>
+        ReferralService referrals, INetworkDirectory directory, HttpRequest request, ReferralEvent @event, DeclineReason? reason, CancellationToken ct) =>
         await referrals.PartnerActAsync(request.Route("referralId"), Capability(request), @event, reason, ct) switch
         {
-            ActionOutcome.Done { Referral: var r } => TypedResults.Ok(PartnerReferralView.Of(r)),
+            ActionOutcome.Done { Referral: var r } => TypedResults.Ok(PartnerReferralView.Of(r, directory)),
             ActionOutcome.NotAllowed { Current: var current } =>
                 Problems.Conflict($"The referral is {WireNames.Of(current)}; it cannot be {Verb(@event)} now."),
             _ => Problems.NotFound(),

@@ -86,6 +86,54 @@ public sealed class AzureHostingTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task A_caseworkers_personal_key_works_through_the_Azure_adapters_its_last_use_is_kept_and_only_its_hash_is_in_the_tables()
+    {
+        var coordinator = Coordinator.Client(_broker.App);
+        var issued = await (await coordinator.PostAsJsonAsync("/api/admin/staff", new { name = "Mai", role = "caseworker", organisationId = "demo-org" }))
+            .Content.ReadFromJsonAsync<JsonElement>();
+        var key = issued.GetProperty("key").GetString()!;
+        var staffId = issued.GetProperty("staffId").GetString()!;
+
+        var caseworker = _broker.App.Organisation(key);
+        await _broker.App.SubmitAsync(organisation: caseworker);
+        var me = await caseworker.GetFromJsonAsync<JsonElement>("/api/me");
+        Assert.Equal("caseworker", me.GetProperty("kind").GetString());
+
+        // Written off the request's path: read until it is there, within a deadline.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        JsonElement listed;
+        do
+        {
+            listed = (await coordinator.GetFromJsonAsync<JsonElement>("/api/admin/staff", deadline.Token)).EnumerateArray().Single();
+        }
+        while (listed.GetProperty("lastUsedAt").ValueKind == JsonValueKind.Null && await Pause(deadline.Token));
+        Assert.Equal(new DateTimeOffset(BrokerApp.Start.Date, TimeSpan.Zero), listed.GetProperty("lastUsedAt").GetDateTimeOffset());
+
+        var stored = string.Join('\n', (await azurite.DumpAllTablesAsync()).Where(t => t.Table.StartsWith(_broker.TablePrefix, StringComparison.Ordinal)).Select(t => t.Json));
+        Assert.Contains(ReferralBroker.Referrals.ApiKeys.Hash(key), stored, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, stored, StringComparison.Ordinal);
+        Assert.DoesNotContain(_broker.App.Logs, line => line.Contains(key, StringComparison.Ordinal));
+
+        Assert.Equal(HttpStatusCode.NoContent, (await coordinator.DeleteAsync($"/api/admin/staff/{staffId}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await caseworker.GetAsync("/api/referrals")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _broker.App.Organisation().GetAsync("/api/referrals")).StatusCode);
+    }
+
+    /// <summary>A short wait between reads of a condition; false once the deadline has passed (the assertion then fails).</summary>
+    private static async Task<bool> Pause(CancellationToken deadline)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), deadline);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    [Fact]
     public async Task The_timer_sweep_expires_referrals_and_marks_dead_lettered_ones_for_re_sending()
     {
         var expiring = await _broker.App.SubmitAsync(BrokerApp.Referral(expiresAt: "2026-11-25T00:00:00Z"));

@@ -170,6 +170,114 @@ public sealed class TableDirectoryStoreTests(AzuriteFixture azurite)
         Assert.Equal(["FlaggedAt", "PartitionKey", "Reason", "RowKey", "Timestamp"], properties.Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task Staff_keys_come_back_as_saved_with_their_last_use_and_a_deleted_one_is_gone()
+    {
+        var store = new TableDirectoryStore(azurite.CreateOptions(), credential: null);
+        var mai = new StaffCredential("stf_mai", "Mai", StaffRole.Caseworker, "org-a", ApiKeys.Hash("rbs_mai"), Records.Now);
+        var asha = new StaffCredential("stf_asha", "Asha", StaffRole.Coordinator, null, ApiKeys.Hash("rbs_asha"), Records.Now.AddMinutes(1));
+        await store.SaveStaffAsync(mai, Ct);
+        await store.SaveStaffAsync(asha, Ct);
+
+        var day = StaffKeys.Day(Records.Now);
+        await store.RecordStaffUseAsync("stf_mai", day, Ct);
+        await store.RecordStaffUseAsync("stf_mai", day, Ct);
+
+        var loaded = (await store.LoadAsync(Ct)).Staff.ToDictionary(s => s.Id);
+        Assert.Equal(mai with { LastUsedAt = day }, loaded["stf_mai"]);
+        Assert.Equal(asha, loaded["stf_asha"]);
+
+        await store.DeleteStaffAsync("stf_mai", Ct);
+        await store.DeleteStaffAsync("stf_mai", Ct);
+        Assert.Equal(["stf_asha"], (await store.LoadAsync(Ct)).Staff.Select(s => s.Id));
+    }
+
+    [Fact]
+    public async Task A_use_recorded_after_a_revocation_does_not_bring_the_staff_key_back()
+    {
+        var store = new TableDirectoryStore(azurite.CreateOptions(), credential: null);
+        await store.SaveStaffAsync(new StaffCredential("stf_mai", "Mai", StaffRole.Caseworker, "org-a", ApiKeys.Hash("rbs_mai"), Records.Now), Ct);
+        await store.DeleteStaffAsync("stf_mai", Ct);
+
+        await store.RecordStaffUseAsync("stf_mai", StaffKeys.Day(Records.Now), Ct);
+
+        Assert.Empty((await store.LoadAsync(Ct)).Staff);
+    }
+
+    [Fact]
+    public async Task Staff_keys_issued_through_one_instance_open_and_revoked_close_another_and_only_hashes_are_stored()
+    {
+        var options = azurite.CreateOptions();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Records.Now);
+        var store = new TableDirectoryStore(options, credential: null);
+        var staff = new StaffAdministration(store, new StoredNetworkDirectory(store), time);
+        await new NetworkAdministration(store, new StoredNetworkDirectory(store), new FlagPolicy(2), time)
+            .SeedAsync(new DirectoryContents([Account("org-a", null), Account("org-b", null)], []), Ct);
+
+        var mai = Assert.IsType<StaffIssue.Issued>(await staff.IssueAsync("Mai", StaffRole.Caseworker, "org-a", Ct));
+        var asha = Assert.IsType<StaffIssue.Issued>(await staff.IssueAsync("Asha", StaffRole.Coordinator, null, Ct));
+        Assert.IsType<StaffIssue.UnknownOrganisation>(await staff.IssueAsync("Lek", StaffRole.Caseworker, "nobody", Ct));
+
+        var other = new TableDirectoryStore(options, credential: null);
+        var directory = new StoredNetworkDirectory(other);
+        await directory.RefreshAsync(Ct);
+        Assert.Equal("org-a", directory.FindStaffByKeyHash(ApiKeys.Hash(mai.Key))?.Organisation?.Id);
+        Assert.Null(directory.FindStaffByKeyHash(ApiKeys.Hash(asha.Key))?.Organisation);
+        Assert.Equal(StaffRole.Coordinator, directory.FindStaffByKeyHash(ApiKeys.Hash(asha.Key))?.Credential.Role);
+        Assert.Equal([asha.Credential.Id, mai.Credential.Id], (await new StaffAdministration(other, directory, time).ListAsync(null, Ct)).Select(s => s.Id));
+        Assert.Equal([mai.Credential.Id], (await staff.ListAsync("org-a", Ct)).Select(s => s.Id));
+        Assert.Empty(await staff.ListAsync("org-b", Ct));
+
+        // An organisation revokes only its own caseworkers' keys.
+        Assert.False(await staff.RevokeAsync(mai.Credential.Id, "org-b", Ct));
+        Assert.False(await staff.RevokeAsync(asha.Credential.Id, "org-a", Ct));
+        Assert.True(await staff.RevokeAsync(mai.Credential.Id, "org-a", Ct));
+        await directory.RefreshAsync(Ct);
+        Assert.Null(directory.FindStaffByKeyHash(ApiKeys.Hash(mai.Key)));
+        Assert.NotNull(directory.FindStaffByKeyHash(ApiKeys.Hash(asha.Key)));
+
+        var stored = string.Join("\n", (await azurite.DumpAllTablesAsync(Ct)).Where(e => e.Table.StartsWith(options.TablePrefix, StringComparison.Ordinal)).Select(e => e.Json));
+        Assert.DoesNotContain(mai.Key, stored, StringComparison.Ordinal);
+        Assert.DoesNotContain(asha.Key, stored, StringComparison.Ordinal);
+        Assert.DoesNotContain(ApiKeys.Hash(mai.Key), stored, StringComparison.Ordinal);
+        Assert.Contains(ApiKeys.Hash(asha.Key), stored, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_deactivated_organisations_caseworker_keys_are_found_by_no_instance()
+    {
+        var options = azurite.CreateOptions();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Records.Now);
+        var store = new TableDirectoryStore(options, credential: null);
+        var administration = new NetworkAdministration(store, new StoredNetworkDirectory(store), new FlagPolicy(2), time);
+        await administration.SeedAsync(new DirectoryContents([Account("org-a", null)], []), Ct);
+        var mai = Assert.IsType<StaffIssue.Issued>(await new StaffAdministration(store, new StoredNetworkDirectory(store), time).IssueAsync("Mai", StaffRole.Caseworker, "org-a", Ct));
+
+        await administration.SetActiveAsync("org-a", false, Ct);
+        var directory = new StoredNetworkDirectory(new TableDirectoryStore(options, credential: null));
+        await directory.RefreshAsync(Ct);
+        Assert.Null(directory.FindStaffByKeyHash(ApiKeys.Hash(mai.Key)));
+        Assert.IsType<StaffIssue.Deactivated>(await new StaffAdministration(store, directory, time).IssueAsync("Lek", StaffRole.Caseworker, "org-a", Ct));
+
+        await administration.SetActiveAsync("org-a", true, Ct);
+        await directory.RefreshAsync(Ct);
+        Assert.Equal(mai.Credential.Id, directory.FindStaffByKeyHash(ApiKeys.Hash(mai.Key))?.Credential.Id);
+    }
+
+    [Fact]
+    public async Task An_organisations_partner_contact_setting_comes_back_as_saved()
+    {
+        var store = new TableDirectoryStore(azurite.CreateOptions(), credential: null);
+        var account = Account("org-a", null);
+        account = account with { Organisation = account.Organisation with { PartnerContact = new PartnerContact(false, "Call our drop-in, +66 2 123 4567") } };
+        await store.SaveOrganisationAsync(account, Ct);
+        await store.SaveOrganisationAsync(Account("org-b", null), Ct);
+
+        var loaded = (await store.LoadAsync(Ct)).Organisations.ToDictionary(o => o.Organisation.Id);
+        Assert.Equal(new PartnerContact(false, "Call our drop-in, +66 2 123 4567"), loaded["org-a"].Organisation.PartnerContact);
+        Assert.Equal(PartnerContact.Default, loaded["org-b"].Organisation.PartnerContact);
+    }
+
     private sealed class BeforeFirstBatch(Func<Task<ReferralBroker.Ports.WriteOutcome>> interfere) : HttpPipelinePolicy
     {
         private int _batches;

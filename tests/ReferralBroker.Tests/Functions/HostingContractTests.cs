@@ -118,7 +118,7 @@ public sealed class HostingContractTests
 
     private sealed class Script(IHosting hosting)
     {
-        private static readonly string[] Volatile = ["referralId", "statusToken", "duressToken", "traceId", "nonce", "ciphertext", "continuation"];
+        private static readonly string[] Volatile = ["referralId", "statusToken", "duressToken", "traceId", "nonce", "ciphertext", "continuation", "staffId", "key"];
         private static readonly string[] Compared =
         [
             "Location", "WWW-Authenticate", "Retry-After", "Cache-Control", "X-Content-Type-Options", "X-Frame-Options",
@@ -187,6 +187,31 @@ public sealed class HostingContractTests
             await SendAsync("admin partner", Get("/api/admin/partners/demo-health", Coordinator.Key));
             await SendAsync("admin pause", Post("/api/admin/partners/demo-employment/pause", null, Coordinator.Key));
             await SendAsync("admin export", Get("/api/admin/directory.csv", Coordinator.Key));
+            // Personal staff keys: listed before any is used, so no last use is being written while they are read.
+            var mai = await SendAsync("staff: coordinator issues a caseworker key",
+                Post("/api/admin/staff", new { name = "Mai", role = "caseworker", organisationId = "demo-org" }, Coordinator.Key));
+            var maiIssued = JsonDocument.Parse(await mai.Content.ReadAsStringAsync()).RootElement;
+            var maiKey = maiIssued.GetProperty("key").GetString()!;
+            var maiId = maiIssued.GetProperty("staffId").GetString()!;
+            await SendAsync("staff: coordinator, unknown role", Post("/api/admin/staff", new { name = "Mai", role = "boss" }, Coordinator.Key));
+            await SendAsync("staff: organisation issues", Post("/api/staff", new { name = "Lek" }, BrokerApp.OrgKey));
+            await SendAsync("staff: organisation lists", Get("/api/staff", BrokerApp.OrgKey));
+            await SendAsync("staff: coordinator lists", Get("/api/admin/staff", Coordinator.Key));
+            await SendAsync("staff: me, caseworker", Get("/api/me", maiKey));
+            await SendAsync("staff: me, organisation", Get("/api/me", BrokerApp.OrgKey));
+            await SendAsync("staff: me, coordinator", Get("/api/me", Coordinator.Key));
+            await SendAsync("staff: me, no key", Get("/api/me", null));
+            await SendAsync("staff: caseworker key on the staff list", Get("/api/staff", maiKey));
+            await SendAsync("staff: caseworker key on admin", Get("/api/admin/staff", maiKey));
+            await SendAsync("staff: caseworker lists referrals", Get("/api/referrals", maiKey));
+            await SendAsync("staff: another organisation revokes", Keyed(new HttpRequestMessage(HttpMethod.Delete, $"/api/staff/{maiId}"), BrokerApp.OtherOrgKey));
+            await SendAsync("staff: coordinator revokes", Keyed(new HttpRequestMessage(HttpMethod.Delete, $"/api/admin/staff/{maiId}"), Coordinator.Key));
+            await SendAsync("staff: revoked key", Get("/api/me", maiKey));
+            await SendAsync("admin partner contact", Put("/api/admin/organisations/other-org",
+                new { name = "Another organisation", partnerContact = new { named = false, contact = "Call our drop-in, Mon-Fri" } }, Coordinator.Key));
+            await SendAsync("admin partner contact, two lines", Put("/api/admin/organisations/other-org",
+                new { name = "Another organisation", partnerContact = new { named = false, contact = "Call\nus" } }, Coordinator.Key));
+
             await SendAsync("admin deactivate", Post("/api/admin/organisations/other-org/deactivate", null, Coordinator.Key));
             await SendAsync("deactivated organisation's key", Get("/api/referrals", BrokerApp.OtherOrgKey));
             await SendAsync("admin issue key, deactivated", Post("/api/admin/organisations/other-org/key", null, Coordinator.Key));
@@ -280,6 +305,9 @@ public sealed class HostingContractTests
 
             return request;
         }
+
+        private static HttpRequestMessage Put(string path, object body, string? key) =>
+            Keyed(new HttpRequestMessage(HttpMethod.Put, path) { Content = JsonContent.Create(body) }, key);
 
         private static HttpRequestMessage Raw(HttpMethod method, string path, string body, string? key) =>
             Keyed(new HttpRequestMessage(method, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") }, key);
