@@ -82,10 +82,19 @@ internal static class BrokerOpenApi
     public static IEndpointConventionBuilder MapBrokerOpenApi(this IEndpointRouteBuilder routes) =>
         routes.MapOpenApi(ApiDescription.DocumentPath).RequireAccess(Access.Anyone).WithName("OpenApiDocument");
 
-    private static Task DescribeAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken ct)
+    private static async Task DescribeAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken ct)
     {
         var metadata = context.Description.ActionDescriptor.EndpointMetadata;
         var rule = metadata.OfType<GateAttribute>().LastOrDefault() ?? new GateAttribute(Access.Anyone);
+        if (metadata.OfType<ApiBody>().LastOrDefault() is { } body)
+        {
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Content = new Dictionary<string, OpenApiMediaType> { [body.ContentType] = new() { Schema = await SchemaAsync(body.Type, context, ct) } },
+            };
+        }
+
         operation.Parameters ??= [];
         // The handlers read their route values themselves (RouteValues), so the binder never met them.
         foreach (var name in RouteParameters(context.Description.RelativePath).Where(n => !operation.Parameters.Any(p => p.In == ParameterLocation.Path && p.Name == n)))
@@ -144,7 +153,19 @@ internal static class BrokerOpenApi
             }
         }
 
-        return Task.CompletedTask;
+    }
+
+    /// <summary>An object's schema as a component of the document (as the generator does for the answers), others inline.</summary>
+    private static async Task<IOpenApiSchema> SchemaAsync(Type type, OpenApiOperationTransformerContext context, CancellationToken ct)
+    {
+        var schema = await context.GetOrCreateSchemaAsync(type, null, ct);
+        if (type == typeof(string) || context.Document is not { } document)
+        {
+            return schema;
+        }
+
+        document.AddComponent(type.Name, schema);
+        return new OpenApiSchemaReference(type.Name, document);
     }
 
     private static IEnumerable<string> RouteParameters(string? path) =>

@@ -89,7 +89,7 @@ public sealed class OpenApiDocumentTests : IClassFixture<OpenApiDocumentTests.Ge
         var undeclared = new List<string>();
         foreach (var route in ApiRoutes().Where(r => BodyMethods.Contains(r.Method)))
         {
-            var accepts = route.Endpoint.Metadata.GetMetadata<IAcceptsMetadata>() is not null;
+            var accepts = route.Endpoint.Metadata.GetMetadata<ApiBody>() is not null;
             var none = route.Endpoint.Metadata.GetMetadata<NoRequestBody>() is not null;
             var body = Operation(route.Method, route.Path)?["requestBody"]?["content"]?.AsObject();
             if (accepts == none || accepts != body is { Count: > 0 })
@@ -99,6 +99,8 @@ public sealed class OpenApiDocumentTests : IClassFixture<OpenApiDocumentTests.Ge
         }
 
         Assert.True(undeclared.Count == 0, $"Say .Body<T>() or .NoBody() for: {string.Join(", ", undeclared)}.");
+        // .Accepts<T>() would make routing answer 415 to another content type before the gate (and its 401) runs.
+        Assert.Empty(ApiRoutes().Where(r => r.Endpoint.Metadata.GetMetadata<IAcceptsMetadata>() is not null).Select(r => $"{r.Method} {r.Path} has .Accepts"));
     }
 
     [Fact]
@@ -143,7 +145,8 @@ public sealed class OpenApiDocumentTests : IClassFixture<OpenApiDocumentTests.Ge
     public void A_property_that_may_be_absent_is_not_required()
     {
         var schemas = Document["components"]!["schemas"]!.AsObject();
-        var client = schemas["SubmissionClient"]!;
+        var client = schemas["SubmissionRequest"]!["properties"]!["client"]!;
+        Assert.Equal(5, client["properties"]!.AsObject().Count);
         Assert.Empty(client["required"]?.AsArray() ?? []);
         var submission = schemas["SubmissionRequest"]!["required"]!.AsArray().Select(n => (string?)n).ToList();
         Assert.Equal(["category", "partnerId", "consent", "client"], submission);
