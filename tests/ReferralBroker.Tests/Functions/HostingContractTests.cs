@@ -225,6 +225,7 @@ public sealed class HostingContractTests
             await SendAsync("pages: status", Get("/status", null));
             await SendAsync("pages: refer", Get("/refer", null));
             await SendAsync("pages: partner", Get($"/partner/{id}", null));
+            await SendAsync("pages: reports, in Thai", Get("/reports?lang=th", null));
             await SendAsync("assets", Get("/assets/site.css", null));
             await SendAsync("assets, nothing there", Get("/assets/..site.css", null));
 
