@@ -57,7 +57,7 @@ internal static class BrokerOpenApi
                         In = ParameterLocation.Header,
                         Name = PartnerEndpoints.CapabilityHeader,
                         Description = "Derived in the partner's browser from the link secret in the fragment of the emailed link " +
-                            "(README \"Partner capability\"); the secret itself never reaches the broker.",
+                            "(README \"Tokens and sealing\"; the walkthrough has a one-line way); the secret itself never reaches the broker.",
                     },
                 };
                 return Task.CompletedTask;
