@@ -16,7 +16,7 @@ internal sealed class PageFunctions(IStringLocalizer<ClientText> text, IStringLo
 {
     [Function("ReportsPage")]
     public static IResult Reports([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "reports")] HttpRequest request) =>
-        PageEndpoints.Reports();
+        PageEndpoints.Reports(request.HttpContext);
 
     [Function("PartnerPage")]
     public static IResult Partner([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "partner/{referralId}")] HttpRequest request) =>

@@ -17,7 +17,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
     WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
 });
 builder.WebHost.UseBrokerUrls(builder.Configuration);
-builder.Services.AddBroker(builder.Configuration).AddEmbeddedAdapters();
+builder.Services.AddBroker(builder.Configuration).AddEmbeddedAdapters().AddBrokerOpenApi();
 
 var app = builder.Build();
 
@@ -33,6 +33,7 @@ app.MapStatus();
 app.MapAdmin();
 app.MapStaff();
 app.MapReports();
+app.MapBrokerOpenApi();
 app.MapDevelopmentMailbox();
 app.Run();
 

@@ -30,23 +30,42 @@ internal static partial class AdminEndpoints
         var admin = routes.MapGroup("/api/admin")
             .RequireAccess(Access.Coordinator)
             .WithTags("Admin");
-        admin.MapGet("/organisations", ListOrganisations).WithName("AdminListOrganisations");
-        admin.MapPut("/organisations/{organisationId}", PutOrganisation).WithName("AdminPutOrganisation");
-        admin.MapPost("/organisations/{organisationId}/key", IssueKey).WithName("AdminIssueKey");
-        admin.MapDelete("/organisations/{organisationId}/key", RevokeKey).WithName("AdminRevokeKey");
-        admin.MapPost("/organisations/{organisationId}/deactivate", Deactivate).WithName("AdminDeactivateOrganisation");
-        admin.MapPost("/organisations/{organisationId}/activate", Activate).WithName("AdminActivateOrganisation");
-        admin.MapGet("/partners", ListPartners).WithName("AdminListPartners");
-        admin.MapGet("/partners/{partnerId}", GetPartner).WithName("AdminGetPartner");
-        admin.MapPut("/partners/{partnerId}", PutPartner).WithName("AdminPutPartner");
-        admin.MapPost("/partners/{partnerId}/pause", Pause).WithName("AdminPausePartner");
-        admin.MapPost("/partners/{partnerId}/resume", Resume).WithName("AdminResumePartner");
-        admin.MapDelete("/partners/{partnerId}", RemovePartner).WithName("AdminRemovePartner");
-        admin.MapGet("/flags", ListFlags).WithName("AdminListFlags");
-        admin.MapGet("/directory", ExportJson).WithName("AdminExportDirectory");
-        admin.MapGet("/directory.csv", ExportCsv).WithName("AdminExportDirectoryCsv");
-        admin.MapPost("/directory", ImportJson).WithName("AdminImportDirectory");
-        admin.MapPost("/directory.csv", ImportCsv).WithName("AdminImportDirectoryCsv");
+        admin.MapGet("/organisations", ListOrganisations).WithName("AdminListOrganisations")
+            .Produces<IReadOnlyList<OrganisationAdminView>>();
+        admin.MapPut("/organisations/{organisationId}", PutOrganisation).WithName("AdminPutOrganisation")
+            .Body<OrganisationRequest>().Produces<OrganisationAdminView>().Produces<OrganisationAdminView>(StatusCodes.Status201Created)
+            .Refuses(StatusCodes.Status422UnprocessableEntity);
+        admin.MapPost("/organisations/{organisationId}/key", IssueKey).WithName("AdminIssueKey").NoBody()
+            .Produces<IssuedKey>().Refuses(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        admin.MapDelete("/organisations/{organisationId}/key", RevokeKey).WithName("AdminRevokeKey")
+            .Produces<OrganisationAdminView>().Refuses(StatusCodes.Status404NotFound);
+        admin.MapPost("/organisations/{organisationId}/deactivate", Deactivate).WithName("AdminDeactivateOrganisation").NoBody()
+            .Produces<OrganisationAdminView>().Refuses(StatusCodes.Status404NotFound);
+        admin.MapPost("/organisations/{organisationId}/activate", Activate).WithName("AdminActivateOrganisation").NoBody()
+            .Produces<OrganisationAdminView>().Refuses(StatusCodes.Status404NotFound);
+        admin.MapGet("/partners", ListPartners).WithName("AdminListPartners")
+            .Produces<IReadOnlyList<PartnerAdminView>>();
+        admin.MapGet("/partners/{partnerId}", GetPartner).WithName("AdminGetPartner")
+            .Produces<PartnerAdminView>().Refuses(StatusCodes.Status404NotFound);
+        admin.MapPut("/partners/{partnerId}", PutPartner).WithName("AdminPutPartner")
+            .Body<HsdsService>().Produces<PartnerAdminView>().Produces<PartnerAdminView>(StatusCodes.Status201Created)
+            .Refuses(StatusCodes.Status422UnprocessableEntity);
+        admin.MapPost("/partners/{partnerId}/pause", Pause).WithName("AdminPausePartner").NoBody()
+            .Produces<PartnerAdminView>().Refuses(StatusCodes.Status404NotFound);
+        admin.MapPost("/partners/{partnerId}/resume", Resume).WithName("AdminResumePartner").NoBody()
+            .Produces<PartnerAdminView>().Refuses(StatusCodes.Status404NotFound);
+        admin.MapDelete("/partners/{partnerId}", RemovePartner).WithName("AdminRemovePartner")
+            .Refuses(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        admin.MapGet("/flags", ListFlags).WithName("AdminListFlags")
+            .Produces<IReadOnlyList<NetworkFlagView>>();
+        admin.MapGet("/directory", ExportJson).WithName("AdminExportDirectory")
+            .Produces<HsdsDirectory>();
+        admin.MapGet("/directory.csv", ExportCsv).WithName("AdminExportDirectoryCsv")
+            .Produces<string>(StatusCodes.Status200OK, "text/csv");
+        admin.MapPost("/directory", ImportJson).WithName("AdminImportDirectory")
+            .Body<HsdsDirectory>().Produces<ImportResult>().Refuses(StatusCodes.Status422UnprocessableEntity);
+        admin.MapPost("/directory.csv", ImportCsv).WithName("AdminImportDirectoryCsv")
+            .Body<string>("text/csv").Produces<ImportResult>().Refuses(StatusCodes.Status422UnprocessableEntity);
         return admin;
     }
 

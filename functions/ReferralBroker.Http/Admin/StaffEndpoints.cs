@@ -24,16 +24,20 @@ internal static partial class StaffEndpoints
     public static IEndpointRouteBuilder MapStaff(this IEndpointRouteBuilder routes)
     {
         var admin = routes.MapGroup("/api/admin/staff").RequireAccess(Access.Coordinator).WithTags("Admin");
-        admin.MapPost("/", AdminIssue).WithName("AdminIssueStaffKey");
-        admin.MapGet("/", AdminList).WithName("AdminListStaff");
-        admin.MapDelete("/{staffId}", AdminRevoke).WithName("AdminRevokeStaffKey");
+        admin.MapPost("/", AdminIssue).WithName("AdminIssueStaffKey")
+            .Body<StaffKeyRequest>().Produces<IssuedStaffKey>(StatusCodes.Status201Created)
+            .Refuses(StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity);
+        admin.MapGet("/", AdminList).WithName("AdminListStaff").Produces<IReadOnlyList<StaffView>>();
+        admin.MapDelete("/{staffId}", AdminRevoke).WithName("AdminRevokeStaffKey").Refuses(StatusCodes.Status404NotFound);
 
         var own = routes.MapGroup("/api/staff").RequireAccess(Access.OrganisationSystem).WithTags("Staff");
-        own.MapPost("/", OrganisationIssue).WithName("IssueStaffKey");
-        own.MapGet("/", OrganisationList).WithName("ListStaff");
-        own.MapDelete("/{staffId}", OrganisationRevoke).WithName("RevokeStaffKey");
+        own.MapPost("/", OrganisationIssue).WithName("IssueStaffKey")
+            .Body<OwnStaffKeyRequest>().Produces<IssuedStaffKey>(StatusCodes.Status201Created)
+            .Refuses(StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity);
+        own.MapGet("/", OrganisationList).WithName("ListStaff").Produces<IReadOnlyList<StaffView>>();
+        own.MapDelete("/{staffId}", OrganisationRevoke).WithName("RevokeStaffKey").Refuses(StatusCodes.Status404NotFound);
 
-        routes.MapGet("/api/me", Me).WithName("Me").WithTags("Staff").RequireAccess(Access.Staff);
+        routes.MapGet("/api/me", Me).WithName("Me").WithTags("Staff").RequireAccess(Access.Staff).Produces<MeView>();
         return routes;
     }
 

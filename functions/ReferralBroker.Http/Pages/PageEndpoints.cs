@@ -47,7 +47,8 @@ internal static class PageEndpoints
         return routes;
     }
 
-    public static PhysicalFileHttpResult Reports() => Page("reports.html");
+    /// <summary>The impact report, in the request's language; the figures come from /api/reports/summary with the tab's key.</summary>
+    public static ContentHttpResult Reports(HttpContext context) => StaffPages.Render<ReportsText>(context, "reports.html");
 
     /// <summary>The coordinator's console: the page holds no key and no data, its script asks for the key.</summary>
     public static ContentHttpResult Admin(HttpContext context) => StaffPages.Render<AdminText>(context, "admin.html");

@@ -16,17 +16,24 @@ internal static partial class PartnerEndpoints
 
     public static IEndpointRouteBuilder MapPartners(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/api/partners", ListPartners).WithName("ListPartners").WithTags("Partners").RequireAccess(Access.Anyone);
+        routes.MapGet("/api/partners", ListPartners).WithName("ListPartners").WithTags("Partners").RequireAccess(Access.Anyone)
+            .Query("category", "Only partners providing this category.")
+            .Query("language", "Only partners speaking this language (th also finds th-TH).")
+            .Query("attribute", $"Only partners with every attribute given: {string.Join(", ", SafetyAttributes.All)}.", repeatable: true)
+            .Refuses(StatusCodes.Status400BadRequest);
         routes.MapPost("/api/partners/{partnerId}/flags", Flag).WithName("FlagPartner").WithTags("Partners")
-            .RequireAccess(Access.Organisation, OrganisationLimit.Flags);
+            .RequireAccess(Access.Organisation, OrganisationLimit.Flags)
+            .Body<FlagRequest>().Refuses(StatusCodes.Status404NotFound, StatusCodes.Status422UnprocessableEntity);
 
         var partner = routes.MapGroup("/api/partner/referrals/{referralId}")
             .RequireAccess(Access.Partner)
             .WithTags("Partner");
-        partner.MapGet("/", Get).WithName("PartnerGetReferral");
-        partner.MapPost("/accept", Accept).WithName("PartnerAccept");
-        partner.MapPost("/decline", Decline).WithName("PartnerDecline");
-        partner.MapPost("/progress", Progress).WithName("PartnerProgress");
+        partner.MapGet("/", Get).WithName("PartnerGetReferral").Refuses(StatusCodes.Status404NotFound);
+        partner.MapPost("/accept", Accept).WithName("PartnerAccept").NoBody().Refuses(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        partner.MapPost("/decline", Decline).WithName("PartnerDecline")
+            .Body<DeclineRequest>().Refuses(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity);
+        partner.MapPost("/progress", Progress).WithName("PartnerProgress")
+            .Body<ProgressRequest>().Refuses(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity);
         return routes;
     }
 

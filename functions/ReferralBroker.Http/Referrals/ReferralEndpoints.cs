@@ -13,10 +13,22 @@ internal static class ReferralEndpoints
         var group = routes.MapGroup("/api/referrals")
             .RequireAccess(Access.Organisation)
             .WithTags("Referrals");
-        group.MapPost("/", Submit).WithName("SubmitReferral").RequireAccess(Access.Organisation, OrganisationLimit.Submissions);
-        group.MapGet("/", List).WithName("ListReferrals");
-        group.MapGet("/{referralId}", Get).WithName("GetReferral");
-        group.MapPost("/{referralId}/resend", Resend).WithName("ResendReferral").RequireAccess(Access.Organisation, OrganisationLimit.Submissions);
+        group.MapPost("/", Submit).WithName("SubmitReferral").RequireAccess(Access.Organisation, OrganisationLimit.Submissions)
+            .Body<SubmissionRequest>()
+            .Header("Idempotency-Key", "Optional, 1 to 200 characters: a retry with the same key and body answers the same referral (201), with its current status.")
+            .Refuses(StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity);
+        group.MapGet("/", List).WithName("ListReferrals")
+            .Query("status", "Only referrals with this status (submitted, delivered, accepted, declined, in-progress, completed, could-not-contact, withdrawn, expired).")
+            .Query("category", "Only referrals of this category.")
+            .Query("from", "Sent on or after this date or instant (ISO 8601).")
+            .Query("to", "Sent on or before this date or instant (ISO 8601).")
+            .Query("limit", $"1 to {ReferralQuery.MaxLimit}; {ReferralQuery.DefaultLimit} by default.")
+            .Query("continuation", "The previous page's continuation.")
+            .Refuses(StatusCodes.Status400BadRequest);
+        group.MapGet("/{referralId}", Get).WithName("GetReferral").Refuses(StatusCodes.Status404NotFound);
+        group.MapPost("/{referralId}/resend", Resend).WithName("ResendReferral").RequireAccess(Access.Organisation, OrganisationLimit.Submissions)
+            .Body<ResendRequest>()
+            .Refuses(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity);
         return group;
     }
 

@@ -15,7 +15,12 @@ internal static class ReportEndpoints
         var group = routes.MapGroup("/api/reports")
             .RequireAccess(Access.Organisation)
             .WithTags("Reports");
-        group.MapGet("/summary", Summary).WithName("ReportSummary");
+        group.MapGet("/summary", Summary).WithName("ReportSummary")
+            .Query("from", "The first month (any date or instant in it); 11 months before this one by default.")
+            .Query("to", $"The last month; this one by default; at most {MaxMonths} months after from.")
+            .Query("format", "json or csv; without it, Accept: text/csv asks for CSV.")
+            .Produces<SummaryReportDocument>().AlsoAnswersText("text/csv")
+            .Refuses(StatusCodes.Status400BadRequest);
         return group;
     }
 

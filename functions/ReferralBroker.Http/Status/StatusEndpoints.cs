@@ -18,8 +18,9 @@ internal static class StatusEndpoints
         var group = routes.MapGroup("/api/status")
             .RequireAccess(Access.ClientStatus)
             .WithTags("Status");
-        group.MapPost("/", Check).WithName("CheckStatus");
-        group.MapPost("/withdraw", Withdraw).WithName("Withdraw");
+        group.MapPost("/", Check).WithName("CheckStatus").Body<StatusTokenRequest>().Refuses(StatusCodes.Status404NotFound);
+        group.MapPost("/withdraw", Withdraw).WithName("Withdraw").Body<StatusTokenRequest>()
+            .Refuses(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         return group;
     }
 

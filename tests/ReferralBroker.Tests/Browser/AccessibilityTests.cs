@@ -208,13 +208,24 @@ public sealed class AccessibilityTests(Chromium chromium, ITestOutputHelper outp
         await page.AddScriptTagAsync(new() { Path = Pages.AxeScript });
         await AssertNoSeriousViolationsAsync(page, "reports page, empty");
 
-        await page.GetByLabel("Your organisation's API key").FillAsync(BrokerApp.OrgKey);
+        await page.GetByLabel("Your key").FillAsync("nobody-holds-this-key");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Show report" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("This key was not accepted. Type it again.");
+        await AssertNoSeriousViolationsAsync(page, "reports page, key refused");
+
+        await page.GetByLabel("Your key").FillAsync(BrokerApp.OrgKey);
         await page.GetByLabel("From month").FillAsync("2026-11");
         await page.GetByLabel("To month").FillAsync("2026-11");
         await page.GetByRole(AriaRole.Button, new() { Name = "Show report" }).ClickAsync();
         await Expect(page.Locator("#result")).ToBeVisibleAsync();
         await page.ScreenshotAsync(new() { Path = Pages.ScreenshotPath($"reports-{scheme}".ToLowerInvariant()), FullPage = true });
         await AssertNoSeriousViolationsAsync(page, "reports page, report shown");
+
+        // The key kept for the tab: the page says so instead of asking again.
+        await page.ReloadAsync();
+        await Expect(page.Locator("#key-kept")).ToBeVisibleAsync();
+        await page.AddScriptTagAsync(new() { Path = Pages.AxeScript });
+        await AssertNoSeriousViolationsAsync(page, "reports page, key kept");
     }
 
     /// <summary>Clients and partners alike mostly open these pages on phones.</summary>

@@ -181,6 +181,8 @@ public sealed class HostingContractTests
             await SendAsync("flag, another organisation", Post("/api/partners/demo-health/flags", new { reason = "breach-of-confidentiality" }, BrokerApp.OtherOrgKey));
             await SendAsync("report", Get("/api/reports/summary", BrokerApp.OrgKey));
             await SendAsync("report as CSV", Get("/api/reports/summary?format=csv", BrokerApp.OrgKey));
+            // Generated live by the embedded host, the committed copy from the worker: one document.
+            await SendAsync("OpenAPI document", Get("/openapi/v1.json", null));
             await SendAsync("report, bad format", Get("/api/reports/summary?format=xml", BrokerApp.OrgKey));
 
             await SendAsync("admin", Get("/api/admin/organisations", Coordinator.Key));
@@ -232,6 +234,7 @@ public sealed class HostingContractTests
             await SendAsync("pages: refer", Get("/refer", null));
             await SendAsync("pages: admin", Get("/admin", null));
             await SendAsync("pages: partner", Get($"/partner/{id}", null));
+            await SendAsync("pages: reports, in Thai", Get("/reports?lang=th", null));
             await SendAsync("assets", Get("/assets/site.css", null));
             await SendAsync("assets, nothing there", Get("/assets/..site.css", null));
 

@@ -35,6 +35,24 @@ public sealed class IdempotencyTests : IDisposable
         Assert.Equal("delivered", (await _app.StatusAsync(first!.StatusToken)).GetProperty("status").GetString());
     }
 
+    /// <summary>A retry answers what the referral is now, not what it was when first sent (README, walkthrough step 1).</summary>
+    [Fact]
+    public async Task A_retry_after_the_partner_accepted_answers_the_same_referral_with_its_current_status()
+    {
+        var body = BrokerApp.Referral();
+        var first = await (await PostAsync("retry-later", body)).Content.ReadFromJsonAsync<Submitted>();
+        Assert.Equal("submitted", first!.Status);
+        await _app.DispatchAsync();
+        var link = _app.LinkFor(first.ReferralId);
+        (await _app.Partner(link).PostAsync($"/api/partner/referrals/{first.ReferralId}/accept", null)).EnsureSuccessStatusCode();
+
+        var retry = await PostAsync("retry-later", body);
+
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal(first with { Status = "accepted" }, await retry.Content.ReadFromJsonAsync<Submitted>());
+        Assert.Single(_app.Outbox());
+    }
+
     [Fact]
     public async Task Concurrent_retries_create_one_referral()
     {
