@@ -93,7 +93,8 @@ public sealed record RetentionPolicy
             // The README promises MaxRecordAge as the outer limit, even for a referral closed late.
             _ when ReferralLifecycle.IsClosed(status) => Min(now + StatusAfterClose, createdAt + MaxRecordAge),
             ReferralStatus.Accepted or ReferralStatus.InProgress => createdAt + MaxRecordAge,
-            _ => consentExpiresAt + StatusAfterClose,
+            // Capped too: a referral sent again takes a new consent, which must not carry it past the outer limit.
+            _ => Min(consentExpiresAt + StatusAfterClose, createdAt + MaxRecordAge),
         };
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;

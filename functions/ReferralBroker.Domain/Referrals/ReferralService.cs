@@ -157,6 +157,10 @@ public sealed partial class ReferralService(
                 return new ResendOutcome.Invalid(errors);
             }
 
+            // The new consent ends by the record's outer limit at the latest (README "What is kept"): sent again and
+            // again, a referral would otherwise keep its details and record for as long as consents were renewed.
+            var outerLimit = current.Value.CreatedAt + retention.MaxRecordAge;
+            expiresAt = expiresAt < outerLimit ? expiresAt : outerLimit;
             var seal = ReferralSeal.Seal(referralId, submission.ClientJson);
             var next = Transitions.Resend(current.Value, seal.Sealed, seal.CapabilityHash, submission.Consent!.ObtainedBy!.Value, expiresAt, now, retention)!;
             // The referral's id as the message's, as for the first send: the queue's last attempt marks by it.

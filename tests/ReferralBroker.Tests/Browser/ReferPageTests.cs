@@ -76,6 +76,9 @@ public sealed class ReferPageTests(Chromium chromium) : IDisposable
         var body = System.Text.Json.JsonDocument.Parse(tab.Requests.Single(r => r.Method == "POST" && r.PathAndQuery == "/api/referrals").Body!).RootElement;
         Assert.Equal(["needs"], body.GetProperty("consent").GetProperty("sharedFields").EnumerateArray().Select(f => f.GetString()));
         Assert.Equal("{\"needs\":\"Advice on a work permit\"}", body.GetProperty("client").GetRawText());
+        // Sent: what was typed with the person does not stay behind in the hidden form or its script.
+        await Expect(page.Locator("#field-needs")).ToHaveValueAsync("");
+        await Expect(page.Locator("#script-fields")).Not.ToContainTextAsync("Advice on a work permit");
         tab.AssertNoErrors();
     }
 

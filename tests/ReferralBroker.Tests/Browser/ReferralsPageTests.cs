@@ -82,6 +82,9 @@ public sealed class ReferralsPageTests(Chromium chromium, ITestOutputHelper outp
         await page.Locator("#again-consent").CheckAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Send again" }).Last.ClickAsync();
         await Expect(page.Locator("#message")).ToContainTextAsync("Sent again to Demo community clinic");
+        // What she typed with the person does not stay behind in the closed form, for the next one at this screen.
+        await Expect(page.Locator("#again-firstName")).ToHaveValueAsync("");
+        await Expect(page.Locator("#again-needs")).ToHaveValueAsync("");
         await Expect(page.Locator("#rows tr").First).Not.ToContainTextAsync("Not delivered");
         await Expect(page.Locator("#attention")).ToContainTextAsync("Safe code used: 1");
 

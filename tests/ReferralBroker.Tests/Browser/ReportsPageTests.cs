@@ -20,6 +20,34 @@ public sealed partial class ReportsPageTests(Chromium chromium) : IDisposable
 
     public void Dispose() => _app.Dispose();
 
+    /// <summary>
+    /// The staff pages' sign-in forms are on screen before their script has run (or when it failed to load): Enter
+    /// then submits the form the browser's way, a GET to the page, and a named key field would go into the address,
+    /// the tab's history and any log of requested URLs.
+    /// </summary>
+    [Theory]
+    [InlineData("/admin", "#key")]
+    [InlineData("/reports", "#api-key")]
+    public async Task A_key_submitted_before_the_script_runs_never_goes_into_the_address(string path, string field)
+    {
+        const string key = BrokerApp.OrgKey;
+        await using var tab = await chromium.OpenAsync(new() { JavaScriptEnabled = false });
+        var page = tab.Page;
+        await page.GotoAsync($"{Pages.Origin(_app)}{path}");
+        foreach (var month in await page.Locator("input[type=month]").AllAsync())
+        {
+            await month.FillAsync("2026-11");
+        }
+
+        await page.Locator(field).FillAsync(key);
+        await page.Locator(field).PressAsync("Enter");
+        // Submitted the browser's way: a GET to the page, "?" and its named fields.
+        await Expect(page).ToHaveURLAsync(new Regex(Regex.Escape(path) + @"\?"));
+
+        Assert.DoesNotContain(key, Uri.UnescapeDataString(page.Url), StringComparison.Ordinal);
+        Assert.DoesNotContain(tab.Requests, r => Uri.UnescapeDataString(r.Url).Contains(key, StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task The_page_asks_for_the_key_once_keeps_it_in_session_storage_and_draws_the_report()
     {

@@ -195,4 +195,40 @@ public sealed class ResendTests : IDisposable
         Assert.NotNull(record.DuressTokenHash);
         Assert.Equal(HttpStatusCode.NotFound, (await _app.CreateClient().PostAsJsonAsync("/api/status", new { token = created.GetProperty("duressToken").GetString() })).StatusCode);
     }
+    [Fact]
+    public async Task A_referral_sent_again_and_again_is_still_gone_180_days_after_submission_as_the_README_promises()
+    {
+        var (failed, _) = await FailedAsync(_app);
+        var store = _app.Services.GetRequiredService<IReferralStore>();
+        var referrals = _app.Services.GetRequiredService<ReferralService>();
+        var createdAt = (await store.FindAsync(failed.ReferralId, CancellationToken.None))!.Value.CreatedAt;
+
+        // Each time just before consent ends, the partner refuses the email for good and the caseworker sends it
+        // again with the longest consent there is: the record must still not outlive MaxRecordAge.
+        for (var round = 0; round < 3; round++)
+        {
+            if (round > 0)
+            {
+                _app.Time.Advance(TimeSpan.FromDays(89));
+                await _app.SweepAsync();
+            }
+
+            var longest = new
+            {
+                consent = new
+                {
+                    obtainedBy = "verbal",
+                    sharedFields = new[] { "firstName", "contact", "contactVia", "needs" },
+                    expiresAt = _app.Time.GetUtcNow() + TimeSpan.FromDays(90),
+                },
+                client = new { firstName = $"Mai{round}", contact = "Signal +66 80 000 1111", contactVia = "client", needs = "STI testing" },
+            };
+            Assert.Equal(HttpStatusCode.OK, (await ResendAsync(failed.ReferralId, longest)).StatusCode);
+            Assert.True(await referrals.MarkUndeliverableAsync(failed.ReferralId, CancellationToken.None));
+        }
+
+        _app.Time.SetUtcNow(createdAt + TimeSpan.FromDays(180) + TimeSpan.FromMinutes(1));
+        await _app.SweepAsync();
+        Assert.Null(await store.FindAsync(failed.ReferralId, CancellationToken.None));
+    }
 }

@@ -170,6 +170,13 @@ function showCard(token, duressToken) {
   $('duress-token').textContent = duressToken || '';
   $('duress-done').hidden = !duressToken;
   $('refer-form').hidden = true;
+  // Sent: what was typed with the person leaves the hidden form (and the script quoting it) now, not only at
+  // "another referral", which she may never press before someone else sits down at this screen.
+  for (const field of ['firstName', 'contact', 'needs']) {
+    $(`field-${field}`).value = '';
+    $(`share-${field}`).checked = false;
+  }
+  renderScript();
   $('done').hidden = false;
   unconfirmedToken = token;
   $('type-back').focus();

@@ -187,7 +187,8 @@ function openResend(referral) {
   $('resend-title').focus();
 }
 
-function closeResend() { resending = null; $('resend').hidden = true; }
+// Emptied as it closes, sent or not: what was typed with the person must not wait in a hidden form for the next one.
+function closeResend() { resending = null; $('resend-form').reset(); $('resend').hidden = true; }
 
 async function sendAgain(event) {
   event.preventDefault();
