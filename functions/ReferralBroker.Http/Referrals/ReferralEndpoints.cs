@@ -93,6 +93,10 @@ internal static class ReferralEndpoints
         return await referrals.ResendAsync(Callers.OrganisationOf(request), request.Route("referralId"), submission, ct) switch
         {
             ResendOutcome.Sent { Referral: var r } => TypedResults.Ok(OrganisationReferralView.Of(r)),
+            // The partner and category are the referral's own, not in the body: a 422 naming them would name a field
+            // the caseworker never sent. What she can do is send a new referral elsewhere.
+            ResendOutcome.Invalid { Errors: var errors } when errors.Keys.Any(k => k is "partnerId" or "category") =>
+                Problems.Conflict("The partner this referral was for no longer takes it (paused, removed, or no longer offering the service): send a new referral to another partner."),
             ResendOutcome.Invalid { Errors: var errors } => Problems.Invalid(errors),
             ResendOutcome.NotAllowed => Problems.Conflict("Only a referral marked deliveryFailed can be sent again; this one is on its way or was delivered."),
             _ => Problems.NotFound(),

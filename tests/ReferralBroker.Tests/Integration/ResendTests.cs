@@ -51,6 +51,21 @@ public sealed class ResendTests : IDisposable
         BrokerApp.LinkIn(app.Mailbox.Messages().Last(m => m.IsPartnerEmail && m.ReferralId == referralId).Text);
 
     [Fact]
+    public async Task A_referral_whose_partner_was_paused_since_is_refused_with_409_saying_so_not_a_422_naming_a_field_not_sent()
+    {
+        using var app = Coordinator.App();
+        var (submitted, _) = await FailedAsync(app);
+        Assert.Equal(HttpStatusCode.OK, (await Coordinator.Client(app).PostAsync("/api/admin/partners/demo-health/pause", null)).StatusCode);
+
+        var response = await app.Organisation().PostAsJsonAsync($"/api/referrals/{submitted.ReferralId}/resend", Again());
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains("another partner", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.False(problem.TryGetProperty("errors", out _));
+    }
+
+    [Fact]
     public async Task A_failed_referral_sent_again_reaches_the_partner_with_the_details_typed_again_and_the_clients_card_still_works()
     {
         var (submitted, oldLink) = await FailedAsync(_app);
