@@ -23,7 +23,9 @@ internal static class BrokerServices
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Queue);
         services.AddSingleton(sp => new DispatchSettings(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.PublicBaseUrl));
         services.AddSingleton<ReferralService>();
-        services.AddHostedService<DuressRecorder>();
+        // Not AddHostedService: it adds one service per implementation type, and both writers are QueuedWriters.
+        services.AddSingleton<IHostedService>(sp => new QueuedWriter(
+            sp.GetRequiredService<ReferralService>().RecordDuressUsesAsync, sp.GetRequiredService<ReferralService>().CompleteDuressUses));
         services.AddSingleton<ReferralDispatcher>();
         services.AddSingleton<ReferralSweeper>();
         services.AddSingleton(sp => new FlagPolicy(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Directory.FlagsToPause));
@@ -32,7 +34,8 @@ internal static class BrokerServices
         services.AddSingleton<NetworkAdministration>();
         services.AddSingleton<StaffAdministration>();
         services.AddSingleton<StaffKeyUses>();
-        services.AddHostedService<StaffUseRecorder>();
+        services.AddSingleton<IHostedService>(sp => new QueuedWriter(
+            sp.GetRequiredService<StaffKeyUses>().RecordAsync, sp.GetRequiredService<StaffKeyUses>().Complete));
         services.AddHostedService<DirectoryRefreshService>();
         services.AddClosedLoopNotifications();
 
