@@ -9,10 +9,9 @@ namespace ReferralBroker.Tests.Browser;
 
 /// <summary>
 /// The whole journey in Hindi, each person's browser asking for it (Accept-Language hi-IN), under the real CSP: the
-/// partner opens the emailed link, confirms and accepts; the client checks on a phone without JavaScript and
-/// withdraws; the partner sees it ended. On no page of it does any English text of the resources appear.
-/// The caseworker sends through the API: the refer page is being rewritten on another branch, and its own test
-/// covers it in each language.
+/// caseworker signs in with her own key, refers on /refer with the consent script in Hindi and finds it on
+/// /referrals; the partner opens the emailed link, confirms and accepts; the client checks on a phone without
+/// JavaScript and withdraws; the partner sees it ended. On no page of it does any English text of the resources appear.
 /// </summary>
 [Collection(BrowserCollection.Name)]
 public sealed partial class OneLanguageJourneyTests(Chromium chromium) : IDisposable
@@ -25,23 +24,54 @@ public sealed partial class OneLanguageJourneyTests(Chromium chromium) : IDispos
     public void Dispose() => _app.Dispose();
 
     [Fact]
-    public async Task Partner_and_client_do_their_whole_part_in_Hindi_with_no_English_on_any_page()
+    public async Task Caseworker_partner_and_client_do_their_whole_part_in_Hindi_with_no_English_on_any_page()
     {
-        var referral = System.Text.Json.Nodes.JsonNode.Parse(BrokerApp.Referral().GetRawText())!;
-        referral["client"] = new System.Text.Json.Nodes.JsonObject
-        {
-            ["firstName"] = $"माया {_marker}",
-            ["contact"] = "+91 98 0000 0000",
-            ["contactVia"] = "client",
-            ["language"] = "hi",
-            ["needs"] = "स्वास्थ्य जाँच; महिला डॉक्टर",
-        };
-        var (submitted, _) = await _app.SubmitAndDispatchAsync(System.Text.Json.JsonSerializer.SerializeToElement(referral));
+        // 0. The caseworker, her browser in Hindi, with her own key from her organisation.
+        var issued = await _app.Organisation().PostAsJsonAsync("/api/staff", new { name = "मीना" });
+        Assert.Equal(System.Net.HttpStatusCode.Created, issued.StatusCode);
+        var ownKey = (await issued.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("key").GetString()!;
+        await using var caseworker = await chromium.OpenAsync(new() { Locale = "hi-IN" });
+        var refer = caseworker.Page;
+        await refer.GotoAsync(Pages.ReferPage(_app));
+        await Expect(refer.Locator("html")).ToHaveAttributeAsync("lang", "hi");
+        await AssertNoEnglishAsync(refer, "refer page, key");
+        await refer.Locator("#api-key").FillAsync(ownKey);
+        await refer.Locator("#key-form button[type=submit]").ClickAsync();
+        await Expect(refer.Locator("#refer-form")).ToBeVisibleAsync();
+        await Expect(refer.Locator("#signed-in")).ToContainTextAsync("मीना");
+        await AssertNoEnglishAsync(refer, "refer page, empty form");
+        await refer.Locator("#client-language").SelectOptionAsync("hi");
+        await refer.Locator("#category").SelectOptionAsync("health");
+        await refer.Locator("#partner").SelectOptionAsync("demo-health");
+        await refer.Locator("#field-firstName").FillAsync($"माया {_marker}");
+        await refer.Locator("#field-contact").FillAsync("+91 98 0000 0000");
+        await refer.Locator("#field-contactVia").SelectOptionAsync("client");
+        await refer.Locator("#field-language").FillAsync("hi");
+        await refer.Locator("#field-needs").FillAsync("स्वास्थ्य जाँच; महिला डॉक्टर");
+        await Expect(refer.Locator("#script")).ToHaveAttributeAsync("lang", "hi");
+        await Expect(refer.Locator("#script-fields li")).ToHaveCountAsync(5);
+        await AssertNoEnglishAsync(refer, "refer page, filled with the consent script");
+        await refer.Locator("#consent-read").CheckAsync();
+        await refer.Locator("#send").ClickAsync();
+        await Expect(refer.Locator("#card")).ToBeVisibleAsync();
+        var statusToken = (await refer.Locator("#token").TextContentAsync())!.Trim();
+        await AssertNoEnglishAsync(refer, "refer page, card");
+
+        await refer.GotoAsync($"{Pages.Origin(_app)}/referrals");
+        await Expect(refer.Locator("#content")).ToBeVisibleAsync();
+        await Expect(refer.Locator("#rows tr")).ToHaveCountAsync(1);
+        await Expect(refer.Locator("#rows tr").First).ToContainTextAsync("Demo community clinic");
+        await Expect(refer.Locator("#rows tr").First).ToContainTextAsync("स्वास्थ्य");
+        await AssertNoEnglishAsync(refer, "referrals page");
+        caseworker.AssertNoErrors();
+
+        Assert.Equal(1, await _app.DispatchAsync());
+        var (referralId, emailedLink) = Pages.OnlyEmailedLink(_app);
 
         // 1. The partner, her browser in Hindi.
         await using var partner = await chromium.OpenAsync(new() { Locale = "hi-IN" });
         var page = partner.Page;
-        await page.GotoAsync(Pages.EmailedLink(_app, submitted.ReferralId));
+        await page.GotoAsync(emailedLink);
         await Expect(page.Locator("html")).ToHaveAttributeAsync("lang", "hi");
         await Expect(page.Locator("#details")).ToContainTextAsync($"माया {_marker}");
         await Expect(page.Locator("#details")).ToContainTextAsync("हिन्दी");
@@ -56,7 +86,7 @@ public sealed partial class OneLanguageJourneyTests(Chromium chromium) : IDispos
         await AssertNoEnglishAsync(page, "partner page, confirming acceptance");
         await page.GetByRole(AriaRole.Button, new() { Name = "हाँ, स्वीकार करें" }).ClickAsync();
         await Expect(page.Locator("#message")).ToHaveTextAsync("सहेज लिया गया। रेफ़रल अब: स्वीकार किया।");
-        Assert.Equal("accepted", await _app.OrganisationStatusAsync(submitted.ReferralId));
+        Assert.Equal("accepted", await _app.OrganisationStatusAsync(referralId));
         await AssertNoEnglishAsync(page, "partner page, accepted");
         // A reload keeps the referral open (the tab's sessionStorage), still in Hindi.
         await page.ReloadAsync();
@@ -74,7 +104,7 @@ public sealed partial class OneLanguageJourneyTests(Chromium chromium) : IDispos
         await status.GotoAsync(Pages.StatusPage(_app));
         await Expect(status.Locator("html")).ToHaveAttributeAsync("lang", "hi");
         await AssertNoEnglishAsync(status, "status form");
-        await status.GetByLabel("आपका कोड").FillAsync(submitted.StatusToken);
+        await status.GetByLabel("आपका कोड").FillAsync(statusToken);
         await status.GetByRole(AriaRole.Button, new() { Name = "देखें", Exact = true }).ClickAsync();
         await Expect(status.Locator("#status")).ToHaveTextAsync("स्वीकार कर लिया गया। सेवा आपकी मदद कर सकती है।");
         await status.Locator("#held-facts summary").ClickAsync();
@@ -88,7 +118,7 @@ public sealed partial class OneLanguageJourneyTests(Chromium chromium) : IDispos
         await Expect(status.Locator("#status")).ToHaveTextAsync("आपने इसे रोक दिया।");
         await Expect(status.GetByRole(AriaRole.Status)).ToHaveTextAsync("आपका रेफ़रल रोक दिया गया है।");
         await AssertNoEnglishAsync(status, "status withdrawn");
-        Assert.Equal("withdrawn", await _app.OrganisationStatusAsync(submitted.ReferralId));
+        Assert.Equal("withdrawn", await _app.OrganisationStatusAsync(referralId));
 
         // 3. The partner's page, reloaded: ended, nothing of the client, still in Hindi.
         await page.ReloadAsync();
@@ -102,11 +132,11 @@ public sealed partial class OneLanguageJourneyTests(Chromium chromium) : IDispos
     }
 
     /// <summary>
-    /// Every English text of the client's and the partner's resources, or each long piece of one around its
+    /// Every English text of the client's, the partner's and the caseworker's resources, or each long piece of one around its
     /// placeholders: none may show on a page that is in another language. The language names are left out (the
     /// picker names English "English", on purpose), and so is the date format; the directory's names are data.
     /// </summary>
-    private static readonly string[] EnglishTexts = [.. new[] { "ClientText.resx", "PartnerText.resx" }
+    private static readonly string[] EnglishTexts = [.. new[] { "ClientText.resx", "PartnerText.resx", "ReferText.resx", "ReferralsText.resx" }
         .SelectMany(file => XDocument.Load(Path.Combine(PagesFolder, file)).Root!.Elements("data"))
         .Where(data => !((string)data.Attribute("name")!).StartsWith("Language_", StringComparison.Ordinal) && (string)data.Attribute("name")! != "DateFormat")
         .SelectMany(data => PlaceholderPattern().Split((string?)data.Element("value") ?? ""))
