@@ -14,19 +14,6 @@ namespace ReferralBroker.Tests.Browser;
 [Collection(BrowserCollection.Name)]
 public sealed class AccessibilityTests(Chromium chromium, ITestOutputHelper output) : IDisposable
 {
-    private const string RunAxe = """
-        async () => {
-          const result = await axe.run(document, { resultTypes: ['violations'] });
-          return {
-            passes: result.passes.length,
-            violations: result.violations.map((v) => ({
-              id: v.id, impact: v.impact, help: v.help,
-              nodes: v.nodes.map((n) => n.target.join(' ') + ' (' + n.failureSummary + ')'),
-            })),
-          };
-        }
-        """;
-
     private readonly BrokerApp _app = new(realServer: true);
 
     public void Dispose() => _app.Dispose();
@@ -51,7 +38,7 @@ public sealed class AccessibilityTests(Chromium chromium, ITestOutputHelper outp
             }
 
             await page.AddScriptTagAsync(new() { Path = Pages.AxeScript });
-            await AssertNoSeriousViolationsAsync(page, state);
+            await Axe.AssertNoSeriousViolationsAsync(page, state, output);
         }
 
         await page.GotoAsync(Pages.ReferPage(_app));
@@ -142,7 +129,7 @@ public sealed class AccessibilityTests(Chromium chromium, ITestOutputHelper outp
             }
 
             await page.AddScriptTagAsync(new() { Path = Pages.AxeScript });
-            await AssertNoSeriousViolationsAsync(page, state);
+            await Axe.AssertNoSeriousViolationsAsync(page, state, output);
         }
 
         var (accepted, _) = await _app.SubmitAndDispatchAsync();
@@ -206,12 +193,12 @@ public sealed class AccessibilityTests(Chromium chromium, ITestOutputHelper outp
         var page = tab.Page;
         await page.GotoAsync($"{Pages.Origin(_app)}/reports");
         await page.AddScriptTagAsync(new() { Path = Pages.AxeScript });
-        await AssertNoSeriousViolationsAsync(page, "reports page, empty");
+        await Axe.AssertNoSeriousViolationsAsync(page, "reports page, empty", output);
 
         await page.GetByLabel("Your key").FillAsync("nobody-holds-this-key");
         await page.GetByRole(AriaRole.Button, new() { Name = "Show report" }).ClickAsync();
         await Expect(page.Locator("#message")).ToHaveTextAsync("This key was not accepted. Type it again.");
-        await AssertNoSeriousViolationsAsync(page, "reports page, key refused");
+        await Axe.AssertNoSeriousViolationsAsync(page, "reports page, key refused", output);
 
         await page.GetByLabel("Your key").FillAsync(BrokerApp.OrgKey);
         await page.GetByLabel("From month").FillAsync("2026-11");
@@ -219,13 +206,13 @@ public sealed class AccessibilityTests(Chromium chromium, ITestOutputHelper outp
         await page.GetByRole(AriaRole.Button, new() { Name = "Show report" }).ClickAsync();
         await Expect(page.Locator("#result")).ToBeVisibleAsync();
         await page.ScreenshotAsync(new() { Path = Pages.ScreenshotPath($"reports-{scheme}".ToLowerInvariant()), FullPage = true });
-        await AssertNoSeriousViolationsAsync(page, "reports page, report shown");
+        await Axe.AssertNoSeriousViolationsAsync(page, "reports page, report shown", output);
 
         // The key kept for the tab: the page says so instead of asking again.
         await page.ReloadAsync();
         await Expect(page.Locator("#key-kept")).ToBeVisibleAsync();
         await page.AddScriptTagAsync(new() { Path = Pages.AxeScript });
-        await AssertNoSeriousViolationsAsync(page, "reports page, key kept");
+        await Axe.AssertNoSeriousViolationsAsync(page, "reports page, key kept", output);
     }
 
     /// <summary>Clients and partners alike mostly open these pages on phones.</summary>
@@ -236,22 +223,4 @@ public sealed class AccessibilityTests(Chromium chromium, ITestOutputHelper outp
         ViewportSize = new() { Width = 390, Height = 844 },
         Locale = "en-GB",
     };
-
-    private async Task AssertNoSeriousViolationsAsync(IPage page, string state)
-    {
-        var result = await page.EvaluateAsync<JsonElement>(RunAxe);
-        Assert.True(result.GetProperty("passes").GetInt32() > 0, "axe-core checked nothing: did it run?");
-        var violations = result.GetProperty("violations").EnumerateArray().ToList();
-        foreach (var violation in violations)
-        {
-            output.WriteLine($"{state}: {Describe(violation)}");
-        }
-
-        var serious = violations.Where(v => v.GetProperty("impact").GetString() is "serious" or "critical").Select(Describe).ToList();
-        Assert.True(serious.Count == 0, $"axe-core on the {state}:\n{string.Join('\n', serious)}");
-    }
-
-    private static string Describe(JsonElement violation) =>
-        $"[{violation.GetProperty("impact").GetString()}] {violation.GetProperty("id").GetString()}: " +
-        $"{violation.GetProperty("help").GetString()} at {string.Join("; ", violation.GetProperty("nodes").EnumerateArray().Select(n => n.GetString()))}";
 }

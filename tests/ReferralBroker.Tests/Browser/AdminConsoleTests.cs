@@ -353,7 +353,7 @@ public sealed class AdminConsoleTests(Chromium chromium, ITestOutputHelper outpu
             }
 
             await page.AddScriptTagAsync(new() { Path = Pages.AxeScript });
-            await AssertNoSeriousViolationsAsync(page, $"{state} ({scheme})");
+            await Axe.AssertNoSeriousViolationsAsync(page, $"{state} ({scheme})", output);
         }
 
         await page.GotoAsync(AdminPage());
@@ -553,33 +553,4 @@ public sealed class AdminConsoleTests(Chromium chromium, ITestOutputHelper outpu
         Assert.True(ring.GetProperty("visible").GetBoolean() && ring.GetProperty("style").GetString() != "none" && ring.GetProperty("width").GetDouble() >= 2,
             $"The focus on '{name}' is not visible: {ring}");
     }
-
-    private async Task AssertNoSeriousViolationsAsync(IPage page, string state)
-    {
-        var result = await page.EvaluateAsync<JsonElement>("""
-            async () => {
-              const result = await axe.run(document, { resultTypes: ['violations'] });
-              return {
-                passes: result.passes.length,
-                violations: result.violations.map((v) => ({
-                  id: v.id, impact: v.impact, help: v.help,
-                  nodes: v.nodes.map((n) => n.target.join(' ') + ' (' + n.failureSummary + ')'),
-                })),
-              };
-            }
-            """);
-        Assert.True(result.GetProperty("passes").GetInt32() > 0, "axe-core checked nothing: did it run?");
-        var violations = result.GetProperty("violations").EnumerateArray().ToList();
-        foreach (var violation in violations)
-        {
-            output.WriteLine($"{state}: {Describe(violation)}");
-        }
-
-        var serious = violations.Where(v => v.GetProperty("impact").GetString() is "serious" or "critical").Select(Describe).ToList();
-        Assert.True(serious.Count == 0, $"axe-core on the console, {state}:\n{string.Join('\n', serious)}");
-    }
-
-    private static string Describe(JsonElement violation) =>
-        $"[{violation.GetProperty("impact").GetString()}] {violation.GetProperty("id").GetString()}: " +
-        $"{violation.GetProperty("help").GetString()} at {string.Join("; ", violation.GetProperty("nodes").EnumerateArray().Select(n => n.GetString()))}";
 }

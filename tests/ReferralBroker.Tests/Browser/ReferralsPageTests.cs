@@ -173,17 +173,7 @@ public sealed class ReferralsPageTests(Chromium chromium, ITestOutputHelper outp
             }
 
             await page.AddScriptTagAsync(new() { Path = Pages.AxeScript });
-            var result = await page.EvaluateAsync<JsonElement>("""
-                async () => {
-                  const r = await axe.run(document, { resultTypes: ['violations'] });
-                  return { passes: r.passes.length, violations: r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-                    .map((v) => v.id + ': ' + v.help + ' at ' + v.nodes.map((n) => n.target.join(' ')).join('; ')) };
-                }
-                """);
-            Assert.True(result.GetProperty("passes").GetInt32() > 0, "axe-core checked nothing: did it run?");
-            var serious = result.GetProperty("violations").EnumerateArray().Select(v => v.GetString()!).ToList();
-            serious.ForEach(v => output.WriteLine($"{state} ({scheme}): {v}"));
-            Assert.True(serious.Count == 0, $"axe-core on {state} ({scheme}):\n{string.Join('\n', serious)}");
+            await Axe.AssertNoSeriousViolationsAsync(page, $"{state} ({scheme})", output);
         }
 
         await page.GotoAsync(Pages.ReferPage(_app));
