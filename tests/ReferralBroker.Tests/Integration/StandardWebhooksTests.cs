@@ -39,6 +39,7 @@ public sealed class StandardWebhooksTests : IAsyncLifetime
             ["Broker:Organisations:1:WebhookSecret"] = _secret,
             ["Broker:Notifications:AllowLoopbackHttpWebhooks"] = "true",
             ["Broker:Queue:RunNotifications"] = "false",
+            ["Broker:Admin:CoordinatorKeySha256"] = ApiKeys.Hash(Coordinator.Key),
         });
         await _receiver.HoldersAsync(("holder", _secret), ("stranger", _stranger));
         await _receiver.ClockAsync(time.GetUtcNow());

@@ -58,7 +58,8 @@ public sealed class WebhookReachTests
     [Fact]
     public async Task The_webhook_client_refuses_a_name_that_resolves_to_loopback_unless_the_development_exception_is_on()
     {
-        await using var receiver = await WebhookReceiver.StartAsync(() => DateTimeOffset.UtcNow);
+        // The brokers' clock (each BrokerApp starts its fake time at BrokerApp.Start): the sender signs with it.
+        await using var receiver = await WebhookReceiver.StartAsync(() => BrokerApp.Start);
         // "localhost" resolves to loopback on any machine, from the hosts file: no network needed.
         var url = new UriBuilder(receiver.Url) { Host = "localhost" }.Uri;
 
