@@ -215,6 +215,18 @@ public sealed class AdminApiTests : IDisposable
         Assert.False(Contains(database, First), "The replaced secret is in the database in clear.");
         Assert.DoesNotContain(_app.Logs, line => line.Contains(secret, StringComparison.Ordinal) || line.Contains(First, StringComparison.Ordinal));
 
+        // A secret set by the coordinator replaces the generated one the same way: the generated one signs second.
+        const string Third = "whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7";
+        _app.Time.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync("/api/admin/organisations/demo-org", new
+        {
+            name = "Demo outreach organisation",
+            notifications = new { webhookUrl = "https://hooks.demo.example/referrals", webhookSecret = Third },
+        })).StatusCode);
+        notifications = ((INetworkDirectory)_app.Services.GetService(typeof(INetworkDirectory))!).FindOrganisation("demo-org")!.Notifications;
+        Assert.Equal([Third, secret], notifications.SigningSecrets(_app.Time.GetUtcNow()));
+        Assert.Equal(_app.Time.GetUtcNow().AddHours(24), notifications.PreviousWebhookSecret!.Until);
+
         // Removing the secret removes both.
         Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync("/api/admin/organisations/demo-org", new
         {
