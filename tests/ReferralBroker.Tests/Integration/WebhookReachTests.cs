@@ -183,4 +183,20 @@ public sealed class AzureNetworkWebhookTests
             Assert.DoesNotContain(WebhookReceiver.Secret, result.FailureMessage, StringComparison.Ordinal);
         }
     }
+
+    [Theory]
+    [InlineData("an-old-style-secret-0123456789")]
+    [InlineData("whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo=")]
+    public void An_organisation_in_the_network_document_with_a_secret_not_in_the_standard_form_fails_the_azure_settings_naming_it(string secret)
+    {
+        var network = $$"""{"organisations":[{"id":"cloud-org","name":"Org","apiKeySha256":"{{ApiKeys.Hash("k")}}","webhookUrl":"https://hooks.example.org/referrals","webhookSecret":"{{secret}}"}],"partners":[]}""";
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Broker:NetworkJson"] = network }).Build();
+        var result = new ReferralBroker.Azure.AzureSettingsValidator(configuration)
+            .Validate(null, new ReferralBroker.Hosting.BrokerOptions { Pepper = Convert.ToBase64String(new byte[32]) });
+
+        Assert.False(result.Succeeded);
+        Assert.Contains("Broker__NetworkJson organisation 'cloud-org' has a WebhookSecret that is not in the form: whsec_", result.FailureMessage, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, result.FailureMessage, StringComparison.Ordinal);
+    }
 }
