@@ -10,6 +10,7 @@ internal sealed partial class EmbeddedSweepService(
     SqliteReferralQueue queue,
     SqliteDatabase database,
     ReferralService referrals,
+    NetworkAdministration administration,
     IReferralStore store,
     MailMode mail,
     QueueOptions options,
@@ -24,6 +25,8 @@ internal sealed partial class EmbeddedSweepService(
             await referrals.MarkUndeliverableAsync(referralId, cancellationToken);
         }
 
+        // A replaced webhook secret whose overlap has ended signs nothing more: it leaves storage here.
+        await administration.EraseRetiredWebhookSecretsAsync(cancellationToken);
         var report = await sweeper.SweepAsync(cancellationToken);
         // The sweep is where sealed details are destroyed on time, and it finds those destroyed since: a partner's
         // email in the development mailbox must not keep a link to them, nor any email a purged referral's id.

@@ -17,17 +17,22 @@ internal sealed class AdminFunctions(
 
     [Function("AdminListOrganisations")]
     public IResult ListOrganisations([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = Admin + "/organisations")] HttpRequest request) =>
-        AdminEndpoints.ListOrganisations(directory);
+        AdminEndpoints.ListOrganisations(directory, time);
 
     [Function("AdminPutOrganisation")]
     public async Task<IResult> PutOrganisation(
         [HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = Admin + "/organisations/{organisationId}")] HttpRequest request, CancellationToken ct) =>
-        await AdminEndpoints.PutOrganisation(request, administration, directory, options, logger, ct);
+        await AdminEndpoints.PutOrganisation(request, administration, directory, options, time, logger, ct);
 
     [Function("AdminIssueKey")]
     public async Task<IResult> IssueKey(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = Admin + "/organisations/{organisationId}/key")] HttpRequest request, CancellationToken ct) =>
         await AdminEndpoints.IssueKey(request, administration, time, logger, ct);
+
+    [Function("AdminGenerateWebhookSecret")]
+    public async Task<IResult> GenerateWebhookSecret(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = Admin + "/organisations/{organisationId}/webhook-secret")] HttpRequest request, CancellationToken ct) =>
+        await AdminEndpoints.GenerateWebhookSecret(request, administration, time, logger, ct);
 
     [Function("AdminRevokeKey")]
     public async Task<IResult> RevokeKey(

@@ -120,8 +120,12 @@ public interface IMailSender
     Task SendAsync(OutgoingMail mail, CancellationToken cancellationToken);
 }
 
-/// <summary>A signed webhook request: the exact body bytes that were signed, and the signature header's value.</summary>
-public sealed record WebhookDelivery(Uri Url, byte[] Body, string Signature, string EventId);
+/// <summary>
+/// A webhook request to sign and send (Standard Webhooks): <paramref name="EventId"/> is the <c>webhook-id</c>, the same
+/// on every retry; <paramref name="Secrets"/> are the organisation's <c>whsec_</c> secrets, newest first (two during a
+/// rotation's overlap), one signature each; the sender signs with the time of each attempt.
+/// </summary>
+public sealed record WebhookDelivery(Uri Url, byte[] Body, string EventId, IReadOnlyList<string> Secrets);
 
 public interface IWebhookSender
 {

@@ -40,11 +40,24 @@ public enum PauseCause
 public sealed record PartnerPause(PauseCause Cause, DateTimeOffset Since);
 
 /// <summary>Where the broker tells an organisation that one of its referrals changed. All optional.</summary>
-/// <param name="WebhookSecret">Signs webhook events; a secret, never logged and never returned by an API.</param>
+/// <param name="WebhookSecret">
+/// Signs webhook events (see <see cref="WebhookSecrets"/>); a secret, never logged and never returned by an API.
+/// </param>
 public sealed record OrganisationNotifications(string? Email, Uri? WebhookUrl, string? WebhookSecret)
 {
     public static readonly OrganisationNotifications None = new(null, null, null);
+
+    /// <summary>The secret <see cref="WebhookSecret"/> replaced, still signing until its overlap ends; then erased.</summary>
+    public RetiringWebhookSecret? PreviousWebhookSecret { get; init; }
+
+    /// <summary>The secrets a delivery at <paramref name="now"/> is signed with, newest first: one, or two during a rotation's overlap.</summary>
+    public IReadOnlyList<string> SigningSecrets(DateTimeOffset now) => WebhookSecret is not { Length: > 0 } secret
+        ? []
+        : PreviousWebhookSecret is { } previous && previous.Until > now ? [secret, previous.Secret] : [secret];
 }
+
+/// <summary>A webhook secret that was replaced: deliveries carry its signature too until <paramref name="Until"/>.</summary>
+public sealed record RetiringWebhookSecret(string Secret, DateTimeOffset Until);
 
 public sealed record Organisation(string Id, string Name, OrganisationNotifications Notifications)
 {

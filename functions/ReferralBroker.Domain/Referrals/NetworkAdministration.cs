@@ -30,8 +30,11 @@ public abstract record FlagOutcome
 /// The coordinator's and organisations' changes to the network. Every write goes to the store first and then
 /// refreshes this instance's in-memory directory; other instances pick it up on their next refresh.
 /// </summary>
-public sealed class NetworkAdministration(IDirectoryStore store, StoredNetworkDirectory directory, FlagPolicy policy, TimeProvider time)
+public sealed class NetworkAdministration(
+    IDirectoryStore store, StoredNetworkDirectory directory, FlagPolicy policy, TimeProvider time, NotificationPolicy? notifications = null)
 {
+    private readonly TimeSpan _secretOverlap = (notifications ?? new NotificationPolicy()).WebhookSecretOverlap;
+
     /// <summary>
     /// Adds configured organisations and partners the store does not hold yet: configuration seeds the directory,
     /// the admin API owns it afterwards, so a key the coordinator rotated or revoked stays so across restarts.
@@ -56,10 +59,17 @@ public sealed class NetworkAdministration(IDirectoryStore store, StoredNetworkDi
         return added;
     }
 
-    /// <summary>Creates or updates the organisation; its API key is left as it is.</summary>
+    /// <summary>
+    /// Creates or updates the organisation; its API key is left as it is. A new webhook secret replacing another keeps
+    /// the other signing for the overlap (<see cref="WebhookSecrets.Carry"/>).
+    /// </summary>
     public async Task<(OrganisationAccount Account, bool Created)> SaveOrganisationAsync(Organisation organisation, CancellationToken ct)
     {
         var current = await FindOrganisationAsync(organisation.Id, ct);
+        organisation = organisation with
+        {
+            Notifications = WebhookSecrets.Carry(organisation.Notifications, current?.Organisation.Notifications, time.GetUtcNow(), _secretOverlap),
+        };
         var account = new OrganisationAccount(organisation, current?.ApiKeySha256, current?.KeyIssuedAt) { DeactivatedAt = current?.DeactivatedAt };
         await store.SaveOrganisationAsync(account, ct);
         await directory.RefreshAsync(ct);
@@ -87,6 +97,43 @@ public sealed class NetworkAdministration(IDirectoryStore store, StoredNetworkDi
         await store.SaveOrganisationAsync(current with { ApiKeySha256 = ApiKeys.Hash(key), KeyIssuedAt = time.GetUtcNow() }, ct);
         await directory.RefreshAsync(ct);
         return new KeyIssue.Issued(key);
+    }
+
+    /// <summary>
+    /// Generates a new webhook secret for the organisation (Standard Webhooks form) and returns it: shown once, then
+    /// only sealed in storage. The one it replaces keeps signing for the overlap. Null for an unknown organisation.
+    /// </summary>
+    public async Task<(OrganisationAccount Account, string Secret)?> GenerateWebhookSecretAsync(string organisationId, CancellationToken ct)
+    {
+        var secret = WebhookSecrets.Generate();
+        var account = await UpdateOrganisationAsync(organisationId, a => a with
+        {
+            Organisation = a.Organisation with
+            {
+                Notifications = WebhookSecrets.Carry(
+                    a.Organisation.Notifications with { WebhookSecret = secret }, a.Organisation.Notifications, time.GetUtcNow(), _secretOverlap),
+            },
+        }, ct);
+        return account is null ? null : (account, secret);
+    }
+
+    /// <summary>
+    /// Erases the webhook secrets whose rotation overlap has ended (they no longer sign anything); returns how many.
+    /// Run by the sweep; until then deliveries already leave them out.
+    /// </summary>
+    public async Task<int> EraseRetiredWebhookSecretsAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var erased = 0;
+        foreach (var account in (await store.LoadAsync(ct)).Organisations.Where(a => a.Organisation.Notifications.PreviousWebhookSecret?.Until <= now))
+        {
+            await UpdateOrganisationAsync(account.Organisation.Id, a => a.Organisation.Notifications.PreviousWebhookSecret?.Until <= now
+                ? a with { Organisation = a.Organisation with { Notifications = a.Organisation.Notifications with { PreviousWebhookSecret = null } } }
+                : a, ct);
+            erased++;
+        }
+
+        return erased;
     }
 
     /// <summary>

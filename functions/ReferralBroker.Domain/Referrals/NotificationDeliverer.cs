@@ -124,7 +124,9 @@ public sealed partial class NotificationDeliverer(
         var record = due.Value;
         var notify = directory.FindOrganisation(record.OrganisationId)?.Notifications ?? OrganisationNotifications.None;
         var email = notify.Email;
-        var webhook = notify is { WebhookUrl: { } url, WebhookSecret: { Length: > 0 } }
+        // Newest first; the secret a rotation replaced only until its overlap ends (whether or not the sweep erased it yet).
+        var secrets = notify.SigningSecrets(now);
+        var webhook = notify is { WebhookUrl: { } url } && secrets.Count > 0
             && ClosedLoop.IsAcceptableWebhookUrl(url, policy.AllowLoopbackHttpWebhooks) ? url : null;
         if (notify.WebhookUrl is not null && webhook is null)
         {
@@ -146,7 +148,7 @@ public sealed partial class NotificationDeliverer(
                 ? backoff.Until
                 : (DateTimeOffset?)null;
             var webhookAttempted = webhookDue && waitUntil is null;
-            var webhookSent = !webhookDue || (webhookAttempted && await TryWebhookAsync(webhook!, destination!, notify.WebhookSecret!, record, pending, ct));
+            var webhookSent = !webhookDue || (webhookAttempted && await TryWebhookAsync(webhook!, destination!, secrets, record, pending, ct));
             if (webhookAttempted && !webhookSent && _destinations.TryGetValue(destination!, out var started))
             {
                 waitUntil = started.Until;
@@ -176,12 +178,12 @@ public sealed partial class NotificationDeliverer(
     }
 
     private async Task<bool> TryWebhookAsync(
-        Uri url, string destination, string secret, ReferralRecord record, PendingNotification pending, CancellationToken ct)
+        Uri url, string destination, IReadOnlyList<string> secrets, ReferralRecord record, PendingNotification pending, CancellationToken ct)
     {
         try
         {
             var body = ClosedLoop.WebhookBody(record.ReferralId, pending);
-            await webhooks.SendAsync(new WebhookDelivery(url, body, ClosedLoop.Sign(secret, time.GetUtcNow(), body), pending.EventId), ct);
+            await webhooks.SendAsync(new WebhookDelivery(url, body, pending.EventId, secrets), ct);
             _destinations.TryRemove(destination, out _);
             return true;
         }

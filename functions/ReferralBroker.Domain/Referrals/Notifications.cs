@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using ReferralBroker.Lifecycle;
 using ReferralBroker.Ports;
@@ -36,13 +34,21 @@ public sealed record NotificationPolicy
     public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>After this long a pass starts no new delivery: what is left waits for the next pass (no attempt is counted).</summary>
     public TimeSpan PassBudget { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long a replaced webhook secret keeps signing next to the new one (both signatures on every delivery), so
+    /// the organisation's receiver can switch at any moment of it; zero switches at once. Then the old one is erased.
+    /// </summary>
+    public TimeSpan WebhookSecretOverlap { get; init; } = TimeSpan.FromHours(24);
 
     /// <summary>Exponential back-off: FirstRetry, then doubling, never longer than MaxRetry.</summary>
     public TimeSpan RetryAfter(int attempts) =>
         TimeSpan.FromTicks((long)Math.Min(MaxRetry.Ticks, FirstRetry.Ticks * Math.Pow(2, Math.Max(0, attempts - 1))));
 }
 
-/// <summary>What the organisation is told, and how: the event names, the email and the signed webhook.</summary>
+/// <summary>
+/// What the organisation is told, and how: the event names, the email and the webhook body (signed per Standard Webhooks
+/// by the <see cref="IWebhookSender"/>, the event id as its <c>webhook-id</c>).
+/// </summary>
 public static class ClosedLoop
 {
     /// <summary>Not a status: the partner could never be emailed (see <see cref="ReferralRecord.DeliveryFailed"/>).</summary>
@@ -51,8 +57,6 @@ public static class ClosedLoop
     /// <summary>Not a status: the client's duress token was used (see <see cref="ReferralRecord.DuressUsedAt"/>).</summary>
     public const string DuressEvent = "duress-token-used";
 
-    public const string SignatureHeader = "ReferralBroker-Signature";
-    public const string EventIdHeader = "ReferralBroker-Event-Id";
     public const string EmailSubject = "A referral you sent has changed status";
 
     /// <summary>
@@ -101,46 +105,6 @@ public static class ClosedLoop
         }
 
         return buffer.ToArray();
-    }
-
-    /// <summary>
-    /// <c>t=&lt;unix seconds&gt;,v1=&lt;hex HMAC-SHA-256(secret, "&lt;t&gt;." + body)&gt;</c>: the timestamp is signed with the
-    /// body so a captured request cannot be replayed later with a fresh time.
-    /// </summary>
-    public static string Sign(string secret, DateTimeOffset timestamp, ReadOnlySpan<byte> body)
-    {
-        var t = timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        return $"t={t},v1={Convert.ToHexStringLower(Mac(secret, t, body))}";
-    }
-
-    /// <summary>What a receiver does: check the MAC in constant time and that the timestamp is recent.</summary>
-    public static bool Verify(string secret, string? header, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance)
-    {
-        string? t = null, v1 = null;
-        foreach (var part in (header ?? "").Split(','))
-        {
-            var (name, value) = part.IndexOf('=', StringComparison.Ordinal) is var i and > 0 ? (part[..i].Trim(), part[(i + 1)..].Trim()) : ("", "");
-            t = name == "t" ? value : t;
-            v1 = name == "v1" ? value : v1;
-        }
-
-        if (!long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || v1 is not { Length: 64 }
-            || !v1.All(char.IsAsciiHexDigitLower)
-            || (now - DateTimeOffset.FromUnixTimeSeconds(seconds)).Duration() > tolerance)
-        {
-            return false;
-        }
-
-        return CryptographicOperations.FixedTimeEquals(Convert.FromHexString(v1), Mac(secret, t!, body));
-    }
-
-    private static byte[] Mac(string secret, string timestamp, ReadOnlySpan<byte> body)
-    {
-        var signed = new byte[timestamp.Length + 1 + body.Length];
-        Encoding.ASCII.GetBytes(timestamp, signed);
-        signed[timestamp.Length] = (byte)'.';
-        body.CopyTo(signed.AsSpan(timestamp.Length + 1));
-        return HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), signed);
     }
 
     /// <summary>

@@ -8,13 +8,16 @@ public sealed record ScheduledSweepReport(SweepReport Sweep, int MarkedUndeliver
 /// <summary>
 /// The work of the sweep timer where the queue lives outside the process: expiry and purges, the dead letters
 /// destroyed and their referrals marked, then the status notifications due by now (the ones this sweep caused and
-/// those of the requests since the last one), since nothing else runs between timers.
+/// those of the requests since the last one), since nothing else runs between timers. Webhook secrets whose rotation
+/// overlap has ended are erased first.
 /// </summary>
 public sealed class ScheduledSweep(
-    ReferralSweeper sweeper, IUndeliveredDispatches undelivered, ReferralService referrals, NotificationDeliverer notifications)
+    ReferralSweeper sweeper, IUndeliveredDispatches undelivered, ReferralService referrals, NotificationDeliverer notifications,
+    NetworkAdministration administration)
 {
     public async Task<ScheduledSweepReport> RunAsync(CancellationToken ct)
     {
+        await administration.EraseRetiredWebhookSecretsAsync(ct);
         var report = await sweeper.SweepAsync(ct);
         var marked = 0;
         foreach (var referralId in await undelivered.PurgeExpiredAsync(ct))

@@ -40,14 +40,27 @@ public sealed class SealedSecretsDirectoryStore(IDirectoryStore inner, Pepper pe
     public Task RecordStaffUseAsync(string staffId, DateTimeOffset day, CancellationToken cancellationToken) =>
         inner.RecordStaffUseAsync(staffId, day, cancellationToken);
 
-    private static OrganisationAccount WithSecret(OrganisationAccount account, Func<string, string> transform) =>
-        account.Organisation.Notifications.WebhookSecret is { } secret
-            ? account with
+    private static OrganisationAccount WithSecret(OrganisationAccount account, Func<string, string> transform)
+    {
+        var notifications = account.Organisation.Notifications;
+        if (notifications.WebhookSecret is null && notifications.PreviousWebhookSecret is null)
+        {
+            return account;
+        }
+
+        // The secret a rotation replaced is sealed like the current one: it still signs until its overlap ends.
+        return account with
+        {
+            Organisation = account.Organisation with
             {
-                Organisation = account.Organisation with
+                Notifications = notifications with
                 {
-                    Notifications = account.Organisation.Notifications with { WebhookSecret = transform(secret) },
+                    WebhookSecret = notifications.WebhookSecret is { } secret ? transform(secret) : null,
+                    PreviousWebhookSecret = notifications.PreviousWebhookSecret is { } previous
+                        ? previous with { Secret = transform(previous.Secret) }
+                        : null,
                 },
-            }
-            : account;
+            },
+        };
+    }
 }

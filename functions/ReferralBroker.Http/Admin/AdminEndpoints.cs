@@ -21,7 +21,6 @@ internal static partial class AdminEndpoints
 {
     /// <summary>A whole directory in one request: far more than the referral API's 16 KiB.</summary>
     public const int MaxImportBytes = 1024 * 1024;
-    private const int MinWebhookSecretLength = 16;
     private static readonly string[] OrganisationProperties = ["name", "notifications", PartnerContactSetting.Property];
     private static readonly string[] NotificationProperties = ["email", "webhookUrl", "webhookSecret"];
 
@@ -37,6 +36,8 @@ internal static partial class AdminEndpoints
             .Refuses(StatusCodes.Status422UnprocessableEntity);
         admin.MapPost("/organisations/{organisationId}/key", IssueKey).WithName("AdminIssueKey").NoBody()
             .Produces<IssuedKey>().Refuses(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        admin.MapPost("/organisations/{organisationId}/webhook-secret", GenerateWebhookSecret).WithName("AdminGenerateWebhookSecret").NoBody()
+            .Produces<GeneratedWebhookSecret>(StatusCodes.Status201Created).Refuses(StatusCodes.Status404NotFound);
         admin.MapDelete("/organisations/{organisationId}/key", RevokeKey).WithName("AdminRevokeKey")
             .Produces<OrganisationAdminView>().Refuses(StatusCodes.Status404NotFound);
         admin.MapPost("/organisations/{organisationId}/deactivate", Deactivate).WithName("AdminDeactivateOrganisation").NoBody()
@@ -69,12 +70,12 @@ internal static partial class AdminEndpoints
         return admin;
     }
 
-    public static JsonHttpResult<IReadOnlyList<OrganisationAdminView>> ListOrganisations(StoredNetworkDirectory directory) =>
-        Json<IReadOnlyList<OrganisationAdminView>>([.. directory.Organisations.Select(OrganisationAdminView.Of)]);
+    public static JsonHttpResult<IReadOnlyList<OrganisationAdminView>> ListOrganisations(StoredNetworkDirectory directory, TimeProvider time) =>
+        Json<IReadOnlyList<OrganisationAdminView>>([.. directory.Organisations.Select(a => OrganisationAdminView.Of(a, time.GetUtcNow()))]);
 
     public static async Task<Results<JsonHttpResult<OrganisationAdminView>, ProblemHttpResult>> PutOrganisation(
         HttpRequest request, NetworkAdministration administration, StoredNetworkDirectory directory,
-        IOptions<BrokerOptions> options, ILogger<NetworkAdministration> logger, CancellationToken ct)
+        IOptions<BrokerOptions> options, TimeProvider time, ILogger<NetworkAdministration> logger, CancellationToken ct)
     {
         var organisationId = request.Route("organisationId");
         if (!HsdsMapping.IsId(organisationId))
@@ -118,7 +119,7 @@ internal static partial class AdminEndpoints
         var (account, created) = await administration.SaveOrganisationAsync(
             new Organisation(organisationId, name!, notifications!) { PartnerContact = partnerContact! }, ct);
         LogOrganisationSaved(logger, organisationId);
-        return Json(OrganisationAdminView.Of(account), created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+        return Json(OrganisationAdminView.Of(account, time.GetUtcNow()), created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
     }
 
     public static async Task<Results<JsonHttpResult<IssuedKey>, ProblemHttpResult>> IssueKey(
@@ -136,6 +137,24 @@ internal static partial class AdminEndpoints
             default:
                 return Problems.NotFound();
         }
+    }
+
+    /// <summary>
+    /// A new webhook secret the broker generated (Standard Webhooks form), in this answer only: never logged, sealed in
+    /// storage, never shown again. The one it replaces keeps signing until <see cref="GeneratedWebhookSecret.PreviousSecretUntil"/>.
+    /// </summary>
+    public static async Task<Results<JsonHttpResult<GeneratedWebhookSecret>, ProblemHttpResult>> GenerateWebhookSecret(
+        HttpRequest request, NetworkAdministration administration, TimeProvider time, ILogger<NetworkAdministration> logger, CancellationToken ct)
+    {
+        var organisationId = request.Route("organisationId");
+        if (await administration.GenerateWebhookSecretAsync(organisationId, ct) is not var (account, secret))
+        {
+            return Problems.NotFound();
+        }
+
+        var previous = account.Organisation.Notifications.PreviousWebhookSecret;
+        LogWebhookSecretGenerated(logger, organisationId, previous is null ? "no overlap" : "the previous secret signs too until the overlap ends");
+        return Json(new GeneratedWebhookSecret(organisationId, secret, time.GetUtcNow(), previous?.Until), StatusCodes.Status201Created);
     }
 
     /// <summary>Forgets the key without issuing another; the organisation keeps everything else. Repeating it changes nothing.</summary>
@@ -375,23 +394,26 @@ internal static partial class AdminEndpoints
             }
         }
 
-        // Absent keeps the secret already set (it is never shown, so it cannot be sent back); null removes it.
+        // Absent keeps the secret already set (it is never shown, so it cannot be sent back); null removes it, and the
+        // one a rotation replaced with it. A different one replaces it, the old one signing too for the overlap.
         var secret = current?.WebhookSecret;
         if (element.TryGetProperty("webhookSecret", out _))
         {
             secret = RequestBody.String(element, "webhookSecret", "notifications", malformed);
-            if (secret is { Length: < MinWebhookSecretLength })
+            if (secret is not null && !WebhookSecrets.IsValid(secret))
             {
-                invalid["notifications.webhookSecret"] = [$"At least {MinWebhookSecretLength} characters, random."];
+                invalid["notifications.webhookSecret"] = [WebhookSecrets.Rule];
             }
         }
 
         if (webhook is not null && secret is null)
         {
-            invalid["notifications.webhookSecret"] = ["A webhook needs a secret to sign its calls with."];
+            invalid["notifications.webhookSecret"] =
+                ["A webhook needs a secret to sign its calls with: set one, or have the broker generate one (POST /api/admin/organisations/{id}/webhook-secret)."];
         }
 
-        return new OrganisationNotifications(email, webhook, webhook is null ? null : secret);
+        // A secret is kept without a webhook URL too: generated first, it waits for the URL.
+        return new OrganisationNotifications(email, webhook, secret);
     }
 
     private static async Task<(T? Value, ProblemHttpResult? Problem)> ReadJsonAsync<T>(
@@ -431,6 +453,9 @@ internal static partial class AdminEndpoints
     [LoggerMessage(Level = LogLevel.Information, Message = "Coordinator issued a new API key for {OrganisationId}; the previous one no longer works")]
     private static partial void LogKeyIssued(ILogger logger, string organisationId);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Coordinator had a webhook secret generated for {OrganisationId} ({Overlap})")]
+    private static partial void LogWebhookSecretGenerated(ILogger logger, string organisationId, string overlap);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Coordinator revoked the API key of {OrganisationId}; it has none now")]
     private static partial void LogKeyRevoked(ILogger logger, string organisationId);
 
@@ -453,7 +478,13 @@ internal static partial class AdminEndpoints
     private static partial void LogImported(ILogger logger, int created, int updated);
 }
 
-public sealed record NotificationsAdminView(string? Email, Uri? WebhookUrl, bool WebhookSecretSet);
+/// <param name="PreviousWebhookSecretUntil">
+/// During a rotation's overlap, when the replaced secret stops signing (deliveries carry both signatures until then).
+/// </param>
+public sealed record NotificationsAdminView(string? Email, Uri? WebhookUrl, bool WebhookSecretSet)
+{
+    public DateTimeOffset? PreviousWebhookSecretUntil { get; init; }
+}
 
 /// <summary>An organisation as the coordinator sees it: never its key, never its webhook secret.</summary>
 public sealed record OrganisationAdminView(
@@ -462,11 +493,13 @@ public sealed record OrganisationAdminView(
     /// <summary>Whether partners see the organisation's name, and the contact route they are given.</summary>
     public PartnerContactView PartnerContact { get; init; } = PartnerContactView.Of(ReferralBroker.Referrals.PartnerContact.Default);
 
-    public static OrganisationAdminView Of(OrganisationAccount account)
+    /// <param name="now">When given, an overlap that has ended (its secret not yet erased by the sweep) is not shown.</param>
+    public static OrganisationAdminView Of(OrganisationAccount account, DateTimeOffset? now = null)
     {
         var n = account.Organisation.Notifications;
+        var previousUntil = n.PreviousWebhookSecret?.Until is { } until && (now is null || until > now) ? until : (DateTimeOffset?)null;
         return new(account.Organisation.Id, account.Organisation.Name,
-            new NotificationsAdminView(n.Email, n.WebhookUrl, n.WebhookSecret is not null),
+            new NotificationsAdminView(n.Email, n.WebhookUrl, n.WebhookSecret is not null) { PreviousWebhookSecretUntil = previousUntil },
             account.ApiKeySha256 is not null, account.KeyIssuedAt, account.Active, account.DeactivatedAt)
         {
             PartnerContact = PartnerContactView.Of(account.Organisation.PartnerContact),
@@ -476,6 +509,12 @@ public sealed record OrganisationAdminView(
 
 /// <summary>Shown once: the broker keeps only its hash.</summary>
 public sealed record IssuedKey(string OrganisationId, string ApiKey, DateTimeOffset IssuedAt);
+
+/// <summary>
+/// Shown once: the broker keeps it sealed and never returns it again. <paramref name="PreviousSecretUntil"/>: when a secret
+/// was replaced, until when deliveries carry its signature too (newest first), so the receiver can switch meanwhile.
+/// </summary>
+public sealed record GeneratedWebhookSecret(string OrganisationId, string WebhookSecret, DateTimeOffset GeneratedAt, DateTimeOffset? PreviousSecretUntil);
 
 public sealed record PauseView(string Cause, DateTimeOffset Since);
 
@@ -499,6 +538,7 @@ public sealed record NetworkFlagView(
 [JsonSerializable(typeof(IReadOnlyList<OrganisationAdminView>))]
 [JsonSerializable(typeof(OrganisationAdminView))]
 [JsonSerializable(typeof(IssuedKey))]
+[JsonSerializable(typeof(GeneratedWebhookSecret))]
 [JsonSerializable(typeof(IReadOnlyList<PartnerAdminView>))]
 [JsonSerializable(typeof(PartnerAdminView))]
 [JsonSerializable(typeof(HsdsService))]

@@ -186,7 +186,10 @@ public sealed class OrganisationOptions
     public string? NotificationEmail { get; set; }
     /// <summary>https URL that receives signed status events (optional; needs <see cref="WebhookSecret"/>).</summary>
     public string? WebhookUrl { get; set; }
-    /// <summary>Signs webhook events. A secret: keep it in a secret store, it is never logged or returned.</summary>
+    /// <summary>
+    /// Signs webhook events (Standard Webhooks): whsec_ and the base64 of 24 to 64 random bytes. A secret: keep it in a
+    /// secret store, it is never logged or returned.
+    /// </summary>
     public string? WebhookSecret { get; set; }
 
     public OrganisationNotifications ToNotifications() => new(

@@ -47,6 +47,11 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             failures.Add("Broker:Notifications:MaxAttempts must be at least 1, FirstRetry positive and MaxRetry at least FirstRetry.");
         }
 
+        if (options.Notifications.WebhookSecretOverlap < TimeSpan.Zero || options.Notifications.WebhookSecretOverlap > TimeSpan.FromDays(30))
+        {
+            failures.Add("Broker:Notifications:WebhookSecretOverlap must be zero (switch at once) to 30 days, e.g. 1.00:00:00 for a day.");
+        }
+
         if (options.Notifications is { MaxConcurrentDeliveries: < 1 or > 256 } || !IsBetween(options.Notifications.ConnectTimeout, TimeSpan.FromMinutes(1))
             || !IsBetween(options.Notifications.ResponseTimeout, TimeSpan.FromMinutes(10)) || !IsBetween(options.Notifications.PassBudget, TimeSpan.FromMinutes(10)))
         {
@@ -197,6 +202,12 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
     /// <summary>What is wrong with an organisation's configured webhook (WebhookUrl, WebhookSecret), or null; the URL is never quoted.</summary>
     internal static string? WebhookProblem(OrganisationOptions org, bool allowLoopback)
     {
+        // Never the secret itself, nor what is wrong with it beyond the rule: the message goes to a start-up log.
+        if (!string.IsNullOrEmpty(org.WebhookSecret) && !WebhookSecrets.IsValid(org.WebhookSecret))
+        {
+            return $"has a WebhookSecret that is not in the form: {WebhookSecrets.Rule}";
+        }
+
         if (string.IsNullOrEmpty(org.WebhookUrl))
         {
             return null;
@@ -207,7 +218,7 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             return $"has a WebhookUrl that is refused (it needs an https WebhookUrl to a public host): {url}";
         }
 
-        return (org.WebhookSecret?.Length ?? 0) < 16 ? "needs a WebhookSecret of at least 16 characters for its WebhookUrl." : null;
+        return string.IsNullOrEmpty(org.WebhookSecret) ? $"needs a WebhookSecret for its WebhookUrl: {WebhookSecrets.Rule}" : null;
     }
 
     private static bool IsBetween(TimeSpan value, TimeSpan max) => value > TimeSpan.Zero && value <= max;

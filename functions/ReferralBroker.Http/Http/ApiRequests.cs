@@ -61,7 +61,9 @@ public sealed record OwnStaffKeyRequest([property: Description("1 to 100 charact
 public sealed record OrganisationNotificationsRequest(
     string? Email,
     [property: Description("An absolute https URL; it needs webhookSecret.")] Uri? WebhookUrl,
-    [property: Description("At least 16 random characters. Absent keeps the secret already set; null removes it.")] string? WebhookSecret);
+    [property: Description("Standard Webhooks form: whsec_ and the base64 of 24 to 64 random bytes (or have the broker generate one: "
+        + "POST /api/admin/organisations/{organisationId}/webhook-secret). Absent keeps the secret already set; a different one replaces it, "
+        + "the old one signing too for the overlap (Broker:Notifications:WebhookSecretOverlap); null removes both.")] string? WebhookSecret);
 
 [Description("Counts of referrals by month of sending, for the caller's organisation and the whole network.")]
 public sealed record SummaryReportDocument(

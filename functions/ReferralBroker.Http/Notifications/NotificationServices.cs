@@ -27,7 +27,7 @@ internal static class NotificationServices
             })
             .RemoveAllLoggers();
         services.AddSingleton<IWebhookSender>(sp =>
-            new HttpWebhookSender(sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpWebhookSender.ClientName)));
+            new HttpWebhookSender(sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpWebhookSender.ClientName), sp.GetRequiredService<TimeProvider>()));
         return services;
     }
 

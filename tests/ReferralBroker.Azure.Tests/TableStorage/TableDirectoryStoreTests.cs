@@ -27,7 +27,7 @@ public sealed class TableDirectoryStoreTests(AzuriteFixture azurite)
     };
 
     private static OrganisationAccount Account(string id, string? keyHash) => new(
-        new Organisation(id, $"Org {id}", new OrganisationNotifications("staff@org.example", new Uri("https://hooks.org.example/x"), "whsec-0123456789abcdef")),
+        new Organisation(id, $"Org {id}", new OrganisationNotifications("staff@org.example", new Uri("https://hooks.org.example/x"), "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")),
         keyHash, keyHash is null ? null : Records.Now);
 
     [Fact]
@@ -202,6 +202,35 @@ public sealed class TableDirectoryStoreTests(AzuriteFixture azurite)
 
         Assert.Equal(2, interference.Batches); // the one that failed whole, then the 19 flags read again
         Assert.Empty(await store.FlagsAsync("clinic-a", Ct));
+    }
+
+    [Fact]
+    public async Task A_rotated_webhook_secret_and_the_one_it_replaced_are_both_sealed_in_the_table_and_come_back_as_saved()
+    {
+        var options = azurite.CreateOptions();
+        var store = new SealedSecretsDirectoryStore(new TableDirectoryStore(options, credential: null),
+            new ReferralBroker.Tokens.Pepper(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        var current = WebhookSecrets.Generate();
+        var previous = WebhookSecrets.Generate();
+        var account = new OrganisationAccount(
+            new Organisation("org-r", "Org r", new OrganisationNotifications(null, new Uri("https://hooks.org.example/x"), current)
+            {
+                PreviousWebhookSecret = new RetiringWebhookSecret(previous, Records.Now.AddHours(24)),
+            }), null, null);
+        await store.SaveOrganisationAsync(account, Ct);
+
+        Assert.Equal(account, Assert.Single((await store.LoadAsync(Ct)).Organisations));
+        var stored = string.Join("\n", (await azurite.DumpAllTablesAsync(Ct))
+            .Where(e => e.Table.StartsWith(options.TablePrefix, StringComparison.Ordinal)).Select(e => e.Json));
+        Assert.Contains("previousWebhookSecret", stored, StringComparison.Ordinal);
+        foreach (var secret in new[] { current, previous })
+        {
+            Assert.DoesNotContain(secret[WebhookSecrets.Prefix.Length..], stored, StringComparison.Ordinal);
+        }
+
+        // Removed, both go.
+        await store.SaveOrganisationAsync(account with { Organisation = account.Organisation with { Notifications = OrganisationNotifications.None } }, Ct);
+        Assert.Null(Assert.Single((await store.LoadAsync(Ct)).Organisations).Organisation.Notifications.PreviousWebhookSecret);
     }
 
     [Fact]

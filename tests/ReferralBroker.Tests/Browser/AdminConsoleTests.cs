@@ -451,6 +451,56 @@ public sealed class AdminConsoleTests(Chromium chromium, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task The_organisation_form_generates_a_webhook_secret_shown_once_and_says_the_rotation_overlap_is_under_way()
+    {
+        const string Old = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        Assert.Equal(HttpStatusCode.Created, (await Coordinator.Client(_app).PutAsJsonAsync("/api/admin/organisations/drop-in-north", new
+        {
+            name = "Drop-in North",
+            notifications = new { webhookUrl = "https://hooks.drop-in-north.example/referrals", webhookSecret = Old },
+        })).StatusCode);
+        await using var tab = await chromium.OpenAsync();
+        var page = tab.Page;
+        await page.GotoAsync(AdminPage());
+        await SignInAsync(page);
+
+        // A new organisation has no record to keep a secret on yet: no generate button.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add an organisation" }).ClickAsync();
+        await Expect(page.Locator("#generate-secret")).ToBeHiddenAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Cancel" }).ClickAsync();
+
+        await Row(page, "organisations", "Drop-in North").GetByRole(AriaRole.Button, new() { Name = "Edit Drop-in North" }).ClickAsync();
+        await Expect(page.Locator("#org-secret-overlap")).ToBeHiddenAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Generate a secret" }).ClickAsync();
+        await Expect(page.Locator("#new-key-title")).ToHaveTextAsync("New webhook secret for Drop-in North");
+        await Expect(page.Locator("#new-key-title")).ToBeFocusedAsync();
+        await Expect(page.Locator("#new-key")).ToContainTextAsync("it is shown only this once");
+        var secret = (await page.Locator("#new-key-value").TextContentAsync())!;
+        Assert.True(Referrals.WebhookSecrets.IsValid(secret), "Not a whsec_ secret.");
+
+        // The broker signs with it now, and with the old one too until the overlap ends; the console says so.
+        var stored = ((Referrals.INetworkDirectory)_app.Services.GetService(typeof(Referrals.INetworkDirectory))!).FindOrganisation("drop-in-north")!.Notifications;
+        Assert.Equal(secret, stored.WebhookSecret);
+        Assert.Equal(Old, stored.PreviousWebhookSecret!.Secret);
+        await Expect(page.Locator("#org-secret-overlap")).ToBeVisibleAsync();
+        await Expect(page.Locator("#org-secret-overlap")).ToContainTextAsync("Rotation under way: the previous secret also signs until");
+        await Expect(Row(page, "organisations", "Drop-in North")).ToContainTextAsync("Rotation under way");
+        var listed = await Coordinator.Client(_app).GetStringAsync("/api/admin/organisations");
+        Assert.DoesNotContain(secret, listed, StringComparison.Ordinal);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "I have copied it: hide it" }).ClickAsync();
+        await Expect(page.Locator("#new-key")).ToBeHiddenAsync();
+        await Expect(page.Locator("#new-key-value")).ToBeEmptyAsync();
+
+        // Saving the form afterwards (the secret field empty) keeps the generated secret.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save the organisation" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Drop-in North is saved.");
+        stored = ((Referrals.INetworkDirectory)_app.Services.GetService(typeof(Referrals.INetworkDirectory))!).FindOrganisation("drop-in-north")!.Notifications;
+        Assert.Equal(secret, stored.WebhookSecret);
+        Assert.Equal(Old, stored.PreviousWebhookSecret!.Secret);
+    }
+
+    [Fact]
     public async Task The_staff_section_issues_a_personal_key_shown_once_and_revokes_it()
     {
         await using var tab = await chromium.OpenAsync();

@@ -118,7 +118,8 @@ public sealed class HostingContractTests
 
     private sealed class Script(IHosting hosting)
     {
-        private static readonly string[] Volatile = ["referralId", "statusToken", "duressToken", "traceId", "nonce", "ciphertext", "continuation", "staffId", "key"];
+        private static readonly string[] Volatile = ["referralId", "statusToken", "duressToken", "traceId", "nonce", "ciphertext", "continuation", "staffId", "key",
+            "webhookSecret", "generatedAt", "previousSecretUntil", "previousWebhookSecretUntil"];
         private static readonly string[] Compared =
         [
             "Location", "WWW-Authenticate", "Retry-After", "Cache-Control", "X-Content-Type-Options", "X-Frame-Options",
@@ -229,6 +230,12 @@ public sealed class HostingContractTests
             await SendAsync("revoked key", Get("/api/referrals", BrokerApp.OtherOrgKey));
             await SendAsync("admin revoke key, unknown", Keyed(new HttpRequestMessage(HttpMethod.Delete, "/api/admin/organisations/nobody/key"), Coordinator.Key));
             await SendAsync("admin revoke key, organisation key", Keyed(new HttpRequestMessage(HttpMethod.Delete, "/api/admin/organisations/other-org/key"), BrokerApp.OrgKey));
+            await SendAsync("admin generate webhook secret", Post("/api/admin/organisations/other-org/webhook-secret", null, Coordinator.Key));
+            await SendAsync("admin generate webhook secret, rotating", Post("/api/admin/organisations/other-org/webhook-secret", null, Coordinator.Key));
+            await SendAsync("admin generate webhook secret, unknown", Post("/api/admin/organisations/nobody/webhook-secret", null, Coordinator.Key));
+            await SendAsync("admin generate webhook secret, organisation key", Post("/api/admin/organisations/other-org/webhook-secret", null, BrokerApp.OrgKey));
+            await SendAsync("admin webhook secret, not the standard form", Put("/api/admin/organisations/other-org",
+                new { name = "Another organisation", notifications = new { webhookUrl = "https://hooks.example.org/x", webhookSecret = "not-whsec-0123456789abcdef" } }, Coordinator.Key));
 
             await SendAsync("pages: status", Get("/status", null));
             await SendAsync("pages: refer", Get("/refer", null));

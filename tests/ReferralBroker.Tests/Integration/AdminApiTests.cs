@@ -109,7 +109,7 @@ public sealed class AdminApiTests : IDisposable
     [Fact]
     public async Task A_webhook_secret_is_stored_sealed_never_shown_and_kept_when_an_update_leaves_it_out()
     {
-        const string Secret = "whsec-0123456789abcdef-SECRET";
+        const string Secret = "whsec_U0VDUkVULTAxMjM0NTY3ODlhYmNkZWYtMDEyMzQ1Njc4OWFi";
         var client = Coordinator.Client(_app);
         var set = await client.PutAsJsonAsync("/api/admin/organisations/demo-org", new
         {
@@ -145,29 +145,31 @@ public sealed class AdminApiTests : IDisposable
 
     [Theory]
     [InlineData("""{"name":"Org","notifications":{"email":"not an address"}}""", "notifications.email")]
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"http://hooks.example/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"http://hooks.example/x","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
     // Plain http even to loopback only where Notifications:AllowLoopbackHttpWebhooks says so: the deliverer would skip it.
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"http://127.0.0.1:9/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://user:pw@hooks.example/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"http://127.0.0.1:9/x","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://user:pw@hooks.example/x","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
     // Webhooks cannot reach inside: loopback, private, link-local (cloud metadata), unique-local, CGNAT, IPv4-mapped,
     // decimal spellings and local names are refused when saved.
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://127.0.0.1/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://localhost:8443/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://10.1.2.3/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://172.20.0.5/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://192.168.0.1/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://169.254.169.254/latest/meta-data","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://100.64.0.1/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://[fd00::1]/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://[fe80::1]/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://[::ffff:10.0.0.1]/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://2130706433/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://[ff02::1]/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://0.0.0.0/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://hooks.example.org:0/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
-    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://192.88.99.1/x","webhookSecret":"0123456789abcdef"}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://127.0.0.1/x","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://localhost:8443/x","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://10.1.2.3/x","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://172.20.0.5/x","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://192.168.0.1/x","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://169.254.169.254/latest/meta-data","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://100.64.0.1/x","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://[fd00::1]/x","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://[fe80::1]/x","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://[::ffff:10.0.0.1]/x","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://2130706433/x","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://[ff02::1]/x","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://0.0.0.0/x","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://hooks.example.org:0/x","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://192.88.99.1/x","webhookSecret":"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}""", "notifications.webhookUrl")]
     [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://hooks.example/x"}}""", "notifications.webhookSecret")]
     [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://hooks.example/x","webhookSecret":"short"}}""", "notifications.webhookSecret")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://hooks.example/x","webhookSecret":"whsec-0123456789abcdef-SECRET"}}""", "notifications.webhookSecret")]
+    [InlineData("""{"name":"Org","notifications":{"webhookUrl":"https://hooks.example/x","webhookSecret":"whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo="}}""", "notifications.webhookSecret")]
     [InlineData("""{"name":""}""", "name")]
     [InlineData("""{"name":"Org"}""", "id", "Some_Org")]
     public async Task Invalid_organisation_settings_are_refused_with_422_naming_the_field(string body, string field, string id = "some-org")
@@ -176,6 +178,92 @@ public sealed class AdminApiTests : IDisposable
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         Assert.Contains(field, Coordinator.ErrorKeys(await response.Content.ReadFromJsonAsync<JsonElement>()));
         Assert.Equal(HttpStatusCode.NotFound, (await Coordinator.Client(_app).PostAsync("/api/admin/organisations/some-org/key", null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_generated_webhook_secret_is_shown_once_sealed_in_storage_and_replaces_the_old_one_with_an_overlap()
+    {
+        var client = Coordinator.Client(_app);
+        const string First = "whsec_U0VDUkVULTAxMjM0NTY3ODlhYmNkZWYtMDEyMzQ1Njc4OWFi";
+        Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync("/api/admin/organisations/demo-org", new
+        {
+            name = "Demo outreach organisation",
+            notifications = new { webhookUrl = "https://hooks.demo.example/referrals", webhookSecret = First },
+        })).StatusCode);
+
+        var generated = await client.PostAsync("/api/admin/organisations/demo-org/webhook-secret", null);
+        Assert.Equal(HttpStatusCode.Created, generated.StatusCode);
+        var body = await generated.Content.ReadFromJsonAsync<JsonElement>();
+        var secret = body.GetProperty("webhookSecret").GetString()!;
+        Assert.True(WebhookSecrets.IsValid(secret));
+        Assert.Equal(32, WebhookSecrets.Key(secret)!.Length);
+        // The default overlap: a day in which deliveries carry both signatures.
+        Assert.Equal(_app.Time.GetUtcNow().AddHours(24), body.GetProperty("previousSecretUntil").GetDateTimeOffset());
+
+        var listed = await client.GetStringAsync("/api/admin/organisations");
+        Assert.DoesNotContain(secret, listed, StringComparison.Ordinal);
+        Assert.DoesNotContain(First, listed, StringComparison.Ordinal);
+        var view = JsonDocument.Parse(listed).RootElement.EnumerateArray().Single(o => o.GetProperty("id").GetString() == "demo-org").GetProperty("notifications");
+        Assert.True(view.GetProperty("webhookSecretSet").GetBoolean());
+        Assert.Equal(_app.Time.GetUtcNow().AddHours(24), view.GetProperty("previousWebhookSecretUntil").GetDateTimeOffset());
+
+        var notifications = ((INetworkDirectory)_app.Services.GetService(typeof(INetworkDirectory))!).FindOrganisation("demo-org")!.Notifications;
+        Assert.Equal(secret, notifications.WebhookSecret);
+        Assert.Equal([secret, First], notifications.SigningSecrets(_app.Time.GetUtcNow()));
+        var database = await _app.DatabaseBytesAsync();
+        Assert.False(Contains(database, secret), "The generated secret is in the database in clear.");
+        Assert.False(Contains(database, First), "The replaced secret is in the database in clear.");
+        Assert.DoesNotContain(_app.Logs, line => line.Contains(secret, StringComparison.Ordinal) || line.Contains(First, StringComparison.Ordinal));
+
+        // A secret set by the coordinator replaces the generated one the same way: the generated one signs second.
+        const string Third = "whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7";
+        _app.Time.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync("/api/admin/organisations/demo-org", new
+        {
+            name = "Demo outreach organisation",
+            notifications = new { webhookUrl = "https://hooks.demo.example/referrals", webhookSecret = Third },
+        })).StatusCode);
+        notifications = ((INetworkDirectory)_app.Services.GetService(typeof(INetworkDirectory))!).FindOrganisation("demo-org")!.Notifications;
+        Assert.Equal([Third, secret], notifications.SigningSecrets(_app.Time.GetUtcNow()));
+        Assert.Equal(_app.Time.GetUtcNow().AddHours(24), notifications.PreviousWebhookSecret!.Until);
+
+        // Removing the secret removes both.
+        Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync("/api/admin/organisations/demo-org", new
+        {
+            name = "Demo outreach organisation",
+            notifications = new { webhookUrl = (string?)null, webhookSecret = (string?)null },
+        })).StatusCode);
+        notifications = ((INetworkDirectory)_app.Services.GetService(typeof(INetworkDirectory))!).FindOrganisation("demo-org")!.Notifications;
+        Assert.Null(notifications.WebhookSecret);
+        Assert.Null(notifications.PreviousWebhookSecret);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsync("/api/admin/organisations/nobody/webhook-secret", null)).StatusCode);
+    }
+
+    [Fact]
+    public void A_configured_webhook_secret_not_in_the_standard_form_stops_the_start_naming_the_setting()
+    {
+        const string Secret = "an-old-style-secret-0123456789";
+        var failure = Coordinator.StartupFailure(new Dictionary<string, string?>
+        {
+            ["Broker:Organisations:1:Id"] = "old-org",
+            ["Broker:Organisations:1:Name"] = "Old",
+            ["Broker:Organisations:1:ApiKeySha256"] = ApiKeys.Hash("old-org-key-0123456789"),
+            ["Broker:Organisations:1:WebhookUrl"] = "https://hooks.example.org/x",
+            ["Broker:Organisations:1:WebhookSecret"] = Secret,
+        });
+        Assert.Contains("Broker:Organisations entry 'old-org'", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("WebhookSecret", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("whsec_", failure.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, failure.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("-00:00:01")]
+    [InlineData("31.00:00:00")]
+    public void A_webhook_secret_overlap_out_of_range_stops_the_start_naming_the_setting(string overlap)
+    {
+        var failure = Coordinator.StartupFailure(new Dictionary<string, string?> { ["Broker:Notifications:WebhookSecretOverlap"] = overlap });
+        Assert.Contains("Broker:Notifications:WebhookSecretOverlap", failure.Message, StringComparison.Ordinal);
     }
 
     [Theory]

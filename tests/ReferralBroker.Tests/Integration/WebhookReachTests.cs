@@ -58,7 +58,8 @@ public sealed class WebhookReachTests
     [Fact]
     public async Task The_webhook_client_refuses_a_name_that_resolves_to_loopback_unless_the_development_exception_is_on()
     {
-        await using var receiver = await WebhookReceiver.StartAsync(() => DateTimeOffset.UtcNow);
+        // The brokers' clock (each BrokerApp starts its fake time at BrokerApp.Start): the sender signs with it.
+        await using var receiver = await WebhookReceiver.StartAsync(() => BrokerApp.Start);
         // "localhost" resolves to loopback on any machine, from the hosts file: no network needed.
         var url = new UriBuilder(receiver.Url) { Host = "localhost" }.Uri;
 
@@ -156,7 +157,7 @@ public sealed class WebhookReachTests
     {
         var body = "{\"eventId\":\"ref_x.accepted\"}"u8.ToArray();
         return app.Services.GetRequiredService<IWebhookSender>().SendAsync(
-            new WebhookDelivery(url, body, ClosedLoop.Sign(WebhookReceiver.Secret, DateTimeOffset.UtcNow, body), "ref_x.accepted"), CancellationToken.None);
+            new WebhookDelivery(url, body, "ref_x.accepted", [WebhookReceiver.Secret]), CancellationToken.None);
     }
 }
 
@@ -181,5 +182,21 @@ public sealed class AzureNetworkWebhookTests
             Assert.Contains("Broker__NetworkJson organisation 'cloud-org'", result.FailureMessage, StringComparison.Ordinal);
             Assert.DoesNotContain(WebhookReceiver.Secret, result.FailureMessage, StringComparison.Ordinal);
         }
+    }
+
+    [Theory]
+    [InlineData("an-old-style-secret-0123456789")]
+    [InlineData("whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo=")]
+    public void An_organisation_in_the_network_document_with_a_secret_not_in_the_standard_form_fails_the_azure_settings_naming_it(string secret)
+    {
+        var network = $$"""{"organisations":[{"id":"cloud-org","name":"Org","apiKeySha256":"{{ApiKeys.Hash("k")}}","webhookUrl":"https://hooks.example.org/referrals","webhookSecret":"{{secret}}"}],"partners":[]}""";
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Broker:NetworkJson"] = network }).Build();
+        var result = new ReferralBroker.Azure.AzureSettingsValidator(configuration)
+            .Validate(null, new ReferralBroker.Hosting.BrokerOptions { Pepper = Convert.ToBase64String(new byte[32]) });
+
+        Assert.False(result.Succeeded);
+        Assert.Contains("Broker__NetworkJson organisation 'cloud-org' has a WebhookSecret that is not in the form: whsec_", result.FailureMessage, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, result.FailureMessage, StringComparison.Ordinal);
     }
 }

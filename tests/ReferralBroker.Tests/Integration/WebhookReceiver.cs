@@ -16,12 +16,15 @@ using Microsoft.Extensions.Logging;
 namespace ReferralBroker.Tests.Integration;
 
 /// <summary>
-/// An organisation's webhook endpoint on loopback Kestrel. It verifies each request the way the README tells
-/// receivers to, with its own HMAC code (not the broker's), and records what it accepted and refused.
+/// An organisation's webhook endpoint on loopback Kestrel. It verifies each request per Standard Webhooks v1 with its own
+/// HMAC code (not the broker's, nor the package the broker signs with), against the test's clock (the broker's fake
+/// time), and records what it accepted and refused. <see cref="StandardWebhooksReceiver"/> verifies with the standard's
+/// own library instead.
 /// </summary>
 public sealed class WebhookReceiver : IAsyncDisposable
 {
-    public const string Secret = "whsec_test_0123456789abcdef";
+    /// <summary>32 bytes, in the Standard Webhooks form.</summary>
+    public const string Secret = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
     private static readonly TimeSpan Tolerance = TimeSpan.FromMinutes(5);
     private readonly WebApplication _app;
     private int _failuresLeft;
@@ -34,8 +37,10 @@ public sealed class WebhookReceiver : IAsyncDisposable
             using var buffer = new MemoryStream();
             await context.Request.Body.CopyToAsync(buffer);
             var body = buffer.ToArray();
-            var signature = context.Request.Headers["ReferralBroker-Signature"].ToString();
-            if (!SignatureIsValid(signature, body, now()))
+            var id = context.Request.Headers["webhook-id"].ToString();
+            var timestamp = context.Request.Headers["webhook-timestamp"].ToString();
+            var signature = context.Request.Headers["webhook-signature"].ToString();
+            if (!SignatureIsValid(id, timestamp, signature, body, now()))
             {
                 Refused.Enqueue(signature);
                 return Results.StatusCode(StatusCodes.Status400BadRequest);
@@ -50,7 +55,8 @@ public sealed class WebhookReceiver : IAsyncDisposable
             Attempts.Enqueue(Encoding.UTF8.GetString(body));
             using var json = JsonDocument.Parse(body);
             Events.Enqueue(json.RootElement.Clone());
-            Assert.Equal(json.RootElement.GetProperty("eventId").GetString(), context.Request.Headers["ReferralBroker-Event-Id"].ToString());
+            // The webhook-id is the body's event id: what a receiver drops duplicates by.
+            Assert.Equal(json.RootElement.GetProperty("eventId").GetString(), id);
             return Results.NoContent();
         });
         app.MapPost("/moved", () => Results.Redirect("/hook", permanent: false, preserveMethod: true));
@@ -85,17 +91,18 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 
-    private static bool SignatureIsValid(string header, byte[] body, DateTimeOffset now)
+    /// <summary>The specification's check: any <c>v1,</c> signature in the list matches HMAC-SHA-256(key, "id.timestamp.body").</summary>
+    private static bool SignatureIsValid(string id, string timestamp, string header, byte[] body, DateTimeOffset now)
     {
-        var parts = header.Split(',').Select(p => p.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
-        if (!parts.TryGetValue("t", out var t) || !parts.TryGetValue("v1", out var v1)
-            || !long.TryParse(t, CultureInfo.InvariantCulture, out var seconds)
+        if (id.Length == 0 || !long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
             || (now - DateTimeOffset.FromUnixTimeSeconds(seconds)).Duration() > Tolerance)
         {
             return false;
         }
 
-        var expected = HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), Encoding.ASCII.GetBytes(t + ".").Concat(body).ToArray());
-        return CryptographicOperations.FixedTimeEquals(expected, Convert.FromHexString(v1));
+        var key = Convert.FromBase64String(Secret["whsec_".Length..]);
+        var expected = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes($"{id}.{timestamp}.").Concat(body).ToArray());
+        return header.Split(' ').Any(s => s.StartsWith("v1,", StringComparison.Ordinal) && Convert.TryFromBase64String(s[3..], new byte[32], out var n)
+            && n == 32 && CryptographicOperations.FixedTimeEquals(expected, Convert.FromBase64String(s[3..])));
     }
 }

@@ -238,6 +238,9 @@
       const notify = [];
       if (o.notifications.email) notify.push(el('div', {}, t('NotifyEmail', o.notifications.email)));
       if (o.notifications.webhookUrl) notify.push(el('div', {}, t('NotifyWebhook', o.notifications.webhookUrl)));
+      if (o.notifications.previousWebhookSecretUntil) {
+        notify.push(el('div', { class: 'hint' }, t('WebhookSecretOverlap', page.date(o.notifications.previousWebhookSecretUntil))));
+      }
       if (o.partnerContact && !o.partnerContact.named) notify.push(el('div', { class: 'hint' }, t('NotNamed')));
       const actions = el('div', { class: 'actions' },
         button(t('Edit'), () => editOrganisation(o), null, t('EditNamed', o.name)));
@@ -278,6 +281,8 @@
     $('organisation-form').reset();
     $('org-id').disabled = false;
     $('org-named').checked = true;
+    showOverlap(null);
+    $('org-secret-actions').hidden = true;
     openForm($('organisation-form'), t('NewOrganisationTitle'), 'org-id');
   });
 
@@ -292,8 +297,31 @@
     $('org-webhook').value = o.notifications.webhookUrl || '';
     $('org-named').checked = !o.partnerContact || o.partnerContact.named;
     $('org-contact').value = (o.partnerContact && o.partnerContact.contact) || '';
+    showOverlap(o);
+    // Only a saved organisation can have a secret generated: the broker keeps it on its record.
+    $('org-secret-actions').hidden = false;
     openForm(form, t('EditNamed', o.name), 'org-name');
   }
+
+  function showOverlap(o) {
+    const until = o && o.notifications.previousWebhookSecretUntil;
+    $('org-secret-overlap').textContent = until ? t('WebhookSecretOverlap', page.date(until)) : '';
+    $('org-secret-overlap').hidden = !until;
+  }
+
+  // The secret is shown once, in the same box as a new key; the broker keeps it sealed and never returns it again.
+  $('generate-secret').addEventListener('click', async () => {
+    const o = editingOrganisation;
+    if (!o) return;
+    const response = await page.api('POST', `/api/admin/organisations/${encodeURIComponent(o.id)}/webhook-secret`);
+    if (!response.ok) { say(problemText(response), 'alert'); return; }
+    $('org-secret').value = '';
+    await loadOrganisations();
+    editingOrganisation = organisations.find((x) => x.id === o.id) || o;
+    showOverlap(editingOrganisation);
+    say('');
+    showSecret('new-key', t('NewWebhookSecretFor', o.name), response.body.webhookSecret);
+  });
 
   $('organisation-form').addEventListener('submit', async (e) => {
     e.preventDefault();
