@@ -93,10 +93,13 @@ public sealed class OperationCountTests(AzuriteFixture azurite, ITestOutputHelpe
         var measured = new Dictionary<string, IReadOnlyDictionary<string, int>>(StringComparer.Ordinal);
         var counters = new Counters(tables, broker);
 
+        var elapsed = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
         async Task<T> Step<T>(string name, Func<Task<T>> action)
         {
             var before = await counters.ReadAsync();
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var result = await action();
+            elapsed[name] = System.Diagnostics.Stopwatch.GetElapsedTime(started);
             measured.Add(name, Counters.Difference(await counters.ReadAsync(), before));
             return result;
         }
@@ -136,6 +139,7 @@ public sealed class OperationCountTests(AzuriteFixture azurite, ITestOutputHelpe
         await Measure("sweep: 2 notifications (in progress, completed)", () => SweepAsync(broker));
         await Measure("organisation reads the referral", async () => Assert.Equal(HttpStatusCode.OK, (await organisation.GetAsync($"/api/referrals/{submitted.ReferralId}")).StatusCode));
         await Measure("organisation lists (1 referral)", async () => Assert.Equal(HttpStatusCode.OK, (await organisation.GetAsync("/api/referrals")).StatusCode));
+        Report("entity sizes, 1 referral stored (completed, sealed details still held): " + await EntitySizesAsync(broker.Tables));
         await Measure("report (1 referral stored)", async () => Assert.Equal(HttpStatusCode.OK, (await organisation.GetAsync("/api/reports/summary")).StatusCode));
 
         // The other two endings, each its own referral: the partner declines, the client withdraws.
@@ -153,6 +157,7 @@ public sealed class OperationCountTests(AzuriteFixture azurite, ITestOutputHelpe
         await Measure("sweep: 1 sealed destroyed", () => SweepAsync(broker));
         broker.Time.Advance(TimeSpan.FromDays(3));
         await Measure("sweep: 3 purged", () => SweepAsync(broker));
+        Report("entity sizes, all purged: " + await EntitySizesAsync(broker.Tables));
         await Measure("report (3 purged, counters only)", async () => Assert.Equal(HttpStatusCode.OK, (await organisation.GetAsync("/api/reports/summary")).StatusCode));
 
         // A batch of ten: what a drain and a sweep cost per referral when they carry many.
@@ -181,7 +186,7 @@ public sealed class OperationCountTests(AzuriteFixture azurite, ITestOutputHelpe
 
         foreach (var (step, counts) in measured)
         {
-            Report($"{step}: {string.Join(", ", counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}={c.Value}"))}");
+            Report($"{step} ({elapsed[step].TotalMilliseconds:F0} ms here): {string.Join(", ", counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}={c.Value}"))}");
         }
 
         Report($"table batch sizes: [{string.Join(", ", tables.BatchSizes)}]");
@@ -238,6 +243,45 @@ public sealed class OperationCountTests(AzuriteFixture azurite, ITestOutputHelpe
         services.AddSingleton<IIdempotencyStore>(new TableIdempotencyStore(options, null, clientOptions));
         services.AddSingleton<IDirectoryStore>(sp => new SealedSecretsDirectoryStore(
             new TableDirectoryStore(options, null, clientOptions), sp.GetRequiredService<Pepper>()));
+    }
+
+    /// <summary>
+    /// The billable size of the stored entities by kind, by the Table service's published formula: 4 bytes, the keys
+    /// at 2 bytes a character, and per property 8 bytes, its name at 2 bytes a character and its value (a string
+    /// 4 + 2 a character, a DateTime or Int64 8, an Int32 4, a bool 1).
+    /// </summary>
+    private static async Task<string> EntitySizesAsync(TableStorageOptions options)
+    {
+        var service = new TableServiceClient(options.Endpoint, new TableSharedKeyCredential(options.AccountName, options.AccountKey));
+        var sizes = new List<(string Kind, int Bytes)>();
+        foreach (var table in new[] { "referrals", "idempotency", "directory" })
+        {
+            await foreach (var entity in service.GetTableClient(options.TablePrefix + table).QueryAsync<TableEntity>())
+            {
+                var bytes = 4 + (entity.PartitionKey.Length + entity.RowKey.Length) * 2;
+                foreach (var (name, value) in entity.Where(p => p.Key is not ("PartitionKey" or "RowKey" or "Timestamp" or "odata.etag")))
+                {
+                    bytes += 8 + name.Length * 2 + value switch
+                    {
+                        string text => 4 + text.Length * 2,
+                        int => 4,
+                        bool => 1,
+                        byte[] binary => 4 + binary.Length,
+                        _ => 8,
+                    };
+                }
+
+                var kind = table != "referrals" ? table
+                    : entity.RowKey == "referral" ? "record"
+                    : entity.RowKey == "token" ? "token"
+                    : entity.PartitionKey.StartsWith("org:", StringComparison.Ordinal) ? "org"
+                    : "report";
+                sizes.Add((kind, bytes));
+            }
+        }
+
+        return string.Join(", ", sizes.GroupBy(s => s.Kind).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => $"{g.Key} n={g.Count()} avg={g.Average(s => s.Bytes).ToString("F0", CultureInfo.InvariantCulture)} B max={g.Max(s => s.Bytes)} B"));
     }
 
     private static async Task<Submitted> SubmitAsync(HttpClient organisation, string idempotencyKey)
