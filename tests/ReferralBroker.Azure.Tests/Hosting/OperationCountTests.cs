@@ -45,33 +45,33 @@ public sealed class OperationCountTests(AzuriteFixture azurite, ITestOutputHelpe
     private static readonly Dictionary<string, Dictionary<string, int>> Budget = new(StringComparer.Ordinal)
     {
         ["instance start: directory seeded"] = new(StringComparer.Ordinal) { ["directory.query"] = 8, ["directory.upsert"] = 3, ["tables.createTable"] = 1 },
-        ["idle: dispatch tick (4 timers)"] = new(StringComparer.Ordinal) { ["servicebus.cbsTokens"] = 4, ["servicebus.drain"] = 4, ["servicebus.receive"] = 4, ["servicebus.receiverLinks"] = 4 },
-        ["idle: sweep"] = new(StringComparer.Ordinal) { ["idempotency.query"] = 1, ["referrals.scan.query"] = 2, ["servicebus.cbsTokens"] = 4, ["servicebus.drain"] = 4, ["servicebus.receive"] = 4, ["servicebus.receiverLinks"] = 4 },
+        ["idle: dispatch tick (4 timers)"] = new(StringComparer.Ordinal) { ["servicebus.cbsTokens"] = 4, ["servicebus.receive"] = 4, ["servicebus.receiverLinks"] = 4 },
+        ["idle: sweep"] = new(StringComparer.Ordinal) { ["idempotency.query"] = 1, ["referrals.scan.query"] = 2, ["servicebus.cbsTokens"] = 4, ["servicebus.receive"] = 4, ["servicebus.receiverLinks"] = 4 },
         ["directory refresh (per instance and RefreshInterval)"] = new(StringComparer.Ordinal) { ["directory.query"] = 4 },
         ["submit with Idempotency-Key"] = new(StringComparer.Ordinal) { ["idempotency.insert"] = 1, ["referrals.org.insert"] = 1, ["referrals.record.get"] = 1, ["referrals.record.insert"] = 1, ["referrals.token.insert"] = 1, ["servicebus.cbsTokens"] = 1, ["servicebus.send"] = 1, ["servicebus.senderLinks"] = 1 },
-        ["dispatch (health timer, 1 message)"] = new(StringComparer.Ordinal) { ["referrals.record.get"] = 1, ["referrals.record.replace"] = 1, ["sendgrid.partner"] = 1, ["servicebus.cbsTokens"] = 1, ["servicebus.complete"] = 1, ["servicebus.drain"] = 1, ["servicebus.receive"] = 2, ["servicebus.receiverLinks"] = 1 },
+        ["dispatch (health timer, 1 message)"] = new(StringComparer.Ordinal) { ["referrals.record.get"] = 1, ["referrals.record.replace"] = 1, ["sendgrid.partner"] = 1, ["servicebus.cbsTokens"] = 1, ["servicebus.complete"] = 1, ["servicebus.receive"] = 2, ["servicebus.receiverLinks"] = 1 },
         ["status check (client, API)"] = new(StringComparer.Ordinal) { ["referrals.record.get"] = 1, ["referrals.token.get"] = 1 },
         ["status check (unknown token)"] = new(StringComparer.Ordinal) { ["referrals.token.get"] = 1 },
         ["partner opens the referral"] = new(StringComparer.Ordinal) { ["referrals.record.get"] = 1 },
         ["partner accepts"] = new(StringComparer.Ordinal) { ["referrals.record.get"] = 1, ["referrals.record.replace"] = 1 },
-        ["sweep: 2 notifications (delivered, accepted)"] = new(StringComparer.Ordinal) { ["idempotency.query"] = 1, ["referrals.record.get"] = 1, ["referrals.record.replace"] = 1, ["referrals.scan.query"] = 2, ["sendgrid.organisation"] = 2, ["servicebus.cbsTokens"] = 4, ["servicebus.drain"] = 4, ["servicebus.receive"] = 4, ["servicebus.receiverLinks"] = 4 },
+        ["sweep: 2 notifications (delivered, accepted)"] = new(StringComparer.Ordinal) { ["idempotency.query"] = 1, ["referrals.record.get"] = 1, ["referrals.record.replace"] = 1, ["referrals.scan.query"] = 2, ["sendgrid.organisation"] = 2, ["servicebus.cbsTokens"] = 4, ["servicebus.receive"] = 4, ["servicebus.receiverLinks"] = 4 },
         ["partner: in progress"] = new(StringComparer.Ordinal) { ["referrals.record.get"] = 1, ["referrals.record.replace"] = 1 },
         ["partner: completed"] = new(StringComparer.Ordinal) { ["referrals.record.get"] = 1, ["referrals.record.replace"] = 1 },
-        ["sweep: 2 notifications (in progress, completed)"] = new(StringComparer.Ordinal) { ["idempotency.query"] = 1, ["referrals.record.get"] = 1, ["referrals.record.replace"] = 1, ["referrals.scan.query"] = 2, ["sendgrid.organisation"] = 2, ["servicebus.cbsTokens"] = 4, ["servicebus.drain"] = 4, ["servicebus.receive"] = 4, ["servicebus.receiverLinks"] = 4 },
+        ["sweep: 2 notifications (in progress, completed)"] = new(StringComparer.Ordinal) { ["idempotency.query"] = 1, ["referrals.record.get"] = 1, ["referrals.record.replace"] = 1, ["referrals.scan.query"] = 2, ["sendgrid.organisation"] = 2, ["servicebus.cbsTokens"] = 4, ["servicebus.receive"] = 4, ["servicebus.receiverLinks"] = 4 },
         ["organisation reads the referral"] = new(StringComparer.Ordinal) { ["referrals.record.get"] = 1 },
         ["organisation lists (1 referral)"] = new(StringComparer.Ordinal) { ["referrals.org.query"] = 1, ["referrals.record.get"] = 1 },
         ["report (1 referral stored)"] = new(StringComparer.Ordinal) { ["referrals.report.query"] = 1, ["referrals.scan.query"] = 1 },
         ["partner declines"] = new(StringComparer.Ordinal) { ["referrals.record.get"] = 1, ["referrals.record.replace"] = 1 },
         ["client withdraws"] = new(StringComparer.Ordinal) { ["referrals.record.get"] = 1, ["referrals.record.replace"] = 1, ["referrals.token.get"] = 1 },
-        ["sweep: 1 sealed destroyed"] = new(StringComparer.Ordinal) { ["idempotency.delete"] = 3, ["idempotency.query"] = 1, ["referrals.record.replace"] = 1, ["referrals.scan.query"] = 2, ["servicebus.cbsTokens"] = 4, ["servicebus.drain"] = 4, ["servicebus.receive"] = 4, ["servicebus.receiverLinks"] = 4 },
-        ["sweep: 3 purged"] = new(StringComparer.Ordinal) { ["idempotency.query"] = 1, ["referrals.org.delete"] = 3, ["referrals.record.delete"] = 3, ["referrals.report.get"] = 3, ["referrals.report.insert"] = 3, ["referrals.scan.query"] = 2, ["referrals.token.delete"] = 3, ["servicebus.cbsTokens"] = 4, ["servicebus.drain"] = 4, ["servicebus.receive"] = 4, ["servicebus.receiverLinks"] = 4 },
+        ["sweep: 1 sealed destroyed"] = new(StringComparer.Ordinal) { ["idempotency.delete"] = 3, ["idempotency.query"] = 1, ["referrals.record.replace"] = 1, ["referrals.scan.query"] = 2, ["servicebus.cbsTokens"] = 4, ["servicebus.receive"] = 4, ["servicebus.receiverLinks"] = 4 },
+        ["sweep: 3 purged"] = new(StringComparer.Ordinal) { ["idempotency.query"] = 1, ["referrals.org.delete"] = 3, ["referrals.record.delete"] = 3, ["referrals.report.get"] = 3, ["referrals.report.insert"] = 3, ["referrals.scan.query"] = 2, ["referrals.token.delete"] = 3, ["servicebus.cbsTokens"] = 4, ["servicebus.receive"] = 4, ["servicebus.receiverLinks"] = 4 },
         ["report (3 purged, counters only)"] = new(StringComparer.Ordinal) { ["referrals.report.query"] = 1, ["referrals.scan.query"] = 1 },
         ["batch of 10: submit"] = new(StringComparer.Ordinal) { ["idempotency.insert"] = 10, ["referrals.org.insert"] = 10, ["referrals.record.get"] = 10, ["referrals.record.insert"] = 10, ["referrals.token.insert"] = 10, ["servicebus.send"] = 10 },
-        ["batch of 10: dispatch (health timer)"] = new(StringComparer.Ordinal) { ["referrals.record.get"] = 10, ["referrals.record.replace"] = 10, ["sendgrid.partner"] = 10, ["servicebus.cbsTokens"] = 1, ["servicebus.complete"] = 10, ["servicebus.drain"] = 1, ["servicebus.receive"] = 11, ["servicebus.receiverLinks"] = 1 },
-        ["batch of 10: sweep, 20 notifications"] = new(StringComparer.Ordinal) { ["idempotency.query"] = 1, ["referrals.record.get"] = 10, ["referrals.record.replace"] = 10, ["referrals.scan.query"] = 2, ["sendgrid.organisation"] = 20, ["servicebus.cbsTokens"] = 4, ["servicebus.drain"] = 4, ["servicebus.receive"] = 4, ["servicebus.receiverLinks"] = 4 },
+        ["batch of 10: dispatch (health timer)"] = new(StringComparer.Ordinal) { ["referrals.record.get"] = 10, ["referrals.record.replace"] = 10, ["sendgrid.partner"] = 10, ["servicebus.cbsTokens"] = 1, ["servicebus.complete"] = 10, ["servicebus.receive"] = 11, ["servicebus.receiverLinks"] = 1 },
+        ["batch of 10: sweep, 20 notifications"] = new(StringComparer.Ordinal) { ["idempotency.query"] = 1, ["referrals.record.get"] = 10, ["referrals.record.replace"] = 10, ["referrals.scan.query"] = 2, ["sendgrid.organisation"] = 20, ["servicebus.cbsTokens"] = 4, ["servicebus.receive"] = 4, ["servicebus.receiverLinks"] = 4 },
         ["batch of 10: organisation lists (10 referrals)"] = new(StringComparer.Ordinal) { ["referrals.org.query"] = 1, ["referrals.record.get"] = 10 },
         ["batch of 10: report (10 stored)"] = new(StringComparer.Ordinal) { ["referrals.report.query"] = 1, ["referrals.scan.query"] = 1 },
-        ["batch of 10: sweep, 10 purged"] = new(StringComparer.Ordinal) { ["idempotency.delete"] = 10, ["idempotency.query"] = 1, ["referrals.org.delete"] = 10, ["referrals.record.delete"] = 10, ["referrals.report.get"] = 10, ["referrals.report.replace"] = 10, ["referrals.scan.query"] = 2, ["referrals.token.delete"] = 10, ["servicebus.cbsTokens"] = 4, ["servicebus.drain"] = 4, ["servicebus.receive"] = 4, ["servicebus.receiverLinks"] = 4 },
+        ["batch of 10: sweep, 10 purged"] = new(StringComparer.Ordinal) { ["idempotency.delete"] = 10, ["idempotency.query"] = 1, ["referrals.org.delete"] = 10, ["referrals.record.delete"] = 10, ["referrals.report.get"] = 10, ["referrals.report.replace"] = 10, ["referrals.scan.query"] = 2, ["referrals.token.delete"] = 10, ["servicebus.cbsTokens"] = 4, ["servicebus.receive"] = 4, ["servicebus.receiverLinks"] = 4 },
     };
 
     [Fact]
@@ -198,9 +198,13 @@ public sealed class OperationCountTests(AzuriteFixture azurite, ITestOutputHelpe
 
     /// <summary>
     /// Reported, not budgeted: how many deliveries the SDK's receive calls took and handed back unasked depends on
-    /// timing (a call returns with the first messages, and what arrives on its credit after that is released).
+    /// timing (a call returns with the first messages, and what arrives on its credit after that is released), and so
+    /// do the flows by which it takes back unused credit. None of them is an API call of its own.
     /// </summary>
-    private static readonly HashSet<string> Unbudgeted = new(StringComparer.Ordinal) { "servicebus.delivered", "servicebus.release" };
+    private static readonly HashSet<string> Unbudgeted = new(StringComparer.Ordinal) { "servicebus.delivered", "servicebus.release", "servicebus.drain" };
+
+    /// <summary>Budgets that are upper bounds (see the remarks on <see cref="Budget"/>): coming in under them is not news.</summary>
+    private static readonly HashSet<(string Step, string Operation)> UpperBounds = [("batch of 10: dispatch (health timer)", "servicebus.receive")];
 
     /// <summary>What went over the budget (and steps it does not know), and what came in under it.</summary>
     private static (List<string> Raised, List<string> Lowered) Judge(IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> measured)
@@ -221,7 +225,7 @@ public sealed class OperationCountTests(AzuriteFixture azurite, ITestOutputHelpe
                 {
                     raised.Add($"step '{step}': {operation} = {used}, budget {limit}");
                 }
-                else if (used < limit)
+                else if (used < limit && !UpperBounds.Contains((step, operation)))
                 {
                     lowered.Add($"step '{step}': {operation} = {used}, budget {limit}");
                 }
