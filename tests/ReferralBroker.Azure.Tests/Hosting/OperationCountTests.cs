@@ -72,6 +72,9 @@ public sealed class OperationCountTests(AzuriteFixture azurite, ITestOutputHelpe
         ["batch of 10: organisation lists (10 referrals)"] = new(StringComparer.Ordinal) { ["referrals.org.query"] = 1, ["referrals.record.get"] = 10 },
         ["batch of 10: report (10 stored)"] = new(StringComparer.Ordinal) { ["referrals.report.query"] = 1, ["referrals.scan.query"] = 1 },
         ["batch of 10: sweep, 10 purged"] = new(StringComparer.Ordinal) { ["idempotency.delete"] = 10, ["idempotency.query"] = 1, ["referrals.org.delete"] = 10, ["referrals.record.delete"] = 10, ["referrals.report.get"] = 10, ["referrals.report.replace"] = 10, ["referrals.scan.query"] = 2, ["referrals.token.delete"] = 10, ["servicebus.cbsTokens"] = 4, ["servicebus.receive"] = 4, ["servicebus.receiverLinks"] = 4 },
+        ["dispatch, SendGrid down (its SDK tries 3 times; message left locked)"] = new(StringComparer.Ordinal) { ["referrals.record.get"] = 1, ["sendgrid.partner"] = 3, ["servicebus.cbsTokens"] = 1, ["servicebus.receive"] = 2, ["servicebus.receiverLinks"] = 1 },
+        ["dispatch, the next minute (the message back, delivered)"] = new(StringComparer.Ordinal) { ["referrals.record.get"] = 1, ["referrals.record.replace"] = 1, ["sendgrid.partner"] = 1, ["servicebus.cbsTokens"] = 1, ["servicebus.complete"] = 1, ["servicebus.receive"] = 2, ["servicebus.receiverLinks"] = 1 },
+        ["sweep: 1 expired dead letter purged, its referral marked, 2 notifications"] = new(StringComparer.Ordinal) { ["idempotency.query"] = 1, ["referrals.record.get"] = 3, ["referrals.record.replace"] = 3, ["referrals.scan.query"] = 2, ["sendgrid.organisation"] = 2, ["servicebus.cbsTokens"] = 4, ["servicebus.complete"] = 1, ["servicebus.receive"] = 5, ["servicebus.receiverLinks"] = 4 },
     };
 
     [Fact]
@@ -183,6 +186,19 @@ public sealed class OperationCountTests(AzuriteFixture azurite, ITestOutputHelpe
         await Measure("batch of 10: report (10 stored)", async () => Assert.Equal(HttpStatusCode.OK, (await organisation.GetAsync("/api/reports/summary")).StatusCode));
         broker.Time.Advance(TimeSpan.FromDays(6));
         await Measure("batch of 10: sweep, 10 purged", () => SweepAsync(broker));
+
+        // The failure paths: SendGrid down for one drain (the message is left locked and comes back at the next),
+        // and a dead letter kept past the message TTL (the sweep purges it and marks its referral deliveryFailed).
+        await SubmitAsync(organisation, "life-4");
+        broker.FailSendGrid(3);
+        await Measure("dispatch, SendGrid down (its SDK tries 3 times; message left locked)", () => broker.RunDispatchTimerAsync("health"));
+        await Measure("dispatch, the next minute (the message back, delivered)", () => broker.RunDispatchTimerAsync("health"));
+        var lost = await SubmitAsync(organisation, "life-5");
+        var lostMessage = (await broker.ServiceBus.ReceivedAsync()).Last(m => m.Outcome == "accepted" && !m.Duplicate);
+        Assert.StartsWith(lost.ReferralId + ".", lostMessage.MessageId, StringComparison.Ordinal);
+        await broker.ServiceBus.InjectAsync(FakeServiceBus.DeadLetterPath("health"), lost.ReferralId + ".dead", lostMessage.Body,
+            new Dictionary<string, string> { ["referralId"] = lost.ReferralId, ["category"] = "health" }, BrokerApp.Start);
+        await Measure("sweep: 1 expired dead letter purged, its referral marked, 2 notifications", () => SweepAsync(broker));
 
         foreach (var (step, counts) in measured)
         {
