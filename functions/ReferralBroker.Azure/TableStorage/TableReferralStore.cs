@@ -20,7 +20,15 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
     private const int MaxIndexAttempts = 3;
     private const int MaxScannedPerItem = 5;
     private const int MaxCounterAttempts = 10;
+    private const int MaxRememberedPurges = 10_000;
     private readonly EntityTable _table;
+
+    /// <summary>
+    /// The records the due scan found ready to purge, with the version it read. A delete of that very version needs
+    /// no read for the keys of the record's indexes: the delete is conditional on that version, so when it succeeds
+    /// the record it removed is the one remembered. Any other version is read first, as before.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Versioned<ReferralRecord>> _duePurges = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
 
     public TableReferralStore(
@@ -131,11 +139,21 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         }
 
         var key = TableKeys.Record(referralId);
-        // Read first for the token hash: the index is keyed by it and the caller only knows the id.
-        var current = await _table.GetAsync(key, cancellationToken).ConfigureAwait(false);
-        if (current is null)
+        ReferralRecord record;
+        if (_duePurges.TryRemove(referralId, out var scanned) && scanned.Version == expectedVersion)
         {
-            return WriteOutcome.NotFound;
+            record = scanned.Value;
+        }
+        else
+        {
+            // Read first for the token hash: the index is keyed by it and the caller only knows the id.
+            var current = await _table.GetAsync(key, cancellationToken).ConfigureAwait(false);
+            if (current is null)
+            {
+                return WriteOutcome.NotFound;
+            }
+
+            record = ReferralEntities.ToRecord(current);
         }
 
         var outcome = await _table.DeleteAsync(key, new ETag(expectedVersion), cancellationToken).ConfigureAwait(false);
@@ -144,7 +162,6 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
             return outcome;
         }
 
-        var record = ReferralEntities.ToRecord(current);
         // Unconditional: a token hash is indexed for one referral only (TryCreateAsync refuses a second).
         foreach (var hash in new[] { record.TokenHash, record.DuressTokenHash }.Where(TableKeys.IsValidKey))
         {
@@ -171,9 +188,15 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
                 case TableKeys.RecordRow:
                     var record = ReferralEntities.ToRecord(entity);
                     // DueAt is a precomputed summary; the domain's rule has the last word.
-                    if (Transitions.DueAction(record, now) != SweepAction.None)
+                    if (Transitions.DueAction(record, now) is var action and not SweepAction.None)
                     {
-                        yield return new Versioned<ReferralRecord>(record, entity.ETag.ToString());
+                        var due = new Versioned<ReferralRecord>(record, entity.ETag.ToString());
+                        if (action == SweepAction.Purge && _duePurges.Count < MaxRememberedPurges)
+                        {
+                            _duePurges[record.ReferralId] = due;
+                        }
+
+                        yield return due;
                     }
 
                     break;

@@ -109,6 +109,17 @@ public sealed class FakeServiceBus : IAsyncDisposable, IDisposable
         return [.. record.GetProperty("received").EnumerateArray().Select(WireMessage.From)];
     }
 
+    /// <summary>
+    /// How many of each operation the namespace was asked for since it started: <c>send</c>, <c>receive</c> (a flow
+    /// granting credit: one SDK receive call), <c>drain</c>, <c>delivered</c>, <c>complete</c>, <c>abandon</c>,
+    /// <c>deadLetter</c>, <c>release</c>, <c>senderLinks</c>, <c>receiverLinks</c> and <c>cbsTokens</c>.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, int>> OperationsAsync()
+    {
+        var operations = (await _control.GetFromJsonAsync<JsonElement>("record")).GetProperty("operations");
+        return operations.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32(), StringComparer.Ordinal);
+    }
+
     public async Task<InjectedFaults> InjectedAsync()
     {
         var injected = (await _control.GetFromJsonAsync<JsonElement>("record")).GetProperty("injected");

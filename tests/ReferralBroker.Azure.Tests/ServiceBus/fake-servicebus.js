@@ -32,6 +32,7 @@ let entities;       // lower-case path -> { path, available: [entry], locked: Ma
 let duplicates;     // lower-case topic -> Set(messageId)
 let received;       // what clients sent, in order
 let injected;
+let operations;     // what the broker's clients asked of the namespace, by kind: the billable operations and the links
 let faults;
 let clock;          // null: real time; else a fixed epoch-ms that tests set
 let sequence;
@@ -44,6 +45,10 @@ function reset(body) {
     duplicates = new Map();
     received = [];
     injected = { send: 0, sendAfterStore: 0, complete: 0 };
+    operations = {
+        send: 0, receive: 0, drain: 0, delivered: 0, complete: 0, abandon: 0, deadLetter: 0, release: 0,
+        senderLinks: 0, receiverLinks: 0, cbsTokens: 0,
+    };
     faults = { next: { send: 0, sendAfterStore: 0, complete: 0 }, rates: { send: 0, sendAfterStore: 0, complete: 0 } };
     random = seeded(1);
     clock = null;
@@ -175,16 +180,20 @@ function pump() {
             if (entry.ttl !== undefined) message.ttl = entry.ttl;
             const delivery = link.send(message, token);
             delivery.lock = lock;
+            operations.delivered++;
         }
     }
 }
 
 function settle(delivery, state) { delivery.update(true, state); }
 
+const settlementKinds = { accepted: 'complete', modified: 'abandon', rejected: 'deadLetter', released: 'release' };
+
 function onDisposition(context, kind) {
     const delivery = context.delivery;
     const lock = delivery.lock;
     if (!lock) return;
+    operations[settlementKinds[kind]]++;
     if (lock.entity.locked.get(lock.key) !== lock) {
         settle(delivery, rhea.message.rejected({ error: { condition: 'com.microsoft:message-lock-lost', description: 'The lock has expired.' } }).described());
         return;
@@ -235,6 +244,7 @@ function onCbs(context) {
         if (link.connection === connection && link.remote.attach && link.remote.attach.target && link.remote.attach.target.address === replyTo) reply = link;
     }
     context.delivery.accept();
+    operations.cbsTokens++;
     if (!reply) return;
     reply.send({
         correlation_id: request.message_id,
@@ -244,6 +254,7 @@ function onCbs(context) {
 }
 
 function onSend(context) {
+    operations.send++;
     const link = context.receiver;
     const message = context.message;
     const topicPath = link.entityPath;
@@ -315,13 +326,22 @@ function answerAttach(link, entityAddress) {
     return path;
 }
 container.on('receiver_open', context => {
-    answerAttach(context.receiver, (context.receiver.remote.attach.target || {}).address);
+    if (answerAttach(context.receiver, (context.receiver.remote.attach.target || {}).address) !== '$cbs') operations.senderLinks++;
 });
 container.on('sender_open', context => {
     const link = context.sender;
     if (answerAttach(link, (link.remote.attach.source || {}).address) === '$cbs') link.entityPath = null;
+    else operations.receiverLinks++;
     links.add(link);
     pump();
+});
+// A client receiver asks for messages with link credit: each flow that grants credit is one receive call of the
+// SDK (PrefetchCount 0), and a flow with drain set is the SDK taking back the credit of a receive that timed out.
+container.on('sender_flow', context => {
+    const link = context.sender;
+    if (!link.entityPath) return;
+    if (link._draining) operations.drain++;
+    else if (link.credit > 0) operations.receive++;
 });
 container.on('message', context => {
     if (context.receiver.entityPath === '$cbs') onCbs(context);
@@ -370,7 +390,7 @@ const control = http.createServer(async (request, response) => {
         const body = request.method === 'POST' ? await readJson(request) : {};
         switch (`${request.method} ${url.pathname}`) {
             case 'GET /record':
-                result = { received, injected };
+                result = { received, injected, operations };
                 break;
             case 'GET /entity': {
                 const e = entities.get((url.searchParams.get('path') || '').toLowerCase());

@@ -1,3 +1,4 @@
+using Azure.Core;
 using System.Text;
 using Azure.Core.Pipeline;
 using Azure.Data.Tables;
@@ -415,6 +416,47 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_purge_of_the_version_the_due_scan_found_reads_the_record_no_more_and_still_removes_its_indexes()
+    {
+        var (store, counter) = NewCountedStore();
+        var now = Records.Now.AddDays(100);
+        var record = Records.Declined(now: now.AddDays(-40));
+        await store.TryCreateAsync(record, Ct);
+        var due = Assert.Single(await store.FindDueAsync(now, Ct).ToListAsync(Ct));
+
+        var before = counter.Snapshot();
+        Assert.Equal(WriteOutcome.Written, await store.TryDeleteAsync(record.ReferralId, due.Version, Ct));
+        var used = counter.Snapshot().ToDictionary(c => c.Key, c => c.Value - before.GetValueOrDefault(c.Key), StringComparer.Ordinal);
+
+        Assert.Equal(0, used.GetValueOrDefault("referrals.record.get"));
+        Assert.Equal((1, 1, 1), (used["referrals.record.delete"], used["referrals.token.delete"], used["referrals.org.delete"]));
+        Assert.Equal(0, used.GetValueOrDefault("referrals.org.query"));
+        Assert.Null(await store.FindAsync(record.ReferralId, Ct));
+        Assert.Null(await store.FindClientByTokenHashAsync(record.TokenHash, Ct));
+        Assert.Equal(1, used["referrals.report.insert"]);
+    }
+
+    [Fact]
+    public async Task A_record_changed_since_the_due_scan_is_not_purged_with_the_scans_version_and_keeps_its_indexes()
+    {
+        var (store, _) = NewCountedStore();
+        var now = Records.Now.AddDays(100);
+        var record = Records.Declined(now: now.AddDays(-40));
+        await store.TryCreateAsync(record, Ct);
+        var due = Assert.Single(await store.FindDueAsync(now, Ct).ToListAsync(Ct));
+        Assert.Equal(WriteOutcome.Written, await store.TryReplaceAsync(due.Value, due.Version, Ct));
+
+        Assert.Equal(WriteOutcome.Conflict, await store.TryDeleteAsync(record.ReferralId, due.Version, Ct));
+
+        Assert.NotNull(await store.FindClientByTokenHashAsync(record.TokenHash, Ct));
+        var current = (await store.FindAsync(record.ReferralId, Ct))!;
+        Assert.Single((await store.ListAsync(new ReferralQuery(record.OrganisationId), Ct)).Items);
+        // The version read since is deleted the way it always was: read, then delete, then the indexes.
+        Assert.Equal(WriteOutcome.Written, await store.TryDeleteAsync(record.ReferralId, current.Version, Ct));
+        Assert.Null(await store.FindClientByTokenHashAsync(record.TokenHash, Ct));
+    }
+
+    [Fact]
     public async Task FindDue_removes_a_token_index_whose_record_is_gone_and_keeps_live_ones()
     {
         var (store, table, _) = NewStore();
@@ -470,6 +512,14 @@ public sealed class TableReferralStoreTests(AzuriteFixture azurite)
     }
 
     /// <summary>A store on tables of its own, and a second client on its referrals table to look behind it.</summary>
+    private (TableReferralStore Store, TableOperationCounter Counter) NewCountedStore()
+    {
+        var counter = new TableOperationCounter();
+        var clientOptions = new TableClientOptions();
+        clientOptions.AddPolicy(counter, HttpPipelinePosition.PerRetry);
+        return (new TableReferralStore(azurite.CreateOptions(), credential: null, clientOptions), counter);
+    }
+
     private (TableReferralStore Store, EntityTable Table, TableStorageOptions Options) NewStore()
     {
         var options = azurite.CreateOptions();
