@@ -126,9 +126,12 @@ def machine():
 
 
 def e2e_text(label, run):
+    drained = "yes" if run["drainedAfterRun"] else "no"
+    if "drainSeconds" in run:
+        drained += f" (in {run['drainSeconds']:.1f} s)"
     return (f"{label}: {run['submitted']} submissions at {run['rate']:.0f}/s over {run['seconds']} s; queue depth peaked "
             f"at {run['maxQueueDepthFirstHalf']} (first half) and {run['maxQueueDepthSecondHalf']} (second half), "
-            f"drained after the run: {'yes' if run['drainedAfterRun'] else 'no'}.")
+            f"drained after the run: {drained}.")
 
 
 rows = []

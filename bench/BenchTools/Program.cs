@@ -315,7 +315,11 @@ internal static class EndToEnd
 
         await Task.WhenAll(requests);
         var sent = clock.Elapsed.TotalSeconds;
-        var drained = await WaitForEmptyQueueAsync(queue, TimeSpan.FromSeconds(30));
+        // Up to five minutes: a dispatcher that fell behind still sends everything, and how long it took is reported
+        // (the queue's growth fails the "bounded" target on its own); only what is still queued after that is missing.
+        var draining = Stopwatch.StartNew();
+        var drained = await WaitForEmptyQueueAsync(queue, TimeSpan.FromSeconds(300));
+        var drainSeconds = draining.Elapsed.TotalSeconds;
         await sampling.CancelAsync();
         await sampler;
 
@@ -355,6 +359,7 @@ internal static class EndToEnd
             ["maxQueueDepthFirstHalf"] = firstHalf,
             ["maxQueueDepthSecondHalf"] = secondHalf,
             ["drainedAfterRun"] = drained,
+            ["drainSeconds"] = Math.Round(drainSeconds, 1),
         }));
         return failures == 0 && missing == 0 ? 0 : 1;
     }
