@@ -16,6 +16,7 @@ BEGIN, END = "<!-- bench:begin (written by bench/run) -->", "<!-- bench:end -->"
 parser = argparse.ArgumentParser()
 parser.add_argument("--results", required=True)
 parser.add_argument("--e2e", required=True)
+parser.add_argument("--e2e-smtp", required=True)
 parser.add_argument("--rounds", type=int, required=True)
 parser.add_argument("--seconds", type=int, required=True)
 parser.add_argument("--connections", type=int, required=True)
@@ -31,6 +32,8 @@ with open(args.results, encoding="utf-8") as f:
         raw.setdefault((figure, target), []).append(float(value))
 with open(args.e2e, encoding="utf-8") as f:
     e2e = json.load(f)
+with open(args.e2e_smtp, encoding="utf-8") as f:
+    e2e_smtp = json.load(f)
 
 
 def median(figure, target):
@@ -49,25 +52,45 @@ status_rps, base_status_rps = median("status_rps", "broker"), median("status_rps
 status_p99, base_status_p99 = median("status_p99_ms", "broker"), median("status_p99_ms", "baseline")
 submit_rps, base_submit_rps = median("submit_rps", "broker"), median("submit_rps", "baseline")
 submit_p99, base_submit_p99 = median("submit_p99_ms", "broker"), median("submit_p99_ms", "baseline")
+smtp_submit_rps, smtp_submit_p99 = median("submit_rps", "broker_smtp"), median("submit_p99_ms", "broker_smtp")
 large_rps = median("status_rps", "broker_large")
 startup, base_startup = median("startup_ms", "broker"), median("startup_ms", "baseline")
 rss, base_rss = median("peak_rss_mb", "broker"), median("peak_rss_mb", "baseline")
-queue_bounded = e2e["drainedAfterRun"] and e2e["maxQueueDepthSecondHalf"] <= max(10, 2 * e2e["maxQueueDepthFirstHalf"])
+smtp_rss = median("peak_rss_mb", "broker_smtp")
 
-# name, value, unit, ratio, target text, met
+
+def bounded(run):
+    """The queue drained after the run and did not grow with it: it never held more than a second's submissions, or
+    its second half peaked under 1.5 times its first. (Twice, the rule before, passes a queue growing steadily from
+    empty: its second half's peak is exactly twice its first's.)"""
+    return run["drainedAfterRun"] and (run["maxQueueDepth"] <= max(10, run["rate"])
+                                       or run["maxQueueDepthSecondHalf"] <= 1.5 * run["maxQueueDepthFirstHalf"])
+
+
+def e2e_figures(suffix, run, rate_of):
+    return [
+        (f"e2e{suffix}_rate", run["rate"], "req/s", None, f"half of {rate_of}", None),
+        (f"e2e{suffix}_p50", run["p50Ms"], "ms", None, "", None),
+        (f"e2e{suffix}_p99", run["p99Ms"], "ms", None, "< 25 ms", run["p99Ms"] < 25),
+        (f"e2e{suffix}_queue_max", run["maxQueueDepth"], "messages", None, "bounded and drained", bounded(run)),
+    ]
+
+
+# The targets of issue 15. name, value, unit, ratio, target text, met
 figures = [
-    ("status_rps", status_rps, "req/s", status_rps / base_status_rps, "≥ 0.6 × baseline", status_rps / base_status_rps >= 0.6),
-    ("status_p99", status_p99, "ms", status_p99 / base_status_p99, "", None),
+    ("status_rps", status_rps, "req/s", status_rps / base_status_rps, "≥ 0.7 × baseline", status_rps / base_status_rps >= 0.7),
+    ("status_p99", status_p99, "ms", status_p99 / base_status_p99, "≤ 2 × baseline", status_p99 / base_status_p99 <= 2),
     ("submit_rps", submit_rps, "req/s", submit_rps / base_submit_rps, "≥ 0.25 × baseline", submit_rps / base_submit_rps >= 0.25),
     ("submit_p99", submit_p99, "ms", submit_p99 / base_submit_p99, "", None),
-    ("e2e_rate", e2e["rate"], "req/s", None, "half of submit_rps", None),
-    ("e2e_p50", e2e["p50Ms"], "ms", None, "", None),
-    ("e2e_p99", e2e["p99Ms"], "ms", None, "< 50 ms", e2e["p99Ms"] < 50),
-    ("e2e_queue_max", e2e["maxQueueDepth"], "messages", None, "bounded", queue_bounded),
+    *e2e_figures("", e2e, "submit_rps"),
+    ("submit_smtp_rps", smtp_submit_rps, "req/s", smtp_submit_rps / base_submit_rps, "≥ 0.25 × baseline", smtp_submit_rps / base_submit_rps >= 0.25),
+    ("submit_smtp_p99", smtp_submit_p99, "ms", smtp_submit_p99 / base_submit_p99, "", None),
+    *e2e_figures("_smtp", e2e_smtp, "submit_smtp_rps"),
     ("startup", startup, "ms", startup / base_startup, "≤ 1.5 × baseline", startup / base_startup <= 1.5),
     ("peak_rss", rss, "MB", rss / base_rss, "≤ 2 × baseline", rss / base_rss <= 2),
+    ("peak_rss_smtp", smtp_rss, "MB", smtp_rss / base_rss, "≤ 2 × baseline", smtp_rss / base_rss <= 2),
     ("growth_status_rps_1k", status_rps, "req/s", None, "", None),
-    ("growth_status_rps_1m", large_rps, "req/s", large_rps / status_rps, "≥ 0.8 (1M / 1k)", large_rps / status_rps >= 0.8),
+    ("growth_status_rps_1m", large_rps, "req/s", large_rps / status_rps, "≥ 0.9 (1M / 1k)", large_rps / status_rps >= 0.9),
 ]
 
 
@@ -78,7 +101,8 @@ def number(value):
 for name, value, unit, ratio, _target, _met in figures:
     print(f"{name} {number(value)} {unit} {'-' if ratio is None else f'{ratio:.2f}'}")
 baselines = {"status_rps": base_status_rps, "status_p99": base_status_p99, "submit_rps": base_submit_rps,
-             "submit_p99": base_submit_p99, "startup": base_startup, "peak_rss": base_rss}
+             "submit_p99": base_submit_p99, "submit_smtp_rps": base_submit_rps, "submit_smtp_p99": base_submit_p99,
+             "startup": base_startup, "peak_rss": base_rss, "peak_rss_smtp": base_rss}
 missed = [name for name, *_rest, met in figures if met is False]
 print(f"targets missed: {', '.join(missed)}" if missed else "all targets met", file=sys.stderr)
 
@@ -104,6 +128,15 @@ def machine():
             f".NET SDK {dotnet}; {wrk[0].split(' [')[0] if wrk else 'wrk'}")
 
 
+def e2e_text(label, run):
+    drained = "yes" if run["drainedAfterRun"] else "no"
+    if "drainSeconds" in run:
+        drained += f" (in {run['drainSeconds']:.1f} s)"
+    return (f"{label}: {run['submitted']} submissions at {run['rate']:.0f}/s over {run['seconds']} s; queue depth peaked "
+            f"at {run['maxQueueDepthFirstHalf']} (first half) and {run['maxQueueDepthSecondHalf']} (second half), "
+            f"drained after the run: {drained}.")
+
+
 rows = []
 for name, value, unit, ratio, target, met in figures:
     base = baselines.get(name)
@@ -113,9 +146,8 @@ generated = "\n".join([
     BEGIN,
     f"Latest run: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}.",
     f"Medians of {args.rounds} interleaved rounds of {args.seconds} s, `wrk -t2 -c{args.connections}`; "
-    f"growth store: {args.growth_count:,} referrals. End to end: {e2e['submitted']} submissions at {e2e['rate']:.0f}/s "
-    f"over {e2e['seconds']} s; queue depth peaked at {e2e['maxQueueDepthFirstHalf']} (first half) and "
-    f"{e2e['maxQueueDepthSecondHalf']} (second half), drained after the run: {'yes' if e2e['drainedAfterRun'] else 'no'}.",
+    f"growth store: {args.growth_count:,} referrals. Mail modes: the development outbox (sealed files) and, `_smtp`, "
+    f"SMTP to the bench's sink on loopback (`bench/smtp-sink.js`). {e2e_text('End to end', e2e)} {e2e_text('By SMTP', e2e_smtp)}",
     "",
     "| Figure | Broker | Baseline | Ratio | Target | |",
     "|---|---|---|---|---|---|",
@@ -123,7 +155,8 @@ generated = "\n".join([
     "",
     "Per-round spread (min–max req/s): status broker " + spread("status_rps", "broker") + ", baseline "
     + spread("status_rps", "baseline") + "; 1M store " + spread("status_rps", "broker_large")
-    + "; submissions broker " + spread("submit_rps", "broker") + ", baseline " + spread("submit_rps", "baseline") + ".",
+    + "; submissions broker " + spread("submit_rps", "broker") + ", by SMTP " + spread("submit_rps", "broker_smtp")
+    + ", baseline " + spread("submit_rps", "baseline") + ".",
     "",
     "![Throughput and p99 latency of the broker next to the bare baseline](performance.svg)",
     END,
@@ -142,10 +175,12 @@ with open(args.doc, "w", encoding="utf-8") as f:
 
 # --- The chart: req/s and p99 for each endpoint, broker next to baseline ----------------------------------------
 panels = [
-    ("Throughput (req/s, higher is better)", [("status", status_rps, base_status_rps), ("submission", submit_rps, base_submit_rps)]),
-    ("p99 latency (ms, lower is better)", [("status", status_p99, base_status_p99), ("submission", submit_p99, base_submit_p99)]),
+    ("Throughput (req/s, higher is better)", [("status", status_rps, base_status_rps), ("submission", submit_rps, base_submit_rps),
+                                               ("by SMTP", smtp_submit_rps, base_submit_rps)]),
+    ("p99 latency (ms, lower is better)", [("status", status_p99, base_status_p99), ("submission", submit_p99, base_submit_p99),
+                                            ("by SMTP", smtp_submit_p99, base_submit_p99)]),
 ]
-width, height, panel_width = 720, 300, 340
+width, height, panel_width = 900, 300, 430
 svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
        'font-family="sans-serif" font-size="12" role="img" aria-label="Broker versus baseline: throughput and p99 latency">',
        f'<rect width="{width}" height="{height}" fill="#fff"/>']
@@ -155,7 +190,7 @@ for p, (title, groups) in enumerate(panels):
     svg.append(f'<text x="{x0}" y="22" font-weight="bold">{title}</text>')
     svg.append(f'<line x1="{x0}" y1="{bottom}" x2="{x0 + panel_width}" y2="{bottom}" stroke="#333"/>')
     for g, (label, broker_value, base_value) in enumerate(groups):
-        gx = x0 + 20 + g * (panel_width // 2)
+        gx = x0 + 10 + g * (panel_width // len(groups))
         for k, (who, value, colour) in enumerate([("broker", broker_value, "#1f6feb"), ("baseline", base_value, "#8b949e")]):
             bar_height = (bottom - top) * value / peak
             bx = gx + k * 62

@@ -144,7 +144,10 @@ public sealed partial class ReferralDispatcher(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recording the delivery of referral {ReferralId} failed (attempt {Attempt}, {Error}); trying again")]
     private static partial void LogRecordingDeliveryFailed(ILogger logger, string referralId, int attempt, string error);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} emailed to partner {PartnerId}")]
+    // Debug, not Information: one line per email was a tenth of the process's CPU under submissions (the console
+    // logger, dotnet-trace), and a log of which partner got which referral when is a trail the referral's own status
+    // already records. Failures stay Warning and Error.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Referral {ReferralId} emailed to partner {PartnerId}")]
     private static partial void LogEmailed(ILogger logger, string referralId, string partnerId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The mail to partner {PartnerId} for referral {ReferralId} was refused for good ({Error}); the referral is marked deliveryFailed for the organisation to send again")]

@@ -221,7 +221,8 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Partner emails go by SMTP to {Host}:{Port} ({Security}, pinned certificate: {Pinned})")]
     private static partial void LogMode(ILogger logger, string host, int port, SmtpSecurity security, bool pinned);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Mail for referral {ReferralId} accepted by the SMTP relay")]
+    // Debug, as the dispatcher's line per email: a line per success costs the hot path and says what the status records.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Mail for referral {ReferralId} accepted by the SMTP relay")]
     private static partial void LogSent(ILogger logger, string referralId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "SMTP relay unavailable for referral {ReferralId} ({Reason}); the message will be retried")]
