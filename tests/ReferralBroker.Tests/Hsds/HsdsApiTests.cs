@@ -281,7 +281,7 @@ public sealed class HsdsApiTests : IDisposable
         }
 
         var names = served["resources"]!.AsArray().Select(r => (string)r!["name"]!).ToList();
-        Assert.Equal(["organization", "service", "attribute", "service_area", "language", "schedule", "taxonomy_term", "taxonomy"], names);
+        Assert.Equal(["organization", "service", "attribute", "schedule", "service_area", "language", "taxonomy_term", "taxonomy"], names);
         var specResources = specification["resources"]!.AsArray().Select(r => r!.AsObject()).ToDictionary(r => (string)r["name"]!);
         foreach (var resource in served["resources"]!.AsArray().Select(r => r!.AsObject()))
         {
