@@ -17,7 +17,7 @@ namespace ReferralBroker.Tests.Functions;
 /// One script of HTTP scenarios, run through the embedded app and through the Functions project's function classes
 /// (behind the worker's gate middleware), compared answer by answer: status, the headers that matter, the body.
 /// </summary>
-public sealed class HostingContractTests
+public sealed partial class HostingContractTests
 {
     private const string StatusLimit = "4";
 
