@@ -57,7 +57,7 @@ internal sealed class AdminFunctions(
     [Function("AdminPutPartner")]
     public async Task<IResult> PutPartner(
         [HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = Admin + "/partners/{partnerId}")] HttpRequest request, CancellationToken ct) =>
-        await AdminEndpoints.PutPartner(request, administration, logger, ct);
+        await AdminEndpoints.PutPartner(request, administration, directory, logger, ct);
 
     [Function("AdminPausePartner")]
     public async Task<IResult> Pause(
@@ -90,10 +90,10 @@ internal sealed class AdminFunctions(
     [Function("AdminImportDirectory")]
     public async Task<IResult> ImportJson(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = Admin + "/directory")] HttpRequest request, CancellationToken ct) =>
-        await AdminEndpoints.ImportJson(request, administration, logger, ct);
+        await AdminEndpoints.ImportJson(request, administration, directory, logger, ct);
 
     [Function("AdminImportDirectoryCsv")]
     public async Task<IResult> ImportCsv(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = Admin + "/directory.csv")] HttpRequest request, CancellationToken ct) =>
-        await AdminEndpoints.ImportCsv(request, administration, logger, ct);
+        await AdminEndpoints.ImportCsv(request, administration, directory, logger, ct);
 }

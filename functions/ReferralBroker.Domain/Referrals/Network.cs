@@ -5,7 +5,9 @@ namespace ReferralBroker.Referrals;
 /// <summary>
 /// A partner service as the directory lists it (shaped after Open Referral HSDS: a service of a provider
 /// organisation, with languages, areas, hours, accessibility and attributes). <see cref="Email"/> is where
-/// referral links go: the broker's business only, never published.
+/// referral links go: the broker's business only, never published (<see cref="PublicEmail"/> is the public one).
+/// <see cref="Id"/>, the slug, is its id in the broker's API and in referrals; <see cref="HsdsIds"/> are the UUIDs
+/// its HSDS record carries.
 /// </summary>
 public sealed record Partner(
     string Id,
@@ -23,13 +25,25 @@ public sealed record Partner(
     public string? Accessibility { get; init; }
     /// <summary>Safety attributes from <see cref="SafetyAttributes"/>.</summary>
     public IReadOnlyList<string> Attributes { get; init; } = [];
+    /// <summary>The contact address the partner publishes (HSDS service email), if any; never where referrals go.</summary>
+    public string? PublicEmail { get; init; }
+    /// <summary>
+    /// The UUIDs of the partner's HSDS record and of each item in it, by <see cref="PartnerIds"/> key: minted once,
+    /// kept across edits for the items that stay, so other tools can follow a record from one export to the next.
+    /// </summary>
+    public IReadOnlyDictionary<string, Guid> HsdsIds { get; init; } = PartnerIds.None;
     /// <summary>Set while referrals to the partner are refused: by the coordinator, or by organisations' flags.</summary>
     public PartnerPause? Pause { get; init; }
 
     public bool Paused => Pause is not null;
 }
 
-public sealed record PartnerProvider(string Id, string Name);
+/// <param name="Id">The provider's slug: partners with the same one are services of one organisation, one HSDS organization UUID.</param>
+public sealed record PartnerProvider(string Id, string Name)
+{
+    /// <summary>What the organisation is (HSDS organization description); its name stands in when there is none.</summary>
+    public string? Description { get; init; }
+}
 
 public enum PauseCause
 {

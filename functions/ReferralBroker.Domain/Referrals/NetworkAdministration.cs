@@ -47,9 +47,22 @@ public sealed class NetworkAdministration(IDirectoryStore store, StoredNetworkDi
             added.Add(account.Organisation.Id);
         }
 
+        // Partners stored before records carried HSDS ids get theirs now, once, and keep them from then on.
+        var partners = stored.Partners.ToList();
+        for (var i = 0; i < partners.Count; i++)
+        {
+            if (!PartnerIds.Complete(partners[i]))
+            {
+                partners[i] = PartnerIds.Assign(partners[i], partners[i], partners);
+                await store.SavePartnerAsync(partners[i], ct);
+            }
+        }
+
         foreach (var partner in configured.Partners.Where(p => !stored.Partners.Any(s => s.Id == p.Id) && !stored.RemovedPartnerIds.Contains(p.Id)))
         {
-            await store.SavePartnerAsync(partner, ct);
+            var seeded = PartnerIds.Assign(partner, null, partners);
+            partners.Add(seeded);
+            await store.SavePartnerAsync(seeded, ct);
         }
 
         await directory.RefreshAsync(ct);
@@ -103,11 +116,15 @@ public sealed class NetworkAdministration(IDirectoryStore store, StoredNetworkDi
     public Task<OrganisationAccount?> SetActiveAsync(string organisationId, bool active, CancellationToken ct) =>
         UpdateOrganisationAsync(organisationId, a => a.Active == active ? a : a with { DeactivatedAt = active ? null : time.GetUtcNow() }, ct);
 
-    /// <summary>Creates or updates the partner's record; whether it is paused is not the record's to change.</summary>
+    /// <summary>
+    /// Creates or updates the partner's record; whether it is paused is not the record's to change. Its HSDS ids
+    /// are the ones given, else those already stored for the same items, else new (<see cref="PartnerIds.Assign"/>).
+    /// </summary>
     public async Task<(Partner Partner, bool Created)> SavePartnerAsync(Partner partner, CancellationToken ct)
     {
-        var current = await FindPartnerAsync(partner.Id, ct);
-        var saved = partner with { Pause = current?.Pause };
+        var partners = (await store.LoadAsync(ct)).Partners;
+        var current = partners.FirstOrDefault(p => p.Id == partner.Id);
+        var saved = PartnerIds.Assign(partner with { Pause = current?.Pause }, current, partners);
         await store.SavePartnerAsync(saved, ct);
         await directory.RefreshAsync(ct);
         return (saved, current is null);

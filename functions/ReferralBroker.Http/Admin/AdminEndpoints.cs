@@ -19,11 +19,14 @@ namespace ReferralBroker.Admin;
 /// </summary>
 internal static partial class AdminEndpoints
 {
-    /// <summary>A whole directory in one request: far more than the referral API's 16 KiB.</summary>
-    public const int MaxImportBytes = 1024 * 1024;
+    /// <summary>A whole directory in one request: hundreds of full HSDS records (the spec's full example is 22 KB).</summary>
+    public const int MaxImportBytes = 16 * 1024 * 1024;
+    /// <summary>One partner's record: room for a full HSDS service (phones, contacts, locations, ...), far more than the referral API's 16 KiB.</summary>
+    public const int MaxRecordBytes = 256 * 1024;
     private const int MinWebhookSecretLength = 16;
     private static readonly string[] OrganisationProperties = ["name", "notifications", PartnerContactSetting.Property];
     private static readonly string[] NotificationProperties = ["email", "webhookUrl", "webhookSecret"];
+    private static readonly string[] DirectoryProperties = ["Not part of a directory: hsds_version, services and referral_emails."];
 
     public static RouteGroupBuilder MapAdmin(this IEndpointRouteBuilder routes)
     {
@@ -48,7 +51,7 @@ internal static partial class AdminEndpoints
         admin.MapGet("/partners/{partnerId}", GetPartner).WithName("AdminGetPartner")
             .Produces<PartnerAdminView>().Refuses(StatusCodes.Status404NotFound);
         admin.MapPut("/partners/{partnerId}", PutPartner).WithName("AdminPutPartner")
-            .Body<HsdsService>().Produces<PartnerAdminView>().Produces<PartnerAdminView>(StatusCodes.Status201Created)
+            .Body<PartnerRecord>().Produces<PartnerAdminView>().Produces<PartnerAdminView>(StatusCodes.Status201Created)
             .Refuses(StatusCodes.Status422UnprocessableEntity);
         admin.MapPost("/partners/{partnerId}/pause", Pause).WithName("AdminPausePartner").NoBody()
             .Produces<PartnerAdminView>().Refuses(StatusCodes.Status404NotFound);
@@ -192,25 +195,44 @@ internal static partial class AdminEndpoints
             : Problems.NotFound();
 
     public static async Task<Results<JsonHttpResult<PartnerAdminView>, ProblemHttpResult>> PutPartner(
-        HttpRequest request, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
+        HttpRequest request, NetworkAdministration administration, StoredNetworkDirectory directory, ILogger<NetworkAdministration> logger,
+        CancellationToken ct)
     {
         var partnerId = request.Route("partnerId");
-        var (service, problem) = await ReadJsonAsync(request, RequestBody.MaxBytes, AdminJsonContext.Default.HsdsService, ct);
+        var (record, problem) = await ReadJsonAsync(request, MaxRecordBytes, AdminJsonContext.Default.PartnerRecord, ct);
         if (problem is not null)
         {
             return problem;
         }
 
         var errors = new Dictionary<string, string[]>();
-        if (HsdsMapping.ToPartner(service!, partnerId, "", errors) is not { } partner)
+        if (record!.Service is null)
         {
-            return Rejected(errors);
+            errors["service"] = ["Required: the partner's HSDS 3.0 service record."];
+        }
+        else if (HsdsMapping.ToPartner(record.Service, partnerId, record.ReferralEmail, "service", errors, directory.Partners) is { } partner)
+        {
+            ServiceIdTaken(partner, directory.Partners, "service.id", errors);
+            if (errors.Count == 0)
+            {
+                var (saved, created) = await administration.SavePartnerAsync(partner, ct);
+                LogPartnerSaved(logger, partnerId);
+                return Json(PartnerAdminView.Of(saved, await administration.FlagsAsync(partnerId, ct)),
+                    created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+            }
         }
 
-        var (saved, created) = await administration.SavePartnerAsync(partner, ct);
-        LogPartnerSaved(logger, partnerId);
-        return Json(PartnerAdminView.Of(saved, await administration.FlagsAsync(partnerId, ct)),
-            created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+        return Rejected(errors);
+    }
+
+    /// <summary>An HSDS service id is one partner's: another partner's record cannot take it.</summary>
+    private static void ServiceIdTaken(Partner partner, IEnumerable<Partner> others, string path, Dictionary<string, string[]> errors)
+    {
+        if (partner.HsdsIds.TryGetValue(PartnerIds.Service, out var id)
+            && others.FirstOrDefault(p => p.Id != partner.Id && p.HsdsIds.GetValueOrDefault(PartnerIds.Service) == id) is { } holder)
+        {
+            errors[path] = [$"Already the service id of partner '{holder.Id}'."];
+        }
     }
 
     public static async Task<Results<JsonHttpResult<PartnerAdminView>, ProblemHttpResult>> Pause(
@@ -276,47 +298,68 @@ internal static partial class AdminEndpoints
         return Json<IReadOnlyList<NetworkFlagView>>(flags);
     }
 
+    /// <summary>The coordinator's backup: HSDS services, and the referral addresses beside them (never inside a service).</summary>
     public static JsonHttpResult<HsdsDirectory> ExportJson(StoredNetworkDirectory directory) =>
-        Json(HsdsMapping.ToHsds(directory.Partners));
+        Json(HsdsMapping.ToBackup(directory.Partners));
 
     public static ContentHttpResult ExportCsv(StoredNetworkDirectory directory) =>
-        TypedResults.Text(DirectoryCsv.Write(HsdsMapping.ToHsds(directory.Partners)), "text/csv; charset=utf-8");
+        TypedResults.Text(DirectoryCsv.Write(directory.Partners), "text/csv; charset=utf-8");
 
     public static async Task<Results<JsonHttpResult<ImportResult>, ProblemHttpResult>> ImportJson(
-        HttpRequest request, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
+        HttpRequest request, NetworkAdministration administration, StoredNetworkDirectory stored, ILogger<NetworkAdministration> logger,
+        CancellationToken ct)
     {
         var (directory, problem) = await ReadJsonAsync(request, MaxImportBytes, AdminJsonContext.Default.HsdsDirectory, ct);
-        return problem ?? await ImportAsync(directory!.Services ?? [], "services", administration, logger, ct);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var unknown = (directory!.Other ?? []).Keys.ToDictionary(k => k, _ => DirectoryProperties);
+        if (unknown.Count > 0)
+        {
+            return Problems.Malformed(unknown);
+        }
+
+        var referralEmails = directory.ReferralEmails ?? new Dictionary<string, string>();
+        var entries = (directory.Services ?? []).Select(s => s is null
+            ? new DirectoryEntry(null, null, null)
+            : new DirectoryEntry(s, null, s.Id is { } id ? referralEmails.GetValueOrDefault(id) : null)).ToList();
+        return await ImportAsync(entries, "services", stored, administration, logger,
+            i => entries[i].Service?.Id is { } id && referralEmails.ContainsKey(id) ? $"referral_emails.{id}" : $"services[{i}].email", ct);
     }
 
     public static async Task<Results<JsonHttpResult<ImportResult>, ProblemHttpResult>> ImportCsv(
-        HttpRequest request, NetworkAdministration administration, ILogger<NetworkAdministration> logger, CancellationToken ct)
+        HttpRequest request, NetworkAdministration administration, StoredNetworkDirectory stored, ILogger<NetworkAdministration> logger,
+        CancellationToken ct)
     {
         if (await RequestBody.ReadAsync(request, ct, MaxImportBytes) is not { } body)
         {
             return Problems.TooLarge(MaxImportBytes);
         }
 
-        return DirectoryCsv.Read(Encoding.UTF8.GetString(body), out var error) is { } services
-            ? await ImportAsync(services, "rows", administration, logger, ct)
+        return DirectoryCsv.Read(Encoding.UTF8.GetString(body), out var error) is { } entries
+            ? await ImportAsync(entries, "rows", stored, administration, logger, i => $"rows[{i}].referral_email", ct)
             : Problems.Malformed(new Dictionary<string, string[]> { [""] = [error!] });
     }
 
     /// <summary>All or nothing: every entry is checked before any is saved. Partners are added or updated by id.</summary>
     private static async Task<Results<JsonHttpResult<ImportResult>, ProblemHttpResult>> ImportAsync(
-        IReadOnlyList<HsdsService?> services, string path, NetworkAdministration administration, ILogger<NetworkAdministration> logger,
-        CancellationToken ct)
+        List<DirectoryEntry> entries, string path, StoredNetworkDirectory directory, NetworkAdministration administration,
+        ILogger<NetworkAdministration> logger, Func<int, string> referralPath, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
         var partners = new List<Partner>();
-        for (var i = 0; i < services.Count; i++)
+        for (var i = 0; i < entries.Count; i++)
         {
-            if (services[i] is null)
+            if (entries[i].Service is not { } service)
             {
                 errors[$"{path}[{i}]"] = ["Must be an object."];
             }
-            else if (HsdsMapping.ToPartner(services[i]!, null, $"{path}[{i}]", errors) is { } partner)
+            else if (HsdsMapping.ToPartner(service, entries[i].Slug, entries[i].ReferralEmail, $"{path}[{i}]", errors, directory.Partners,
+                referralPath(i)) is { } partner)
             {
+                ServiceIdTaken(partner, directory.Partners.Where(p => partners.All(q => q.Id != p.Id)).Concat(partners), $"{path}[{i}].id", errors);
                 partners.Add(partner);
             }
         }
@@ -481,13 +524,26 @@ public sealed record PauseView(string Cause, DateTimeOffset Since);
 
 public sealed record FlagView(string OrganisationId, string Reason, DateTimeOffset FlaggedAt);
 
-public sealed record PartnerAdminView(HsdsService Service, PauseView? Pause, IReadOnlyList<FlagView> Flags)
+/// <summary>
+/// A partner as the coordinator sees it: its id (the slug referrals name), its private referral address, and its
+/// public HSDS 3.0 service record, which carries neither as a contact.
+/// </summary>
+public sealed record PartnerAdminView(string Id, string ReferralEmail, HsdsService Service, PauseView? Pause, IReadOnlyList<FlagView> Flags)
 {
     public static PartnerAdminView Of(Partner partner, IReadOnlyList<PartnerFlag> flags) => new(
+        partner.Id,
+        partner.Email,
         HsdsMapping.ToHsds(partner),
         partner.Pause is { } pause ? new PauseView(pause.Cause == PauseCause.Flags ? "flags" : "coordinator", pause.Since) : null,
         [.. flags.Select(f => new FlagView(f.OrganisationId, f.Reason, f.FlaggedAt))]);
 }
+
+/// <summary>
+/// The body of a partner's PUT: its HSDS 3.0 service record and where its referral links go (the service's own
+/// email when left out).
+/// </summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record PartnerRecord(string? ReferralEmail, HsdsService? Service);
 
 public sealed record ImportResult(int Created, int Updated);
 
@@ -502,6 +558,7 @@ public sealed record NetworkFlagView(
 [JsonSerializable(typeof(IReadOnlyList<PartnerAdminView>))]
 [JsonSerializable(typeof(PartnerAdminView))]
 [JsonSerializable(typeof(HsdsService))]
+[JsonSerializable(typeof(PartnerRecord))]
 [JsonSerializable(typeof(HsdsDirectory))]
 [JsonSerializable(typeof(ImportResult))]
 [JsonSerializable(typeof(IReadOnlyList<NetworkFlagView>))]

@@ -1,45 +1,46 @@
 using System.Text;
 using ReferralBroker.Http;
+using ReferralBroker.Lifecycle;
+using ReferralBroker.Referrals;
 
 namespace ReferralBroker.Partners;
 
+/// <summary>One entry of an import: an HSDS service, the slug given beside it (the CSV's id column) and its referral address.</summary>
+internal sealed record DirectoryEntry(HsdsService? Service, string? Slug, string? ReferralEmail);
+
 /// <summary>
-/// The directory as CSV (RFC 4180, one partner per row) for people who keep it in a spreadsheet. Lists are
-/// joined with ';'. It carries the same fields as the HSDS JSON and is read back into the same objects, so one
-/// set of rules checks both. Every field is neutralised against formula injection (<see cref="CsvCells"/>).
+/// The directory as CSV (RFC 4180, one partner per row) for people who keep it in a spreadsheet: the coordinator's
+/// own columns, not HSDS's (the HSDS Data Package is the public one). Lists are joined with ';'. It carries the
+/// partner's fields, its referral address among them, but no HSDS ids: an import keeps the ids of the partners it
+/// updates and mints new ones for new partners. Rows are read back into HSDS services, so one set of rules checks
+/// both formats. Every field is neutralised against formula injection (<see cref="CsvCells"/>).
 /// </summary>
 internal static class DirectoryCsv
 {
     public static readonly IReadOnlyList<string> Columns =
     [
-        "id", "name", "description", "email", "status", "organization_id", "organization_name",
+        "id", "name", "description", "referral_email", "email", "status", "organization_id", "organization_name",
         "categories", "attributes", "languages", "service_areas", "hours", "accessibility",
     ];
 
-    public static string Write(HsdsDirectory directory)
+    public static string Write(IEnumerable<Partner> partners)
     {
         var csv = new StringBuilder();
         AppendRow(csv, Columns);
-        foreach (var s in directory.Services ?? [])
+        foreach (var p in partners)
         {
-            var terms = (s.Attributes ?? []).Select(a => a.TaxonomyTerm).OfType<HsdsTaxonomyTerm>().ToList();
             AppendRow(csv,
             [
-                s.Id, s.Name, s.Description, s.Email, s.Status, s.Organization?.Id, s.Organization?.Name,
-                Join(terms.Where(t => t.Taxonomy == HsdsMapping.CategoryTaxonomy).Select(t => t.Code)),
-                Join(terms.Where(t => t.Taxonomy == HsdsMapping.SafetyTaxonomy).Select(t => t.Code)),
-                Join((s.Languages ?? []).Select(l => l.Code)),
-                Join((s.ServiceAreas ?? []).Select(a => a.Name)),
-                s.Schedules is [var schedule, ..] ? schedule.Description : null,
-                s.Accessibility is [var accessibility, ..] ? accessibility.Description : null,
+                p.Id, p.Name, p.Description, p.Email, p.PublicEmail, p.Paused ? "inactive" : "active", p.Provider?.Id, p.Provider?.Name,
+                Join(p.Categories.Select(WireNames.Of)), Join(p.Attributes), Join(p.Languages), Join(p.ServiceAreas), p.Hours, p.Accessibility,
             ]);
         }
 
         return csv.ToString();
     }
 
-    /// <summary>The services in <paramref name="text"/>, or null with the reason in <paramref name="error"/>.</summary>
-    public static List<HsdsService>? Read(string text, out string? error)
+    /// <summary>The entries in <paramref name="text"/>, or null with the reason in <paramref name="error"/>.</summary>
+    public static List<DirectoryEntry>? Read(string text, out string? error)
     {
         var rows = Parse(text, out error);
         if (rows is null)
@@ -53,7 +54,7 @@ internal static class DirectoryCsv
             return null;
         }
 
-        var services = new List<HsdsService>();
+        var entries = new List<DirectoryEntry>();
         for (var r = 1; r < rows.Count; r++)
         {
             var row = rows[r];
@@ -64,23 +65,32 @@ internal static class DirectoryCsv
             }
 
             var field = Columns.Select((name, i) => (name, value: row[i].Length == 0 ? null : CsvCells.Restore(row[i]))).ToDictionary(f => f.name, f => f.value);
-            services.Add(new HsdsService(
-                field["id"], field["name"], field["description"], field["email"], field["status"],
+            var service = new HsdsService(
+                null, field["name"], field["description"], field["email"], field["status"],
                 field["organization_id"] is null && field["organization_name"] is null
                     ? null
-                    : new HsdsOrganization(field["organization_id"], field["organization_name"]),
-                [.. Split(field["languages"]).Select(l => new HsdsLanguage(l))],
-                [.. Split(field["service_areas"]).Select(a => new HsdsServiceArea(a))],
-                field["hours"] is { } hours ? [new HsdsSchedule(hours)] : [],
-                field["accessibility"] is { } accessibility ? [new HsdsAccessibility(accessibility)] : [],
+                    : new HsdsOrganization(null, field["organization_name"], null,
+                        field["organization_id"] is { } provider ? [Slug(provider)] : null),
+                [.. Split(field["languages"]).Select(l => new HsdsLanguage(null, l))],
+                [.. Split(field["service_areas"]).Select(a => new HsdsServiceArea(null, a))],
+                field["hours"] is { } hours ? [new HsdsSchedule(null, hours)] : [],
+                field["accessibility"] is { } accessibility
+                    ? [new HsdsServiceAtLocation(null, new HsdsLocation(null, "physical", [new HsdsAccessibility(null, accessibility)]))]
+                    : [],
                 [
-                    .. Split(field["categories"]).Select(c => new HsdsAttribute(new HsdsTaxonomyTerm(HsdsMapping.CategoryTaxonomy, c))),
-                    .. Split(field["attributes"]).Select(a => new HsdsAttribute(new HsdsTaxonomyTerm(HsdsMapping.SafetyTaxonomy, a))),
-                ]));
+                    .. Split(field["categories"]).Select(c => Term(HsdsMapping.CategoryTaxonomy, c)),
+                    .. Split(field["attributes"]).Select(a => Term(HsdsMapping.SafetyTaxonomy, a)),
+                ]);
+            entries.Add(new DirectoryEntry(service, field["id"] ?? "", field["referral_email"]));
         }
 
-        return services;
+        return entries;
     }
+
+    private static HsdsAttribute Term(string taxonomy, string code) => new(null, null, null, new HsdsTaxonomyTerm(null, code, null, null, taxonomy, null));
+
+    private static HsdsAttribute Slug(string slug) =>
+        new(null, null, slug, new HsdsTaxonomyTerm(null, HsdsMapping.SlugCode, null, null, HsdsMapping.IdTaxonomy, null));
 
     private static string Join(IEnumerable<string?> values) => string.Join(';', values.OfType<string>());
 

@@ -36,29 +36,52 @@ internal static class Coordinator
         return client;
     }
 
-    /// <summary>An HSDS service object for a partner, every field filled in.</summary>
+    /// <summary>
+    /// An HSDS 3.0 service object for a partner, every field the broker reads filled in, without HSDS ids (the broker
+    /// mints them): its slug in a referral-broker-id attribute, its provider's likewise, and <paramref name="email"/>
+    /// as its email, which is its referral address too when the PUT gives none beside it.
+    /// </summary>
     public static JsonObject Service(
         string id, string[]? categories = null, string[]? languages = null, string[]? attributes = null, string? email = null) =>
         new()
         {
-            ["id"] = id,
             ["name"] = $"Service {id}",
             ["description"] = "Walk-in hours, a woman doctor on Tuesdays",
             ["email"] = email ?? $"intake@{id}.example.org",
-            ["organization"] = new JsonObject { ["id"] = $"{id}-org", ["name"] = $"Provider of {id}" },
+            ["status"] = "active",
+            ["organization"] = new JsonObject
+            {
+                ["name"] = $"Provider of {id}",
+                ["description"] = $"The organisation behind {id}",
+                ["attributes"] = new JsonArray(Slug($"{id}-org")),
+            },
             ["languages"] = new JsonArray([.. (languages ?? ["en", "th"]).Select(l => (JsonNode)new JsonObject { ["code"] = l })]),
             ["service_areas"] = new JsonArray(new JsonObject { ["name"] = "Bangkok" }, new JsonObject { ["name"] = "Pattaya, Chonburi" }),
             ["schedules"] = new JsonArray(new JsonObject { ["description"] = "Mon-Fri 10:00-18:00" }),
-            ["accessibility"] = new JsonArray(new JsonObject { ["description"] = "Step-free entrance, \"quiet\" room" }),
+            ["service_at_locations"] = new JsonArray(new JsonObject
+            {
+                ["location"] = new JsonObject
+                {
+                    ["location_type"] = "physical",
+                    ["accessibility"] = new JsonArray(new JsonObject { ["description"] = "Step-free entrance, \"quiet\" room" }),
+                },
+            }),
             ["attributes"] = new JsonArray(
             [
+                Slug(id),
                 .. (categories ?? ["health"]).Select(c => (JsonNode)Term("referral-broker-category", c)),
                 .. (attributes ?? ["no-id-required", "accepting-referrals"]).Select(a => (JsonNode)Term("referral-broker-safety", a)),
             ]),
         };
 
-    public static async Task<HttpResponseMessage> PutPartnerAsync(BrokerApp app, JsonObject service) =>
-        await Client(app).PutAsJsonAsync($"/api/admin/partners/{service["id"]}", service);
+    /// <summary>The slug of a <see cref="Service"/> object: the value of its referral-broker-id attribute.</summary>
+    public static string SlugOf(JsonNode service) =>
+        service["attributes"]!.AsArray().First(a => a?["taxonomy_term"]?["taxonomy"]?.GetValue<string>() == "referral-broker-id")!["value"]!.GetValue<string>();
+
+    /// <summary>PUTs the service under its slug, with <paramref name="referralEmail"/> beside it when given.</summary>
+    public static async Task<HttpResponseMessage> PutPartnerAsync(BrokerApp app, JsonObject service, string? referralEmail = null) =>
+        await Client(app).PutAsJsonAsync($"/api/admin/partners/{SlugOf(service)}",
+            new JsonObject { ["referralEmail"] = referralEmail, ["service"] = service.DeepClone() });
 
     public static async Task<string> IssueKeyAsync(BrokerApp app, string organisationId)
     {
@@ -78,4 +101,7 @@ internal static class Coordinator
 
     private static JsonObject Term(string taxonomy, string code) =>
         new() { ["taxonomy_term"] = new JsonObject { ["taxonomy"] = taxonomy, ["code"] = code } };
+
+    private static JsonObject Slug(string slug) =>
+        new() { ["value"] = slug, ["taxonomy_term"] = new JsonObject { ["taxonomy"] = "referral-broker-id", ["code"] = "slug" } };
 }

@@ -13,29 +13,36 @@ public sealed class DirectoryCsvTests
     public void A_spreadsheets_CSV_reads_with_its_quoting_and_line_endings(string newline)
     {
         var csv = "\uFEFF" + Header + newline
-            + "clinic-a,\"Clinic \"\"A\"\"\",\"Two\nlines\",a@clinic.example,active,,,health;housing,no-id-required,en; th ,\"Bangkok;Pattaya, Chonburi\",,Step-free" + newline;
+            + "clinic-a,\"Clinic \"\"A\"\"\",\"Two\nlines\",a@clinic.example,,active,,,health;housing,no-id-required,en; th ,\"Bangkok;Pattaya, Chonburi\",,Step-free" + newline;
 
-        var service = Assert.Single(DirectoryCsv.Read(csv, out var error)!);
+        var entry = Assert.Single(DirectoryCsv.Read(csv, out var error)!);
+        var service = entry.Service!;
 
         Assert.Null(error);
+        Assert.Equal("clinic-a", entry.Slug);
+        Assert.Equal("a@clinic.example", entry.ReferralEmail);
+        Assert.Null(service.Email);
         Assert.Equal("Clinic \"A\"", service.Name);
         Assert.Equal("Two\nlines", service.Description);
         Assert.Null(service.Organization);
-        Assert.Equal(["en", "th"], service.Languages!.Select(l => l.Code));
-        Assert.Equal(["Bangkok", "Pattaya, Chonburi"], service.ServiceAreas!.Select(a => a.Name));
+        Assert.Equal(["en", "th"], service.Languages!.Select(l => l!.Code));
+        Assert.Equal(["Bangkok", "Pattaya, Chonburi"], service.ServiceAreas!.Select(a => a!.Name));
         Assert.Empty(service.Schedules!);
-        Assert.Equal("Step-free", Assert.Single(service.Accessibility!).Description);
+        Assert.Equal("Step-free", Assert.Single(Assert.Single(service.ServiceAtLocations!)!.Location!.Accessibility!)!.Description);
         Assert.Equal([("referral-broker-category", "health"), ("referral-broker-category", "housing"), ("referral-broker-safety", "no-id-required")],
-            service.Attributes!.Select(a => (a.TaxonomyTerm!.Taxonomy, a.TaxonomyTerm.Code)));
+            service.Attributes!.Select(a => (a!.TaxonomyTerm!.Taxonomy, a.TaxonomyTerm.Code)));
     }
 
     [Fact]
-    public void What_is_written_reads_back_as_the_same_services()
+    public void What_is_written_reads_back_as_the_same_partners()
     {
-        var csv = Header + "\r\n" + "clinic-a,\"Clinic, A\",,a@clinic.example,active,clinic-org,Clinic org,health,,en,,\"Mon, Wed\",\r\n";
-        var services = DirectoryCsv.Read(csv, out _)!;
+        var csv = Header + "\r\n" + "clinic-a,\"Clinic, A\",,a@clinic.example,desk@clinic.example,active,clinic-org,Clinic org,health,,en,,\"Mon, Wed\",\r\n";
+        var errors = new Dictionary<string, string[]>();
+        var partners = DirectoryCsv.Read(csv, out _)!
+            .Select((e, i) => HsdsMapping.ToPartner(e.Service!, e.Slug, e.ReferralEmail, $"rows[{i}]", errors)!).ToList();
 
-        Assert.Equal(csv, DirectoryCsv.Write(new HsdsDirectory("3.0", services)));
+        Assert.Empty(errors);
+        Assert.Equal(csv, DirectoryCsv.Write(partners));
     }
 
     [Fact]
