@@ -11,7 +11,8 @@ namespace ReferralBroker.Hsds;
 /// datapackage.json (built in from HSDS 3.0 unchanged) narrowed to the tables the broker fills, and one CSV per
 /// table whose header is that table's fields in the descriptor's order. Each row is the HSDS object the API
 /// publishes, cell by cell by the field's name, with the ids that link it to its parent (service_id, location_id,
-/// link_id) filled in: the same data as the JSON, in the specification's tabular shape.
+/// link_id and link_entity) filled in where the object does not carry them: the same data as the JSON, in the
+/// specification's tabular shape.
 /// </summary>
 internal static class HsdsDataPackage
 {
@@ -19,7 +20,8 @@ internal static class HsdsDataPackage
 
     /// <summary>The tables filled, by the descriptor's resource names; every other HSDS table is left out.</summary>
     public static readonly IReadOnlyList<string> Tables =
-        ["organization", "service", "attribute", "service_area", "language", "schedule", "taxonomy_term", "taxonomy"];
+        ["organization", "service", "attribute", "service_at_location", "location", "schedule", "service_area", "language", "accessibility",
+            "taxonomy_term", "taxonomy"];
 
     private static readonly Lazy<JsonObject> Specification = new(() =>
     {
@@ -104,21 +106,35 @@ internal static class HsdsDataPackage
     /// <summary>The objects of one table, each with the ids that link it to its parent.</summary>
     private static IEnumerable<JsonObject> Rows(string table, HsdsView view)
     {
-        var services = view.Services.Select(s => s.Service);
+        var services = view.Services.Select(s => s.Service).ToList();
+        var atLocations = services.SelectMany(s => HsdsView.Items(s, "service_at_locations").Select(sal =>
+            Linked(sal, ("service_id", s["id"]), ("location_id", sal["location"]?["id"])))).ToList();
+        var locations = atLocations.Select(sal => sal["location"]).OfType<JsonObject>().DistinctBy(l => HsdsView.Text(l, "id")).ToList();
         return table switch
         {
             "organization" => view.Organizations,
             "service" => services.Select(s => Linked(s, ("organization_id", s["organization"]?["id"]))),
-            "attribute" => services.SelectMany(s => HsdsView.Items(s, "attributes").Select(a =>
-                Linked(a, ("link_id", s["id"]), ("link_entity", "service"), ("taxonomy_term_id", HsdsView.TermId(a))))),
+            "attribute" =>
+            [
+                .. services.SelectMany(s => Attributes(s, "service")),
+                .. view.Organizations.SelectMany(o => Attributes(o, "organization")),
+            ],
+            "service_at_location" => atLocations,
+            "location" => locations,
+            "schedule" => Children(services, "schedules"),
             "service_area" => Children(services, "service_areas"),
             "language" => Children(services, "languages"),
-            "schedule" => Children(services, "schedules"),
+            "accessibility" => locations.SelectMany(l => HsdsView.Items(l, "accessibility").Select(a => Linked(a, ("location_id", l["id"])))),
             "taxonomy_term" => view.Terms,
             "taxonomy" => view.Taxonomies,
             _ => [],
         };
     }
+
+    /// <summary>The attributes of a service or an organization, each linked to it and to its term.</summary>
+    private static IEnumerable<JsonObject> Attributes(JsonObject owner, string entity) =>
+        HsdsView.Items(owner, "attributes").Select(a =>
+            Linked(a, ("link_id", owner["id"]), ("link_entity", entity), ("taxonomy_term_id", HsdsView.TermId(a))));
 
     private static IEnumerable<JsonObject> Children(IEnumerable<JsonObject> services, string list) =>
         services.SelectMany(s => HsdsView.Items(s, list).Select(item => Linked(item, ("service_id", s["id"]))));

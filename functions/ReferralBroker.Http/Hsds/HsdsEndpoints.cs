@@ -37,23 +37,23 @@ internal static class HsdsEndpoints
         hsds.MapGet("/services/{id}", GetService).WithName("HsdsGetService")
             .Produces<HsdsService>().Refuses(StatusCodes.Status404NotFound);
         Paged(hsds.MapGet("/organizations", ListOrganizations).WithName("HsdsListOrganizations"))
-            .Query("full", "true: each organization with its services (one-to-one fields).")
+            .Query("full", "true: each organization whole, with its services (one-to-one fields); otherwise its one-to-one fields.")
             .Query("full_service", "true, with full: the services fully nested.")
-            .Produces<HsdsPage<JsonObject>>();
+            .Produces<HsdsPage<HsdsOrganization>>();
         hsds.MapGet("/organizations/{id}", GetOrganization).WithName("HsdsGetOrganization")
             .Query("full_service", "true: the organization's services fully nested; otherwise their one-to-one fields.")
             .Produces<JsonObject>().Refuses(StatusCodes.Status404NotFound);
         Paged(hsds.MapGet("/taxonomies", ListTaxonomies).WithName("HsdsListTaxonomies"))
-            .Produces<HsdsPage<JsonObject>>();
+            .Produces<HsdsPage<HsdsTaxonomy>>();
         hsds.MapGet("/taxonomies/{id}", GetTaxonomy).WithName("HsdsGetTaxonomy")
-            .Produces<JsonObject>().Refuses(StatusCodes.Status404NotFound);
+            .Produces<HsdsTaxonomy>().Refuses(StatusCodes.Status404NotFound);
         Paged(hsds.MapGet("/taxonomy_terms", ListTerms).WithName("HsdsListTaxonomyTerms"))
             .Query("taxonomy_id", "Only the terms of this taxonomy (its id).")
             .Query("top_only", "true: only terms without a parent (all of the broker's are).")
             .Query("parent_id", "Only the terms whose parent has this id (none of the broker's has one).")
-            .Produces<HsdsPage<JsonObject>>();
+            .Produces<HsdsPage<HsdsTaxonomyTerm>>();
         hsds.MapGet("/taxonomy_terms/{id}", GetTerm).WithName("HsdsGetTaxonomyTerm")
-            .Produces<JsonObject>().Refuses(StatusCodes.Status404NotFound);
+            .Produces<HsdsTaxonomyTerm>().Refuses(StatusCodes.Status404NotFound);
         hsds.MapGet("/datapackage.json", DataPackage).WithName("HsdsDataPackage")
             .Produces<JsonObject>();
         hsds.MapGet("/datapackage.zip", DataPackageZip).WithName("HsdsDataPackageZip")
@@ -118,7 +118,7 @@ internal static class HsdsEndpoints
         var view = HsdsView.Of(directory.Partners);
         return paging.Answer([.. view.Organizations
             .Where(o => paging.Matches(o))
-            .Select(o => full ? WithServices(view, o, fullService) : o.DeepClone().AsObject())]);
+            .Select(o => full ? WithServices(view, o, fullService) : HsdsView.Scalars(o))]);
     }
 
     public static IResult GetOrganization(HttpRequest request, INetworkDirectory directory)

@@ -56,7 +56,7 @@ public sealed class DataPackageCheckTests
     public async Task Each_kind_of_breakage_made_in_our_package_is_found(string file, string breakage, string expected)
     {
         using var app = Coordinator.App();
-        Assert.True((await Coordinator.PutPartnerAsync(app, Coordinator.Service("clinic-a"))).IsSuccessStatusCode);
+        Assert.True((await Coordinator.PutPartnerAsync(app, Coordinator.Service("clinic-a"), "referrals@clinic-a.example.org")).IsSuccessStatusCode);
         var client = app.CreateClient();
         var descriptor = JsonNode.Parse(await client.GetStringAsync("/api/hsds/datapackage.json"))!.AsObject();
         var files = new Dictionary<string, string>();

@@ -20,6 +20,7 @@ public sealed class HsdsApiTests : IDisposable
 
     private HttpClient Public => _app.CreateClient();
 
+    /// <summary>Three partners, each with a public email and a private referral address (ReferralAddress).</summary>
     private async Task SeedAsync()
     {
         await Put(Coordinator.Service("swl-clinic", ["health"], ["th", "en"], ["sex-worker-led", "no-id-required"]));
@@ -27,8 +28,13 @@ public sealed class HsdsApiTests : IDisposable
         await Put(Coordinator.Service("shelter", ["housing"], ["ro"], ["confidential-address"]));
     }
 
-    private async Task Put(JsonObject service) =>
-        Assert.True((await Coordinator.PutPartnerAsync(_app, service)).IsSuccessStatusCode, $"PUT {service["id"]}");
+    private static string ReferralAddress(string slug) => $"private-{slug}@referrals.example.org";
+
+    private async Task Put(JsonObject service)
+    {
+        var response = await Coordinator.PutPartnerAsync(_app, service, ReferralAddress(Coordinator.SlugOf(service)));
+        Assert.True(response.IsSuccessStatusCode, $"PUT {Coordinator.SlugOf(service)}: {await response.Content.ReadAsStringAsync()}");
+    }
 
     private async Task<JsonObject> GetJsonAsync(string path)
     {
@@ -233,7 +239,7 @@ public sealed class HsdsApiTests : IDisposable
     public async Task No_HSDS_answer_carries_a_partners_referral_address()
     {
         await SeedAsync();
-        var referralAddresses = new[] { "intake@swl-clinic.example.org", "intake@law-centre.example.org", "intake@shelter.example.org" };
+        var referralAddresses = new[] { "swl-clinic", "law-centre", "shelter" }.Select(ReferralAddress).ToList();
         var answers = new List<(string Path, string Body)>();
         async Task Read(string path) => answers.Add((path, await Public.GetStringAsync(path)));
 
@@ -281,7 +287,9 @@ public sealed class HsdsApiTests : IDisposable
         }
 
         var names = served["resources"]!.AsArray().Select(r => (string)r!["name"]!).ToList();
-        Assert.Equal(["organization", "service", "attribute", "schedule", "service_area", "language", "taxonomy_term", "taxonomy"], names);
+        Assert.Equal(
+            ["organization", "service", "attribute", "service_at_location", "location", "schedule", "service_area", "language", "accessibility", "taxonomy_term", "taxonomy"],
+            names);
         var specResources = specification["resources"]!.AsArray().Select(r => r!.AsObject()).ToDictionary(r => (string)r["name"]!);
         foreach (var resource in served["resources"]!.AsArray().Select(r => r!.AsObject()))
         {
@@ -324,17 +332,24 @@ public sealed class HsdsApiTests : IDisposable
         Assert.Equal((int)(await GetJsonAsync("/api/hsds/services"))["total_items"]!, services.Count);
         Assert.Contains(services, s => s["status"] == "inactive");
         var serviceIds = services.Select(s => s["id"]).ToHashSet();
-        foreach (var (file, link) in new[] { ("languages.csv", "service_id"), ("service_areas.csv", "service_id"), ("schedules.csv", "service_id"), ("attributes.csv", "link_id") })
+        foreach (var (file, link) in new[] { ("languages.csv", "service_id"), ("service_areas.csv", "service_id"), ("schedules.csv", "service_id"), ("service_at_location.csv", "service_id") })
         {
             var rows = Table(files[file]);
             Assert.NotEmpty(rows);
             Assert.All(rows, r => Assert.Contains(r[link], serviceIds));
         }
 
-        Assert.All(Table(files["attributes.csv"]), a => Assert.Equal("service", a["link_entity"]));
+        var organizationIds = Table(files["organizations.csv"]).Select(o => o["id"]).ToHashSet();
+        var attributes = Table(files["attributes.csv"]);
+        Assert.All(attributes, a => Assert.Contains(a["link_id"], a["link_entity"] == "service" ? serviceIds : organizationIds));
+        Assert.Contains(attributes, a => a["link_entity"] == "organization");
+        var locationIds = Table(files["locations.csv"]).Select(l => l["id"]).ToHashSet();
+        Assert.NotEmpty(Table(files["accessibility.csv"]));
+        Assert.All(Table(files["accessibility.csv"]), a => Assert.Contains(a["location_id"], locationIds));
+
         var full = await AllAsync("/api/hsds/services?full=true", 500);
         Assert.Equal(full.Sum(s => s["languages"]!.AsArray().Count), Table(files["languages.csv"]).Count);
-        Assert.Equal(full.Sum(s => s["attributes"]!.AsArray().Count), Table(files["attributes.csv"]).Count);
+        Assert.Equal(full.Sum(s => s["attributes"]!.AsArray().Count), attributes.Count(a => a["link_entity"] == "service"));
         Assert.Equal(Table(files["taxonomy_terms.csv"]).Count, (int)(await GetJsonAsync("/api/hsds/taxonomy_terms"))["total_items"]!);
     }
 
