@@ -388,6 +388,62 @@ public sealed class HsdsApiTests : IDisposable
         Assert.Equal("Walk in;'=HYPERLINK(\"http://x.example\")", row["description"]);
     }
 
+    [Fact]
+    public async Task The_whole_directory_read_through_the_HSDS_pages_imports_into_a_fresh_broker_as_the_same_partners_with_the_same_ids()
+    {
+        // Only the partners put here (no demo network): each has a public email, which is all an HSDS reader gets.
+        var noDemo = new Dictionary<string, string?> { ["Broker:Demo:Enabled"] = "false" };
+        using var source = Coordinator.App(noDemo);
+        var partners = new[]
+        {
+            Coordinator.Service("swl-clinic", ["health", "counselling"], ["th", "en"], ["sex-worker-led", "no-id-required"]),
+            Coordinator.Service("law-centre", ["legal", "employment"], ["pt-BR", "es"], ["no-sharing-with-police-or-immigration-unless-compelled"]),
+            Coordinator.Service("shelter", ["housing"], ["ro"], ["confidential-address"]),
+        };
+        foreach (var partner in partners)
+        {
+            Assert.True((await Coordinator.PutPartnerAsync(source, partner, ReferralAddress(Coordinator.SlugOf(partner)))).IsSuccessStatusCode);
+        }
+
+        async Task<List<JsonObject>> ReadAsync(BrokerApp app)
+        {
+            var items = new List<JsonObject>();
+            for (var page = 1; ; page++)
+            {
+                var answer = JsonNode.Parse(await app.CreateClient().GetStringAsync($"/api/hsds/services?full=true&per_page=2&page={page}"))!;
+                Assert.Empty(HsdsSchemas.ValidatePage(answer, "compiled/service"));
+                items.AddRange(answer["contents"]!.AsArray().Select(s => s!.AsObject()));
+                if ((bool)answer["last_page"]!)
+                {
+                    return items;
+                }
+            }
+        }
+
+        var exported = await ReadAsync(source);
+        Assert.Equal(3, exported.Count);
+
+        using var fresh = Coordinator.App(noDemo);
+        var body = new JsonObject { ["hsds_version"] = "3.0", ["services"] = new JsonArray([.. exported.Select(s => (JsonNode)s.DeepClone())]) };
+        var imported = await Coordinator.Client(fresh).PostAsJsonAsync("/api/admin/directory", body);
+        Assert.True(imported.StatusCode == HttpStatusCode.OK, await imported.Content.ReadAsStringAsync());
+
+        // The same services, ids and nested ids included, and the same partners under the same slugs.
+        var again = await ReadAsync(fresh);
+        Assert.Equal(exported.Count, again.Count);
+        foreach (var (before, after) in exported.Zip(again))
+        {
+            Assert.True(JsonNode.DeepEquals(before, after), $"{before["name"]} changed on the way:\n{before.ToJsonString()}\n{after.ToJsonString()}");
+        }
+
+        Assert.Equal(Coordinator.Ids(await Coordinator.PartnersAsync(source)), Coordinator.Ids(await Coordinator.PartnersAsync(fresh)));
+        Assert.Equal(await source.CreateClient().GetStringAsync("/api/hsds/taxonomy_terms?per_page=500"),
+            await fresh.CreateClient().GetStringAsync("/api/hsds/taxonomy_terms?per_page=500"));
+        // What HSDS does not carry: the referral address. The fresh broker sends referrals to the public email.
+        var admin = await Coordinator.Client(fresh).GetFromJsonAsync<JsonNode>("/api/admin/directory");
+        Assert.Equal("intake@shelter.example.org", (string?)admin!["referral_emails"]![(string)exported.Single(s => (string)s["name"]! == "Service shelter")["id"]!]);
+    }
+
     /// <summary>A CSV as rows of named cells, read by the checker's own parser.</summary>
     private static List<Dictionary<string, string>> Table(string csv)
     {
