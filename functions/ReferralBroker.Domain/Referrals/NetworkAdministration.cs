@@ -47,20 +47,21 @@ public sealed class NetworkAdministration(IDirectoryStore store, StoredNetworkDi
             added.Add(account.Organisation.Id);
         }
 
-        // Partners stored before records carried HSDS ids get theirs now, once, and keep them from then on.
+        // Partners stored before records carried HSDS ids get theirs now, once, and keep them from then on; derived
+        // from their slugs, like those of configured partners, so instances starting together agree on them.
         var partners = stored.Partners.ToList();
         for (var i = 0; i < partners.Count; i++)
         {
             if (!PartnerIds.Complete(partners[i]))
             {
-                partners[i] = PartnerIds.Assign(partners[i], partners[i], partners);
+                partners[i] = PartnerIds.Assign(partners[i], partners[i], partners, derive: true);
                 await store.SavePartnerAsync(partners[i], ct);
             }
         }
 
         foreach (var partner in configured.Partners.Where(p => !stored.Partners.Any(s => s.Id == p.Id) && !stored.RemovedPartnerIds.Contains(p.Id)))
         {
-            var seeded = PartnerIds.Assign(partner, null, partners);
+            var seeded = PartnerIds.Assign(partner, null, partners, derive: true);
             partners.Add(seeded);
             await store.SavePartnerAsync(seeded, ct);
         }

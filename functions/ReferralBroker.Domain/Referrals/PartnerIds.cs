@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using ReferralBroker.Lifecycle;
 
 namespace ReferralBroker.Referrals;
@@ -6,7 +8,10 @@ namespace ReferralBroker.Referrals;
 /// The stable UUIDs of a partner's HSDS record (<see cref="Partner.HsdsIds"/>), one per item, keyed by what the item
 /// is: <see cref="Service"/>, <see cref="Organization"/>, "language:th", "service_area:Bangkok", "category:health",
 /// "safety:no-id-required", ... An item keeps its UUID as long as the partner keeps the item; a new item gets a new
-/// one; a partner's organisation UUID is shared with every partner of the same provider slug.
+/// one; a partner's organisation UUID is shared with every partner of the same provider slug. New items the
+/// coordinator adds get random (version 4) UUIDs; the partners of the configuration, and records stored before
+/// HSDS ids, get ids derived from their slugs (<see cref="Derived(Partner, string)"/>), so every instance and every
+/// deployment of the same configuration gives them the same ones.
 /// </summary>
 public static class PartnerIds
 {
@@ -21,6 +26,29 @@ public static class PartnerIds
     public const string SlugAttribute = "slug";
 
     public static readonly IReadOnlyDictionary<string, Guid> None = new Dictionary<string, Guid>();
+
+    private static readonly Guid Scope = new("c040d7ff-a2b8-4496-a17a-f1a1d11fc1ce");
+
+    /// <summary>
+    /// A name-based UUID: RFC 9562's version 8 with SHA-256 of <paramref name="scope"/> and <paramref name="name"/>,
+    /// as its appendix shows (version 5 would need SHA-1). The same inputs give the same id everywhere.
+    /// </summary>
+    public static Guid Derived(Guid scope, string name)
+    {
+        var bytes = new byte[16 + Encoding.UTF8.GetByteCount(name)];
+        scope.TryWriteBytes(bytes, bigEndian: true, out _);
+        Encoding.UTF8.GetBytes(name, bytes.AsSpan(16));
+        var hash = SHA256.HashData(bytes);
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x80);
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
+        return new Guid(hash.AsSpan(0, 16), bigEndian: true);
+    }
+
+    /// <summary>The id derived from the partner's slug (its provider's, for the organisation) and the item's key.</summary>
+    public static Guid Derived(Partner partner, string key) =>
+        key == Organization && partner.Provider is { } provider
+            ? Derived(Scope, "provider/" + provider.Id)
+            : Derived(Scope, partner.Id + "/" + key);
 
     public static string Language(string code) => "language:" + code;
 
@@ -76,7 +104,8 @@ public static class PartnerIds
     /// <paramref name="current"/> (the stored record) has for the same item, else a new one. The organisation's is
     /// that of <paramref name="others"/> of the same provider slug, when there are any and none was given.
     /// </summary>
-    public static Partner Assign(Partner partner, Partner? current, IEnumerable<Partner> others)
+    /// <param name="derive">Derive new ids from the slug (<see cref="Derived(Partner, string)"/>) rather than mint random ones.</param>
+    public static Partner Assign(Partner partner, Partner? current, IEnumerable<Partner> others, bool derive = false)
     {
         var ids = new Dictionary<string, Guid>(StringComparer.Ordinal);
         foreach (var key in Keys(partner))
@@ -97,7 +126,7 @@ public static class PartnerIds
             }
             else
             {
-                ids[key] = Guid.NewGuid();
+                ids[key] = derive ? Derived(partner, key) : Guid.NewGuid();
             }
         }
 

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ReferralBroker.Http;
@@ -284,7 +282,7 @@ public static class HsdsMapping
             p.PublicEmail,
             p.Paused ? "inactive" : "active",
             new HsdsOrganization(organizationId, provider.Name, provider.Description ?? provider.Name,
-                [SlugAttribute(DerivedId(Guid.Parse(organizationId), PartnerIds.SlugAttribute), provider.Id, organizationId, "organization")]),
+                [SlugAttribute(PartnerIds.Derived(Guid.Parse(organizationId), PartnerIds.SlugAttribute), provider.Id, organizationId, "organization")]),
             [.. p.Languages.Select(code => new HsdsLanguage(Id(p, PartnerIds.Language(code)).ToString(), code) { ServiceId = serviceId })],
             [.. p.ServiceAreas.Select(area => new HsdsServiceArea(Id(p, PartnerIds.ServiceArea(area)).ToString(), area) { ServiceId = serviceId })],
             p.Hours is { } hours ? [new HsdsSchedule(Id(p, PartnerIds.Schedule).ToString(), hours) { ServiceId = serviceId }] : [],
@@ -446,29 +444,15 @@ public static class HsdsMapping
         id is { Length: >= 1 and <= 64 } && (char.IsAsciiLetterLower(id[0]) || char.IsAsciiDigit(id[0]))
         && id.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
 
-    /// <summary>
-    /// A name-based UUID under <paramref name="taxonomy"/>: the same term, the same id, everywhere. RFC 9562's version 8
-    /// with SHA-256, as its appendix shows (version 5 would need SHA-1).
-    /// </summary>
-    public static Guid TermId(Guid taxonomy, string code) => DerivedId(taxonomy, code);
-
-    private static Guid DerivedId(Guid scope, string name)
-    {
-        var bytes = new byte[16 + Encoding.UTF8.GetByteCount(name)];
-        scope.TryWriteBytes(bytes, bigEndian: true, out _);
-        Encoding.UTF8.GetBytes(name, bytes.AsSpan(16));
-        var hash = SHA256.HashData(bytes);
-        hash[6] = (byte)((hash[6] & 0x0F) | 0x80);
-        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
-        return new Guid(hash.AsSpan(0, 16), bigEndian: true);
-    }
+    /// <summary>A name-based UUID under <paramref name="taxonomy"/>: the same term, the same id, everywhere.</summary>
+    public static Guid TermId(Guid taxonomy, string code) => PartnerIds.Derived(taxonomy, code);
 
     /// <summary>
-    /// The stored UUID of the item; one derived from the slug only for a record saved without (a partner built in
-    /// code and never stored): stable still, and never seen once the partner is stored with its ids.
+    /// The stored UUID of the item; for a record without one (a partner built in code and never stored), the one
+    /// derived from its slug that seeding would store.
     /// </summary>
     private static Guid Id(Partner p, string key) =>
-        p.HsdsIds.TryGetValue(key, out var id) ? id : DerivedId(IdTaxonomyId, p.Id + "/" + key);
+        p.HsdsIds.TryGetValue(key, out var id) ? id : PartnerIds.Derived(p, key);
 
     private static HsdsAttribute SlugAttribute(Guid id, string slug, string linkId, string linkEntity)
     {

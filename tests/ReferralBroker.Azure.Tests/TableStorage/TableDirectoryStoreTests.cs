@@ -23,6 +23,8 @@ public sealed class TableDirectoryStoreTests(AzuriteFixture azurite)
         Hours = "Mon-Fri 10:00-18:00",
         Accessibility = "Step-free",
         Attributes = [SafetyAttributes.NoIdRequired, SafetyAttributes.SexWorkerLed],
+        PublicEmail = $"hello@{id}.example",
+        HsdsIds = new Dictionary<string, Guid> { [PartnerIds.Service] = Guid.NewGuid(), [PartnerIds.Language("en")] = Guid.NewGuid() },
         Pause = new PartnerPause(PauseCause.Flags, Records.Now),
     };
 
@@ -56,7 +58,12 @@ public sealed class TableDirectoryStoreTests(AzuriteFixture azurite)
         Assert.Equal(partner.Languages, loaded.Languages);
         Assert.Equal(partner.ServiceAreas, loaded.ServiceAreas);
         Assert.Equal(partner.Attributes, loaded.Attributes);
-        Assert.Equal(partner with { Categories = loaded.Categories, Languages = loaded.Languages, ServiceAreas = loaded.ServiceAreas, Attributes = loaded.Attributes }, loaded);
+        Assert.Equal(partner.HsdsIds, loaded.HsdsIds);
+        Assert.Equal(partner with
+        {
+            Categories = loaded.Categories, Languages = loaded.Languages, ServiceAreas = loaded.ServiceAreas, Attributes = loaded.Attributes,
+            HsdsIds = loaded.HsdsIds,
+        }, loaded);
         var replaced = contents.Partners.Single(p => p.Id == "clinic-b");
         Assert.Equal("Second name", replaced.Name);
         Assert.False(replaced.Paused);
@@ -345,5 +352,40 @@ public sealed class TableDirectoryStoreTests(AzuriteFixture azurite)
 
             await ProcessNextAsync(message, pipeline);
         }
+    }
+
+    [Fact]
+    public async Task A_partner_stored_without_HSDS_ids_gets_them_once_and_keeps_them_across_restarts_and_edits()
+    {
+        var options = azurite.CreateOptions();
+        var store = new TableDirectoryStore(options, credential: null);
+        var old = RichPartner("clinic-old") with { HsdsIds = PartnerIds.None, Pause = null };
+        await store.SavePartnerAsync(old, Ct);
+        await store.SavePartnerAsync(RichPartner("clinic-sibling") with { HsdsIds = PartnerIds.None, Provider = old.Provider, Pause = null }, Ct);
+
+        async Task<IReadOnlyList<Partner>> StartAsync()
+        {
+            var restarted = new TableDirectoryStore(options, credential: null);
+            var administration = new NetworkAdministration(restarted, new StoredNetworkDirectory(restarted), new FlagPolicy(2), TimeProvider.System);
+            await administration.SeedAsync(new DirectoryContents([], []), Ct);
+            return (await restarted.LoadAsync(Ct)).Partners;
+        }
+
+        var first = (await StartAsync()).Single(p => p.Id == "clinic-old");
+        Assert.True(PartnerIds.Complete(first));
+        Assert.Equal(PartnerIds.Keys(first).Order(), first.HsdsIds.Keys.Order());
+        var again = await StartAsync();
+        Assert.Equal(first.HsdsIds, again.Single(p => p.Id == "clinic-old").HsdsIds);
+        // Two services of one provider are one organization.
+        Assert.Equal(first.HsdsIds[PartnerIds.Organization], again.Single(p => p.Id == "clinic-sibling").HsdsIds[PartnerIds.Organization]);
+
+        // An edit keeps the ids of the items that stay and mints one for the item that is new.
+        var restartedStore = new TableDirectoryStore(options, credential: null);
+        var admin = new NetworkAdministration(restartedStore, new StoredNetworkDirectory(restartedStore), new FlagPolicy(2), TimeProvider.System);
+        var (edited, _) = await admin.SavePartnerAsync(old with { Name = "Renamed", Languages = ["en", "th"] }, Ct);
+        Assert.Equal(first.HsdsIds[PartnerIds.Service], edited.HsdsIds[PartnerIds.Service]);
+        Assert.Equal(first.HsdsIds[PartnerIds.Language("en")], edited.HsdsIds[PartnerIds.Language("en")]);
+        Assert.DoesNotContain(edited.HsdsIds[PartnerIds.Language("th")], first.HsdsIds.Values);
+        Assert.Equal(edited.HsdsIds, (await restartedStore.LoadAsync(Ct)).Partners.Single(p => p.Id == "clinic-old").HsdsIds);
     }
 }

@@ -149,11 +149,12 @@ public sealed class AdminConsoleTests(Chromium chromium, ITestOutputHelper outpu
 
         var saved = await Coordinator.Client(_app).GetFromJsonAsync<JsonElement>("/api/admin/partners/clinic-north");
         var service = saved.GetProperty("service");
-        Assert.Equal("intake@clinic-north.example.org", service.GetProperty("email").GetString());
+        Assert.Equal("intake@clinic-north.example.org", saved.GetProperty("referralEmail").GetString());
+        Assert.False(service.TryGetProperty("email", out _)); // the intake address is never the public one
         Assert.Equal(["en", "my"], service.GetProperty("languages").EnumerateArray().Select(l => l.GetProperty("code").GetString()));
         Assert.Equal(["Bangkok", "Pattaya, Chonburi"], service.GetProperty("service_areas").EnumerateArray().Select(a => a.GetProperty("name").GetString()));
         Assert.Equal(
-            ["referral-broker-category:health", "referral-broker-safety:no-id-required", "referral-broker-safety:sex-worker-led"],
+            ["referral-broker-id:slug", "referral-broker-category:health", "referral-broker-safety:no-id-required", "referral-broker-safety:sex-worker-led"],
             service.GetProperty("attributes").EnumerateArray().Select(a => a.GetProperty("taxonomy_term"))
                 .Select(term => $"{term.GetProperty("taxonomy").GetString()}:{term.GetProperty("code").GetString()}"));
 
@@ -211,7 +212,8 @@ public sealed class AdminConsoleTests(Chromium chromium, ITestOutputHelper outpu
         var json = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Download as JSON" }).ClickAsync());
         Assert.Equal("directory.json", json.SuggestedFilename);
         var exported = JsonDocument.Parse(await File.ReadAllTextAsync((await json.PathAsync())!)).RootElement;
-        Assert.Contains("demo-health", exported.GetProperty("services").EnumerateArray().Select(s => s.GetProperty("id").GetString()));
+        Assert.Contains("demo-health", exported.GetProperty("services").EnumerateArray()
+            .Select(s => Coordinator.SlugOf(System.Text.Json.Nodes.JsonNode.Parse(s.GetRawText())!)));
         var csv = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Download as CSV" }).ClickAsync());
         Assert.Equal("directory.csv", csv.SuggestedFilename);
         var csvText = await File.ReadAllTextAsync((await csv.PathAsync())!);
@@ -220,7 +222,7 @@ public sealed class AdminConsoleTests(Chromium chromium, ITestOutputHelper outpu
         // Two rows broken: nothing is imported, each error is shown beside the row it names.
         var lines = csvText.TrimEnd().Split("\r\n");
         var broken = string.Join("\r\n", lines[0], lines[1].Replace("intake@", "intake-at-", StringComparison.Ordinal), lines[2],
-            "clinic-new,,,intake@new.example.org,active,,,health,,en,,,") + "\r\n";
+            "clinic-new,,,intake@new.example.org,,active,,,health,,en,,,") + "\r\n";
         await page.Locator("#import-file").SetInputFilesAsync(new FilePayload { Name = "directory.csv", MimeType = "text/csv", Buffer = System.Text.Encoding.UTF8.GetBytes(broken) });
         await page.GetByRole(AriaRole.Button, new() { Name = "Import the file" }).ClickAsync();
         await Expect(page.Locator("#import-errors")).ToBeVisibleAsync();
@@ -234,7 +236,7 @@ public sealed class AdminConsoleTests(Chromium chromium, ITestOutputHelper outpu
         await Expect(errorRows.Nth(1)).ToContainTextAsync("name:");
         Assert.Equal(HttpStatusCode.NotFound, (await Coordinator.Client(_app).GetAsync("/api/admin/partners/clinic-new")).StatusCode);
 
-        var fixedCsv = string.Join("\r\n", lines[0], lines[2], "clinic-new,New clinic,,intake@new.example.org,active,,,health,,en,,,") + "\r\n";
+        var fixedCsv = string.Join("\r\n", lines[0], lines[2], "clinic-new,New clinic,,intake@new.example.org,,active,,,health,,en,,,") + "\r\n";
         await page.Locator("#import-file").SetInputFilesAsync(new FilePayload { Name = "directory.csv", MimeType = "text/csv", Buffer = System.Text.Encoding.UTF8.GetBytes(fixedCsv) });
         await page.GetByRole(AriaRole.Button, new() { Name = "Import the file" }).ClickAsync();
         await Expect(page.Locator("#message")).ToHaveTextAsync("Imported: 1 added, 1 updated.");

@@ -226,16 +226,16 @@ public sealed class AdminApiTests : IDisposable
     }
 
     [Theory]
-    [InlineData("email", null, "email")]
-    [InlineData("email", "intake at clinic", "email")]
-    [InlineData("name", "=HYPERLINK(\"http://evil.example\")", "name")]
-    [InlineData("name", null, "name")]
-    [InlineData("id", "another-id", "id")]
+    [InlineData("email", null, "service.email")]
+    [InlineData("email", "intake at clinic", "service.email")]
+    [InlineData("name", "=HYPERLINK(\"http://evil.example\")", "service.name")]
+    [InlineData("name", null, "service.name")]
+    [InlineData("id", "another-id", "service.id")]
     public async Task Invalid_partner_fields_are_refused_with_422_naming_them(string property, string? value, string error)
     {
         var service = Coordinator.Service("clinic-b");
         service[property] = value;
-        var response = await Coordinator.Client(_app).PutAsJsonAsync("/api/admin/partners/clinic-b", service);
+        var response = await Coordinator.PutPartnerAsync(_app, service);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         Assert.Contains(error, Coordinator.ErrorKeys(await response.Content.ReadFromJsonAsync<JsonElement>()));
         Assert.DoesNotContain("clinic-b", Coordinator.Ids(await Coordinator.PartnersAsync(_app)));
@@ -249,20 +249,21 @@ public sealed class AdminApiTests : IDisposable
 
         var unknownAttribute = await Coordinator.PutPartnerAsync(_app, Coordinator.Service("clinic-c", attributes: ["reports-to-police"]));
         Assert.Equal(HttpStatusCode.UnprocessableEntity, unknownAttribute.StatusCode);
-        Assert.Contains("attributes", Coordinator.ErrorKeys(await unknownAttribute.Content.ReadFromJsonAsync<JsonElement>()));
+        Assert.Contains(Coordinator.ErrorKeys(await unknownAttribute.Content.ReadFromJsonAsync<JsonElement>()),
+            key => key.StartsWith("service.attributes[", StringComparison.Ordinal) && key.EndsWith("].taxonomy_term.code", StringComparison.Ordinal));
 
         var badCategory = await Coordinator.PutPartnerAsync(_app, Coordinator.Service("clinic-c", categories: ["Health Care"]));
         Assert.Equal(HttpStatusCode.UnprocessableEntity, badCategory.StatusCode);
     }
 
     [Fact]
-    public async Task A_partner_record_with_a_property_the_directory_does_not_know_is_refused_with_400()
+    public async Task A_partner_record_with_a_property_HSDS_does_not_define_is_refused_with_422_naming_it()
     {
         var service = Coordinator.Service("clinic-d");
         service["client_notes"] = "anything";
         var response = await Coordinator.PutPartnerAsync(_app, service);
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("client_notes", Coordinator.ErrorKeys(await response.Content.ReadFromJsonAsync<JsonElement>()));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal(["service.client_notes"], Coordinator.ErrorKeys(await response.Content.ReadFromJsonAsync<JsonElement>()));
     }
 
     [Fact]

@@ -17,7 +17,7 @@ namespace ReferralBroker.Tests.Integration;
 public sealed class InputRulesTests : IDisposable
 {
     private const string Smuggled = "a@b>,<spy@evil.example";
-    private const string CsvHeader = "id,name,description,email,status,organization_id,organization_name,categories,attributes,languages,service_areas,hours,accessibility";
+    private const string CsvHeader = "id,name,description,referral_email,email,status,organization_id,organization_name,categories,attributes,languages,service_areas,hours,accessibility";
     private readonly BrokerApp _app = Coordinator.App();
 
     public void Dispose() => _app.Dispose();
@@ -42,11 +42,12 @@ public sealed class InputRulesTests : IDisposable
 
         await AssertRefusedAsync(await client.PutAsJsonAsync("/api/admin/organisations/demo-org",
             new { name = "Demo", notifications = new { email = address } }), "notifications.email");
-        await AssertRefusedAsync(await Coordinator.PutPartnerAsync(_app, Coordinator.Service("clinic-x", email: address)), "email");
+        await AssertRefusedAsync(await Coordinator.PutPartnerAsync(_app, Coordinator.Service("clinic-x", email: address)), "service.email");
+        await AssertRefusedAsync(await Coordinator.PutPartnerAsync(_app, Coordinator.Service("clinic-x"), referralEmail: address), "referralEmail");
         await AssertRefusedAsync(await client.PostAsJsonAsync("/api/admin/directory",
             new JsonObject { ["services"] = new JsonArray(Coordinator.Service("clinic-x", email: address)) }), "services[0].email");
-        var csv = $"{CsvHeader}\r\nclinic-x,Clinic X,,\"{address}\",active,,,health,,en,,,\r\n";
-        await AssertRefusedAsync(await client.PostAsync("/api/admin/directory.csv", new StringContent(csv, Encoding.UTF8, "text/csv")), "rows[0].email");
+        var csv = $"{CsvHeader}\r\nclinic-x,Clinic X,,\"{address}\",,active,,,health,,en,,,\r\n";
+        await AssertRefusedAsync(await client.PostAsync("/api/admin/directory.csv", new StringContent(csv, Encoding.UTF8, "text/csv")), "rows[0].referral_email");
 
         Assert.Equal(before, await DirectoryJsonAsync());
         var organisation = (await client.GetFromJsonAsync<JsonElement>("/api/admin/organisations")).EnumerateArray().Single(o => o.GetProperty("id").GetString() == "demo-org");
@@ -88,7 +89,7 @@ public sealed class InputRulesTests : IDisposable
 
         var csv = await Coordinator.Client(_app).GetStringAsync("/api/admin/directory.csv");
         var row = csv.Split("\r\n").Single(line => line.StartsWith("planted,", StringComparison.Ordinal));
-        Assert.Equal("planted,'=1+2,'@SUM(A1);'=1+2,'=HYPERLINK(1)@x,active,,,health,,en,'\tcmd,'-3+4,'+5", row);
+        Assert.Equal("planted,'=1+2,'@SUM(A1);'=1+2,'=HYPERLINK(1)@x,,active,,,health,,en,'\tcmd,'-3+4,'+5", row);
         // Split as a spreadsheet in a ',' locale and in a ';' locale would: no cell starts with a formula.
         Assert.DoesNotContain(row.Split(',', ';'), field => field.Length > 0 && field[0] is '=' or '+' or '-' or '@' or '\t' or '\r');
     }

@@ -349,6 +349,17 @@
     return (service.attributes || []).map((a) => a.taxonomy_term).filter((term) => term && term.taxonomy === taxonomy).map((term) => term.code);
   }
 
+  // An HSDS record's id in the broker (a partner's slug, a provider's): the value of its referral-broker-id 'slug' attribute.
+  function slugOf(record) {
+    const attribute = ((record && record.attributes) || []).find((a) => a.taxonomy_term && a.taxonomy_term.taxonomy === 'referral-broker-id');
+    return attribute ? attribute.value : '';
+  }
+
+  const slugAttribute = (value) => ({ value, taxonomy_term: { taxonomy: 'referral-broker-id', code: 'slug' } });
+
+  // The partner's HSDS service, with its slug (what the admin routes and referrals name) as id.
+  const serviceOf = (partner) => ({ ...partner.service, id: partner.id });
+
   function pauseText(partner) {
     if (!partner.pause) return el('span', { class: 'badge ok' }, t('StateActive'));
     return el('span', { class: 'badge warn' }, partner.pause.cause === 'flags'
@@ -357,7 +368,7 @@
   }
 
   function partnerActions(partner) {
-    const s = partner.service;
+    const s = serviceOf(partner);
     const actions = el('div', { class: 'actions' });
     if (partner.pause) {
       actions.append(button(partner.flags.length ? t('ResumeClears') : t('Resume'), () => resume(s), null, t('ResumeNamed', s.name)));
@@ -373,7 +384,7 @@
     if (!list) return;
     partners = list;
     $('partner-rows').replaceChildren(...list.map((p) => {
-      const s = p.service;
+      const s = serviceOf(p);
       const actions = partnerActions(p);
       actions.prepend(button(t('Edit'), () => editPartner(p), null, t('EditNamed', s.name)));
       return el('tr', {},
@@ -414,14 +425,14 @@
   });
 
   function editPartner(p) {
-    const s = p.service;
+    const s = serviceOf(p);
     editingPartner = s;
     $('partner-form').reset();
     $('partner-id').value = s.id;
     $('partner-id').disabled = true;
     $('partner-name').value = s.name || '';
     $('partner-description').value = s.description || '';
-    $('partner-email').value = s.email || '';
+    $('partner-email').value = p.referralEmail || '';
     const categories = terms(s, 'referral-broker-category');
     setChecked('partner-categories', categories);
     $('partner-other-categories').value = categories.filter((c) => !knownCategories.includes(c)).join(', ');
@@ -431,8 +442,8 @@
     setChecked('partner-safety', terms(s, 'referral-broker-safety'));
     $('partner-areas').value = (s.service_areas || []).map((a) => a.name).join('\n');
     $('partner-hours').value = (s.schedules || [])[0]?.description || '';
-    $('partner-accessibility').value = (s.accessibility || [])[0]?.description || '';
-    $('partner-provider-id').value = s.organization?.id || '';
+    $('partner-accessibility').value = (s.service_at_locations || [])[0]?.location?.accessibility?.[0]?.description || '';
+    $('partner-provider-id').value = slugOf(s.organization);
     $('partner-provider-name').value = s.organization?.name || '';
     openForm($('partner-form'), t('EditNamed', s.name), 'partner-name');
   }
@@ -448,24 +459,28 @@
     const text = (fieldId) => $(fieldId).value.trim() || null;
     const categories = [...new Set([...checked('partner-categories'), ...list($('partner-other-categories').value)])];
     const languages = [...new Set([...checked('partner-languages'), ...list($('partner-other-languages').value)])];
+    // The HSDS record without ids: the broker keeps those of the items that stay. The public email is not edited
+    // here and stays as the record has it; the intake address goes beside the record, never into it.
     const service = {
-      id,
       name: text('partner-name'),
       description: text('partner-description'),
-      email: text('partner-email'),
+      email: editingPartner ? editingPartner.email || null : null,
       languages: languages.map((code) => ({ code })),
       service_areas: $('partner-areas').value.split('\n').map((a) => a.trim()).filter(Boolean).map((name) => ({ name })),
       schedules: text('partner-hours') ? [{ description: text('partner-hours') }] : [],
-      accessibility: text('partner-accessibility') ? [{ description: text('partner-accessibility') }] : [],
+      service_at_locations: text('partner-accessibility')
+        ? [{ location: { location_type: 'physical', accessibility: [{ description: text('partner-accessibility') }] } }]
+        : [],
       attributes: [
         ...categories.map((code) => ({ taxonomy_term: { taxonomy: 'referral-broker-category', code } })),
         ...checked('partner-safety').map((code) => ({ taxonomy_term: { taxonomy: 'referral-broker-safety', code } })),
       ],
     };
     if (text('partner-provider-id') || text('partner-provider-name')) {
-      service.organization = { id: text('partner-provider-id'), name: text('partner-provider-name') };
+      service.organization = { name: text('partner-provider-name'), attributes: [slugAttribute(text('partner-provider-id') || '')] };
     }
-    const response = await page.api('PUT', '/api/admin/partners/' + encodeURIComponent(id), service);
+    const response = await page.api('PUT', '/api/admin/partners/' + encodeURIComponent(id),
+      { referralEmail: $('partner-email').value.trim(), service });
     if (!response.ok) { showErrors(form, response); return; }
     form.reset();
     form.hidden = true;
@@ -499,7 +514,7 @@
     $('flags-none').hidden = flags.length > 0;
     $('flags-table').hidden = flags.length === 0;
     $('flag-rows').replaceChildren(...flags.map((f) => {
-      const partner = partners.find((p) => p.service.id === f.partnerId);
+      const partner = partners.find((p) => p.id === f.partnerId);
       return el('tr', {},
         el('td', {}, el('strong', {}, f.partnerName)),
         el('td', {}, f.organisationName),
@@ -557,7 +572,7 @@
       }));
     }
     try {
-      return (JSON.parse(text).services || []).map((s, i) => ({ label: t('EntryNumber', i + 1), id: s?.id || '', name: s?.name || '' }));
+      return (JSON.parse(text).services || []).map((s, i) => ({ label: t('EntryNumber', i + 1), id: slugOf(s) || s?.id || '', name: s?.name || '' }));
     } catch {
       return [];
     }
