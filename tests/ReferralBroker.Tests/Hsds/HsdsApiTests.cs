@@ -207,6 +207,22 @@ public sealed class HsdsApiTests : IDisposable
         Assert.All(safetyTerms, t => Assert.Equal(safety, (string?)t!["taxonomy_id"]));
     }
 
+    [Fact]
+    public async Task Organizations_and_terms_are_searched_and_filtered_by_the_parameters_their_routes_take()
+    {
+        await SeedAsync();
+        var organizations = (await GetJsonAsync("/api/hsds/organizations?search=provider OF SHELTER"))["contents"]!.AsArray();
+        Assert.Equal(["Provider of shelter"], organizations.Select(o => (string)o!["name"]!));
+
+        var all = (int)(await GetJsonAsync("/api/hsds/taxonomy_terms"))["total_items"]!;
+        Assert.Equal(all, (int)(await GetJsonAsync("/api/hsds/taxonomy_terms?top_only=true"))["total_items"]!);
+        Assert.Equal(0, (int)(await GetJsonAsync($"/api/hsds/taxonomy_terms?parent_id={Guid.NewGuid()}"))["total_items"]!);
+        var housing = (await GetJsonAsync("/api/hsds/taxonomy_terms?search=housing"))["contents"]!.AsArray();
+        Assert.Equal(["housing"], housing.Select(t => (string)t!["code"]!));
+        Assert.Equal(["referral-broker-safety"],
+            (await GetJsonAsync("/api/hsds/taxonomies?search=safety"))["contents"]!.AsArray().Select(t => (string)t!["name"]!));
+    }
+
     [Theory]
     [InlineData("/api/hsds/services?per_page=0", "per_page")]
     [InlineData("/api/hsds/services?per_page=501", "per_page")]
