@@ -145,6 +145,31 @@ public sealed class HsdsImportTests : IDisposable
     }
 
     [Fact]
+    public async Task A_backups_referral_address_is_taken_from_beside_the_service_and_a_bad_one_is_named_by_the_service_id()
+    {
+        const string Id = "3f0c1b2a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+        var service = Coordinator.Service("clinic-r", email: "hello@clinic-r.example");
+        service["id"] = Id;
+
+        var refused = await ImportAsync(new JsonObject
+        {
+            ["services"] = new JsonArray(service.DeepClone()), ["referral_emails"] = new JsonObject { [Id] = "not an address" },
+        });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        Assert.Equal([$"referral_emails.{Id}"], await ErrorKeysAsync(refused));
+
+        var imported = await ImportAsync(new JsonObject
+        {
+            ["services"] = new JsonArray(service.DeepClone()), ["referral_emails"] = new JsonObject { [Id] = "private@clinic-r.example" },
+        });
+        Assert.Equal(HttpStatusCode.OK, imported.StatusCode);
+        var partner = (await Coordinator.Client(_app).GetFromJsonAsync<JsonNode>("/api/admin/partners/clinic-r"))!;
+        Assert.Equal("private@clinic-r.example", partner["referralEmail"]!.GetValue<string>());
+        Assert.Equal("hello@clinic-r.example", partner["service"]!["email"]!.GetValue<string>());
+        Assert.Equal(Id, partner["service"]!["id"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void The_HSDS_fields_the_importer_accepts_are_exactly_those_of_the_vendored_schemas()
     {
         foreach (var (name, fields) in HsdsFields.ByObject)

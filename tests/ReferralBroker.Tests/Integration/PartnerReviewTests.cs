@@ -44,7 +44,7 @@ public sealed class PartnerReviewTests : IDisposable
             flags.Select(f => (f.GetProperty("partnerId").GetString(), f.GetProperty("organisationId").GetString(),
                 f.GetProperty("organisationName").GetString(), f.GetProperty("reason").GetString(), f.GetProperty("flaggedAt").GetDateTimeOffset())));
         var names = (await Coordinator.Client(_app).GetFromJsonAsync<JsonElement>("/api/admin/partners")).EnumerateArray()
-            .ToDictionary(p => p.GetProperty("service").GetProperty("id").GetString()!, p => p.GetProperty("service").GetProperty("name").GetString());
+            .ToDictionary(p => p.GetProperty("id").GetString()!, p => p.GetProperty("service").GetProperty("name").GetString());
         Assert.All(flags, f => Assert.Equal(names[f.GetProperty("partnerId").GetString()!], f.GetProperty("partnerName").GetString()));
         Assert.Equal(
             ["flaggedAt", "organisationId", "organisationName", "partnerId", "partnerName", "reason"],
