@@ -131,6 +131,7 @@ public sealed class AdminConsoleTests(Chromium chromium, ITestOutputHelper outpu
         await page.Locator("#partner-name").FillAsync("North community clinic");
         await page.Locator("#partner-description").FillAsync("Walk-in testing, a woman doctor on Tuesdays");
         await page.Locator("#partner-email").FillAsync("intake@clinic-north.example.org");
+        await page.Locator("#partner-public-email").FillAsync("hello@clinic-north.example.org");
         await page.Locator("#partner-areas").FillAsync("Bangkok\nPattaya, Chonburi");
         await page.Locator("#partner-hours").FillAsync("Mon-Fri 10:00-18:00");
         await page.GetByRole(AriaRole.Button, new() { Name = "Save the partner" }).ClickAsync();
@@ -150,7 +151,8 @@ public sealed class AdminConsoleTests(Chromium chromium, ITestOutputHelper outpu
         var saved = await Coordinator.Client(_app).GetFromJsonAsync<JsonElement>("/api/admin/partners/clinic-north");
         var service = saved.GetProperty("service");
         Assert.Equal("intake@clinic-north.example.org", saved.GetProperty("referralEmail").GetString());
-        Assert.False(service.TryGetProperty("email", out _)); // the intake address is never the public one
+        Assert.Equal("hello@clinic-north.example.org", service.GetProperty("email").GetString());
+        Assert.DoesNotContain("intake@", service.GetRawText(), StringComparison.Ordinal); // the intake address is never in the HSDS record
         Assert.Equal(["en", "my"], service.GetProperty("languages").EnumerateArray().Select(l => l.GetProperty("code").GetString()));
         Assert.Equal(["Bangkok", "Pattaya, Chonburi"], service.GetProperty("service_areas").EnumerateArray().Select(a => a.GetProperty("name").GetString()));
         Assert.Equal(

@@ -433,6 +433,7 @@
     $('partner-name').value = s.name || '';
     $('partner-description').value = s.description || '';
     $('partner-email').value = p.referralEmail || '';
+    $('partner-public-email').value = s.email || '';
     const categories = terms(s, 'referral-broker-category');
     setChecked('partner-categories', categories);
     $('partner-other-categories').value = categories.filter((c) => !knownCategories.includes(c)).join(', ');
@@ -459,12 +460,12 @@
     const text = (fieldId) => $(fieldId).value.trim() || null;
     const categories = [...new Set([...checked('partner-categories'), ...list($('partner-other-categories').value)])];
     const languages = [...new Set([...checked('partner-languages'), ...list($('partner-other-languages').value)])];
-    // The HSDS record without ids: the broker keeps those of the items that stay. The public email is not edited
-    // here and stays as the record has it; the intake address goes beside the record, never into it.
+    // The HSDS record without ids: the broker keeps those of the items that stay. The intake address goes beside
+    // the record, never into it; the record's email is the public one.
     const service = {
       name: text('partner-name'),
       description: text('partner-description'),
-      email: editingPartner ? editingPartner.email || null : null,
+      email: text('partner-public-email'),
       languages: languages.map((code) => ({ code })),
       service_areas: $('partner-areas').value.split('\n').map((a) => a.trim()).filter(Boolean).map((name) => ({ name })),
       schedules: text('partner-hours') ? [{ description: text('partner-hours') }] : [],
