@@ -168,8 +168,9 @@ internal static class BrokerOpenApi
         return new OpenApiSchemaReference(type.Name, document);
     }
 
+    /// <summary>Every {parameter} of the path, a whole segment or part of one ("{table}.csv").</summary>
     private static IEnumerable<string> RouteParameters(string? path) =>
-        (path ?? "").Split('/').Where(s => s.StartsWith('{') && s.EndsWith('}')).Select(s => s[1..^1].Split(':', '=', '?')[0]);
+        (path ?? "").Split('/').SelectMany(s => s.Split('{').Skip(1)).Select(p => p[..p.IndexOf('}')].Split(':', '=', '?')[0]);
 
     /// <summary>The schemes a route's rule takes; a rule added to <see cref="Access"/> must be named here.</summary>
     public static string[] Schemes(Access access) => access switch

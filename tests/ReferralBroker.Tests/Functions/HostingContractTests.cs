@@ -17,7 +17,7 @@ namespace ReferralBroker.Tests.Functions;
 /// One script of HTTP scenarios, run through the embedded app and through the Functions project's function classes
 /// (behind the worker's gate middleware), compared answer by answer: status, the headers that matter, the body.
 /// </summary>
-public sealed class HostingContractTests
+public sealed partial class HostingContractTests
 {
     private const string StatusLimit = "4";
 
@@ -116,7 +116,7 @@ public sealed class HostingContractTests
         }
     }
 
-    private sealed class Script(IHosting hosting)
+    private sealed partial class Script(IHosting hosting)
     {
         private static readonly string[] Volatile = ["referralId", "statusToken", "duressToken", "traceId", "nonce", "ciphertext", "continuation", "staffId", "key",
             "webhookSecret", "generatedAt", "previousSecretUntil", "previousWebhookSecretUntil"];
@@ -176,6 +176,7 @@ public sealed class HostingContractTests
 
             await SendAsync("directory", Get("/api/partners", null));
             await SendAsync("directory, unknown attribute", Get("/api/partners?attribute=cheap", null));
+            await HsdsAsync();
             await SendAsync("flag", Post("/api/partners/demo-legal/flags", new { reason = "breach-of-confidentiality" }, BrokerApp.OrgKey));
             // The organisation's budget of flags is one a minute here; the other organisation's is its own.
             await SendAsync("flag, over the organisation's limit", Post("/api/partners/demo-legal/flags", new { reason = "breach-of-confidentiality" }, BrokerApp.OrgKey));
@@ -252,6 +253,45 @@ public sealed class HostingContractTests
             await SendAsync("withdraw again", Post("/api/status/withdraw", new { token }, null));
             await SendAsync("status, over the limit", Post("/api/status", new { token = "nobody-has-this" }, null));
         }
+
+        /// <summary>The HSDS API and Data Package; the ids each hosting minted are named in order of appearance.</summary>
+        private async Task HsdsAsync()
+        {
+            await SendAsync("hsds: root", Get("/api/hsds/", null));
+            var page = await SendAsync("hsds: services", Get("/api/hsds/services?per_page=2", null));
+            var service = JsonNode.Parse(await page.Content.ReadAsStringAsync())!["contents"]![0]!;
+            await SendAsync("hsds: services, full, page 2", Get("/api/hsds/services?full=true&page=2&per_page=2", null));
+            await SendAsync("hsds: services, bad page", Get("/api/hsds/services?page=0", null));
+            await SendAsync("hsds: services, unknown parameter", Get("/api/hsds/services?modified_after=2026-01-01", null));
+            await SendAsync("hsds: service by id", Get($"/api/hsds/services/{service["id"]}", null));
+            await SendAsync("hsds: service by slug", Get("/api/hsds/services/demo-health", null));
+            await SendAsync("hsds: service, unknown", Get("/api/hsds/services/nobody", null));
+            await SendAsync("hsds: organization", Get($"/api/hsds/organizations/{service["organization"]!["id"]}", null));
+            await SendAsync("hsds: organizations, full", Get("/api/hsds/organizations?full=true", null));
+            var terms = await SendAsync("hsds: taxonomy terms", Get("/api/hsds/taxonomy_terms?per_page=3", null));
+            var term = JsonNode.Parse(await terms.Content.ReadAsStringAsync())!["contents"]![0]!;
+            await SendAsync("hsds: taxonomy term", Get($"/api/hsds/taxonomy_terms/{term["id"]}", null));
+            await SendAsync("hsds: taxonomies", Get("/api/hsds/taxonomies", null));
+            await SendAsync("hsds: taxonomy", Get($"/api/hsds/taxonomies/{term["taxonomy_id"]}", null));
+            await SendAsync("hsds: data package", Get("/api/hsds/datapackage.json", null));
+            await SendAsync("hsds: services.csv", Get("/api/hsds/services.csv", null));
+            await SendAsync("hsds: attributes.csv", Get("/api/hsds/attributes.csv", null));
+            await SendAsync("hsds: a table the package does not have", Get("/api/hsds/programs.csv", null));
+            var zip = await hosting.SendAsync(Get("/api/hsds/datapackage.zip", null));
+            using var entries = new System.IO.Compression.ZipArchive(await zip.Content.ReadAsStreamAsync());
+            _answers.Add(new Answer("hsds: zip", (int)zip.StatusCode, zip.Content.Headers.ContentType?.ToString(), "",
+                string.Join(",", entries.Entries.Select(e => e.FullName))));
+            foreach (var answer in _answers.Where(a => a.Label.StartsWith("hsds:", StringComparison.Ordinal)))
+            {
+                foreach (var id in HsdsIds().Matches(answer.Body).Select(m => m.Value).Where(id => !_names.ContainsKey(id)))
+                {
+                    Name(id, $"{{hsds-id-{_names.Count}}}");
+                }
+            }
+        }
+
+        [System.Text.RegularExpressions.GeneratedRegex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")]
+        private static partial System.Text.RegularExpressions.Regex HsdsIds();
 
         private void Name(string value, string name) => _names[value] = name;
 
