@@ -392,7 +392,12 @@ public static class HsdsMapping
             var (taxonomy, code) = Term(attribute);
             if (taxonomy == CategoryTaxonomy)
             {
-                if (WireNames.TryParse(code, out ServiceCategory category))
+                // Every term's code is unique in the Data Package's taxonomy_terms.csv, whatever its taxonomy.
+                if (code is not null && (SafetyAttributes.All.Contains(code) || code == SlugCode))
+                {
+                    Add(errors, path, at + ".taxonomy_term.code", $"'{code}' is a term of another of our taxonomies; a category needs a code of its own.");
+                }
+                else if (WireNames.TryParse(code, out ServiceCategory category))
                 {
                     categories.Add(category);
                     Keep(ids, PartnerIds.Category(category), attributeId);

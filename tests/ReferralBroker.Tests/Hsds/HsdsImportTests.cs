@@ -114,6 +114,9 @@ public sealed class HsdsImportTests : IDisposable
     [InlineData("service_at_locations", "[{\"location\": {\"location_type\": \"home\"}}]", "services[0].service_at_locations[0].location.location_type")]
     [InlineData("email", "\"not an address\"", "services[0].email")]
     [InlineData("attributes", "[{\"taxonomy_term\": {\"taxonomy\": \"referral-broker-safety\", \"code\": \"friendly\"}}]", "services[0].attributes[0].taxonomy_term.code")]
+    // A term's code is unique across the Data Package's taxonomy_terms.csv: a category cannot take another taxonomy's code.
+    [InlineData("attributes", "[{\"taxonomy_term\": {\"taxonomy\": \"referral-broker-category\", \"code\": \"no-id-required\"}}]", "services[0].attributes[0].taxonomy_term.code")]
+    [InlineData("attributes", "[{\"taxonomy_term\": {\"taxonomy\": \"referral-broker-category\", \"code\": \"slug\"}}]", "services[0].attributes[0].taxonomy_term.code")]
     public async Task What_breaks_HSDS_or_the_brokers_rules_is_a_422_naming_the_field(string field, string json, string path)
     {
         var service = Coordinator.Service("clinic-t");
