@@ -25,8 +25,6 @@ internal sealed partial class EmbeddedSweepService(
             await referrals.MarkUndeliverableAsync(referralId, cancellationToken);
         }
 
-        // A replaced webhook secret whose overlap has ended signs nothing more: it leaves storage here.
-        await administration.EraseRetiredWebhookSecretsAsync(cancellationToken);
         var report = await sweeper.SweepAsync(cancellationToken);
         // The sweep is where sealed details are destroyed on time, and it finds those destroyed since: a partner's
         // email in the development mailbox must not keep a link to them, nor any email a purged referral's id.
@@ -34,6 +32,10 @@ internal sealed partial class EmbeddedSweepService(
         {
             await mailbox.ForgetEndedAsync(store, cancellationToken);
         }
+
+        // A replaced webhook secret whose overlap has ended signs nothing more: it leaves storage here, after the purges
+        // (a failure here must not hold them back) and before the checkpoint (which takes it out of the log too).
+        await administration.EraseRetiredWebhookSecretsAsync(cancellationToken);
 
         // What the sweep destroyed is zeroed in the file but still in the write-ahead log until this.
         await database.CheckpointAsync(cancellationToken);

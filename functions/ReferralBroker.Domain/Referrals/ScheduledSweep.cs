@@ -9,7 +9,7 @@ public sealed record ScheduledSweepReport(SweepReport Sweep, int MarkedUndeliver
 /// The work of the sweep timer where the queue lives outside the process: expiry and purges, the dead letters
 /// destroyed and their referrals marked, then the status notifications due by now (the ones this sweep caused and
 /// those of the requests since the last one), since nothing else runs between timers. Webhook secrets whose rotation
-/// overlap has ended are erased first.
+/// overlap has ended are erased last.
 /// </summary>
 public sealed class ScheduledSweep(
     ReferralSweeper sweeper, IUndeliveredDispatches undelivered, ReferralService referrals, NotificationDeliverer notifications,
@@ -17,7 +17,6 @@ public sealed class ScheduledSweep(
 {
     public async Task<ScheduledSweepReport> RunAsync(CancellationToken ct)
     {
-        await administration.EraseRetiredWebhookSecretsAsync(ct);
         var report = await sweeper.SweepAsync(ct);
         var marked = 0;
         foreach (var referralId in await undelivered.PurgeExpiredAsync(ct))
@@ -25,6 +24,9 @@ public sealed class ScheduledSweep(
             marked += await referrals.MarkUndeliverableAsync(referralId, ct) ? 1 : 0;
         }
 
-        return new ScheduledSweepReport(report, marked, await notifications.DeliverDueAsync(ct));
+        var delivered = await notifications.DeliverDueAsync(ct);
+        // Last, so a store failure here cannot hold back the purges and the destruction of sealed details above.
+        await administration.EraseRetiredWebhookSecretsAsync(ct);
+        return new ScheduledSweepReport(report, marked, delivered);
     }
 }

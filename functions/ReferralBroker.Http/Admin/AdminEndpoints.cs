@@ -25,6 +25,7 @@ internal static partial class AdminEndpoints
     public const int MaxRecordBytes = 256 * 1024;
     private static readonly string[] OrganisationProperties = ["name", "notifications", PartnerContactSetting.Property];
     private static readonly string[] NotificationProperties = ["email", "webhookUrl", "webhookSecret"];
+    private static readonly string[] NullReferralEmail = ["Must be an address; leave the service out of referral_emails to keep the one it has."];
     private static readonly string[] DirectoryProperties = ["Not part of a directory: hsds_version, services and referral_emails."];
 
     public static RouteGroupBuilder MapAdmin(this IEndpointRouteBuilder routes)
@@ -341,6 +342,12 @@ internal static partial class AdminEndpoints
         }
 
         var referralEmails = directory.ReferralEmails ?? new Dictionary<string, string>();
+        var missing = referralEmails.Where(e => e.Value is null).ToDictionary(e => $"referral_emails.{e.Key}", _ => NullReferralEmail);
+        if (missing.Count > 0)
+        {
+            return Rejected(missing);
+        }
+
         var entries = (directory.Services ?? []).Select(s => s is null
             ? new DirectoryEntry(null, null, null)
             : new DirectoryEntry(s, null, s.Id is { } id ? referralEmails.GetValueOrDefault(id) : null)).ToList();

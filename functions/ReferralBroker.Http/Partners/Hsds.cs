@@ -311,7 +311,8 @@ public static class HsdsMapping
     /// <summary>
     /// The partner <paramref name="service"/> describes, or null with <paramref name="errors"/> keyed by JSON path
     /// under <paramref name="path"/>. <paramref name="slug"/> is the id from the URL when there is one;
-    /// <paramref name="referralEmail"/> is where its referral links go (the service's own email when null);
+    /// <paramref name="referralEmail"/> is where its referral links go (when null: the address the partner already has
+    /// in <paramref name="existing"/>, else the service's own email);
     /// <paramref name="existing"/> is the directory, whose partners an HSDS record without a slug is matched to by service id;
     /// <paramref name="referralPath"/> names <paramref name="referralEmail"/> in errors.
     /// The HSDS ids given are kept; items without one get theirs when saved (<see cref="PartnerIds.Assign"/>).
@@ -355,7 +356,9 @@ public static class HsdsMapping
             Add(errors, path, "email", "The partner's public contact address, if any. " + EmailAddresses.Rule);
         }
 
-        var referral = referralEmail ?? service.Email;
+        // A partner already in the directory keeps its referral address unless one is given: an HSDS record read back
+        // from the public view carries only the public email, which must never quietly become where links go.
+        var referral = referralEmail ?? existing?.FirstOrDefault(p => p.Id == partnerId)?.Email ?? service.Email;
         if (!EmailAddresses.IsAddrSpec(referral))
         {
             errors[referralEmail is null ? RequestBody.Join(path, "email") : referralPath] =

@@ -148,6 +148,42 @@ public sealed class HsdsImportTests : IDisposable
     }
 
     [Fact]
+    public async Task A_partner_read_back_from_the_public_HSDS_view_keeps_its_private_referral_address()
+    {
+        await Coordinator.PutPartnerAsync(_app, Coordinator.Service("clinic-k", email: "hello@clinic-k.example"),
+            referralEmail: "private@clinic-k.example");
+        var published = (await Coordinator.Client(_app).GetFromJsonAsync<JsonNode>("/api/hsds/services/clinic-k"))!;
+
+        // The public record carries only the public email; importing it back (as the README's read-back does) or
+        // saving it without a referralEmail must not make the public inbox where referral links go.
+        var imported = await ImportAsync(new JsonObject { ["services"] = new JsonArray(published.DeepClone()) });
+        Assert.Equal(HttpStatusCode.OK, imported.StatusCode);
+        var put = await Coordinator.Client(_app).PutAsJsonAsync("/api/admin/partners/clinic-k", new JsonObject { ["service"] = published.DeepClone() });
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+
+        var partner = (await Coordinator.Client(_app).GetFromJsonAsync<JsonNode>("/api/admin/partners/clinic-k"))!;
+        Assert.Equal("private@clinic-k.example", partner["referralEmail"]!.GetValue<string>());
+        Assert.Equal("hello@clinic-k.example", partner["service"]!["email"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_null_referral_address_in_a_backup_is_refused_by_its_service_id_and_changes_nothing()
+    {
+        const string Id = "5a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+        var service = Coordinator.Service("clinic-n", email: "hello@clinic-n.example");
+        service["id"] = Id;
+
+        var refused = await ImportAsync(new JsonObject
+        {
+            ["services"] = new JsonArray(service.DeepClone()), ["referral_emails"] = new JsonObject { [Id] = null },
+        });
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        Assert.Equal([$"referral_emails.{Id}"], await ErrorKeysAsync(refused));
+        Assert.DoesNotContain("clinic-n", Coordinator.Ids(await Coordinator.PartnersAsync(_app)));
+    }
+
+    [Fact]
     public async Task A_backups_referral_address_is_taken_from_beside_the_service_and_a_bad_one_is_named_by_the_service_id()
     {
         const string Id = "3f0c1b2a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
