@@ -222,7 +222,7 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
                 {
                     await SendOnAsync(client, message, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception e) when (!client.SenderAccepted && IsDropped(e, cancellationToken))
+                catch (Exception e) when (!client.SenderAccepted && IsDropped(e))
                 {
                     // The relay closed this connection while it was idle (or says it is closing it, 421): it has not
                     // accepted the sender, so it has nothing of this message. Once more, on a new connection.
@@ -255,11 +255,17 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
         await client.SendAsync(message, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>A failure that says the connection is gone, not that the relay refused something.</summary>
-    private static bool IsDropped(Exception e, CancellationToken cancellationToken) =>
-        e is IOException or SocketException or SmtpProtocolException or ServiceNotConnectedException or TimeoutException
+    /// <summary>
+    /// A failure that says the connection is gone (closed, reset, or the relay's 421 "closing"), not that the relay
+    /// refused something. Not a time-out: a relay that went silent has already held the send for Timeout, and a second
+    /// try on top could outlast the dispatcher's lock and let a second dispatcher send the same email; a time-out is
+    /// the dispatcher's transient failure to retry, as on a new connection.
+    /// </summary>
+    private static bool IsDropped(Exception e) =>
+        e is IOException or SocketException or SmtpProtocolException or ServiceNotConnectedException
             or SmtpCommandException { StatusCode: SmtpStatusCode.ServiceNotAvailable }
-        || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested);
+        && e is not (IOException { InnerException: SocketException { SocketErrorCode: SocketError.TimedOut } }
+            or SocketException { SocketErrorCode: SocketError.TimedOut });
 
     private async Task<PooledSmtpClient> ConnectAsync(CancellationToken cancellationToken)
     {
