@@ -14,11 +14,15 @@ using ReferralBroker.Ports;
 namespace ReferralBroker.Embedded.Mail;
 
 /// <summary>
-/// Sends partner emails through an SMTP relay (a submission port with STARTTLS by default) with MailKit. One
-/// connection per email, at most <see cref="SmtpOptions.MaxConnections"/> at once: a MailKit client is not safe to
-/// share between the dispatcher's parallel sends, and a fresh connection per email never sends on a connection a
-/// relay has silently dropped. Nothing of the message, the relay's answer text or the credentials is logged; only
-/// referral ids, status codes and error kinds.
+/// Sends partner emails through an SMTP relay (a submission port with STARTTLS by default) with MailKit, over a small
+/// pool of at most <see cref="SmtpOptions.MaxConnections"/> authenticated connections, each sending many emails (the
+/// next MAIL FROM on the same session). A MailKit client is not safe to share, so each send has a connection to itself
+/// for its duration. A connection is closed after <see cref="IdleTimeout"/> unused and replaced after any error, a
+/// refusal included. A relay that dropped an idle connection costs one reconnect: when the reused connection fails
+/// before the relay accepted the sender, the relay cannot have taken the message (its body goes only after the answers
+/// to MAIL FROM, RCPT TO and DATA), so the email is sent once on a new connection; after that point a failure is
+/// reported (transient) and never sent again here. Nothing of the message, the relay's answer text or the credentials
+/// is logged; only referral ids, status codes and error kinds.
 /// </summary>
 internal sealed partial class SmtpMailSender : IMailSender, IDisposable
 {
@@ -30,6 +34,13 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
     private readonly SemaphoreSlim _connections;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    // Idle connections, the last used on top: the few a light load needs stay warm, the rest age out below.
+    private readonly Stack<IdleClient> _idle = new();
+    private readonly ITimer _pruning;
+    private bool _disposed;
+
+    /// <summary>How long a connection stays open unused (relays close idle sessions after a few minutes at the earliest, RFC 5321 4.5.3.2).</summary>
+    internal static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(30);
 
     public SmtpMailSender(MailOptions mail, TimeProvider time, ILogger<SmtpMailSender> logger)
     {
@@ -48,6 +59,7 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
         _connections = new SemaphoreSlim(_smtp.MaxConnections, _smtp.MaxConnections);
         _time = time;
         _logger = logger;
+        _pruning = time.CreateTimer(_ => CloseIdle(), null, IdleTimeout / 2, IdleTimeout / 2);
         LogMode(logger, _host, _smtp.EffectivePort, _smtp.Security, _pin is not null);
     }
 
@@ -140,7 +152,24 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
         }
     }
 
-    public void Dispose() => _connections.Dispose();
+    public void Dispose()
+    {
+        _pruning.Dispose();
+        List<IdleClient> idle;
+        lock (_idle)
+        {
+            _disposed = true;
+            idle = [.. _idle];
+            _idle.Clear();
+        }
+
+        foreach (var entry in idle)
+        {
+            entry.Client.Dispose();
+        }
+
+        _connections.Dispose();
+    }
 
     /// <summary>
     /// The subject and detail of the enhanced status code (RFC 3463) a 5xx reply starts with, (7, 1) for
@@ -182,25 +211,186 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
 
     private async Task SendOnceAsync(MimeMessage message, CancellationToken cancellationToken)
     {
-        using var client = new SmtpClient
+        // The caller holds one of the MaxConnections permits: at most that many connections are in use, and one is
+        // opened only when none is idle, so never more are open.
+        var client = TakeIdle();
+        try
+        {
+            if (client is not null)
+            {
+                try
+                {
+                    await SendOnAsync(client, message, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (!client.SenderAccepted && IsDropped(e))
+                {
+                    // The relay closed this connection while it was idle (or says it is closing it, 421): it has not
+                    // accepted the sender, so it has nothing of this message. Once more, on a new connection.
+                    LogReconnect(_logger);
+                    var dropped = client;
+                    client = null;
+                    dropped.Dispose();
+                }
+            }
+
+            if (client is null)
+            {
+                client = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+                await SendOnAsync(client, message, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            // Replaced after any error, a refusal included: the next email starts on a session in a known state.
+            client?.Dispose();
+            throw;
+        }
+
+        Return(client);
+    }
+
+    private static async Task SendOnAsync(PooledSmtpClient client, MimeMessage message, CancellationToken cancellationToken)
+    {
+        client.SenderAccepted = false;
+        await client.SendAsync(message, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A failure that says the connection is gone (closed, reset, or the relay's 421 "closing"), not that the relay
+    /// refused something. Not a time-out: a relay that went silent has already held the send for Timeout, and a second
+    /// try on top could outlast the dispatcher's lock and let a second dispatcher send the same email; a time-out is
+    /// the dispatcher's transient failure to retry, as on a new connection.
+    /// </summary>
+    private static bool IsDropped(Exception e) =>
+        e is IOException or SocketException or SmtpProtocolException or ServiceNotConnectedException
+            or SmtpCommandException { StatusCode: SmtpStatusCode.ServiceNotAvailable }
+        && e is not (IOException { InnerException: SocketException { SocketErrorCode: SocketError.TimedOut } }
+            or SocketException { SocketErrorCode: SocketError.TimedOut });
+
+    private async Task<PooledSmtpClient> ConnectAsync(CancellationToken cancellationToken)
+    {
+        var client = new PooledSmtpClient
         {
             Timeout = (int)_smtp.Timeout.TotalMilliseconds,
             ServerCertificateValidationCallback = ValidateCertificate,
         };
-        await client.ConnectAsync(_host, _smtp.EffectivePort, _socketOptions, cancellationToken).ConfigureAwait(false);
-        if (!string.IsNullOrEmpty(_smtp.UserName))
-        {
-            await client.AuthenticateAsync(_smtp.UserName, _smtp.Password ?? "", cancellationToken).ConfigureAwait(false);
-        }
-
-        await client.SendAsync(message, cancellationToken).ConfigureAwait(false);
         try
         {
-            await client.DisconnectAsync(quit: true, cancellationToken).ConfigureAwait(false);
+            await client.ConnectAsync(_host, _smtp.EffectivePort, _socketOptions, cancellationToken).ConfigureAwait(false);
+            if (!string.IsNullOrEmpty(_smtp.UserName))
+            {
+                await client.AuthenticateAsync(_smtp.UserName, _smtp.Password ?? "", cancellationToken).ConfigureAwait(false);
+            }
+
+            return client;
         }
-        catch (Exception e) when (e is IOException or SocketException or TimeoutException or SmtpProtocolException or SmtpCommandException)
+        catch
         {
-            // The relay has the message already: a QUIT that fails must not make the dispatcher send it again.
+            client.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The most recently used idle connection still connected and not idle too long; null when there is none.</summary>
+    private PooledSmtpClient? TakeIdle()
+    {
+        var now = _time.GetUtcNow();
+        while (true)
+        {
+            IdleClient entry;
+            lock (_idle)
+            {
+                if (!_idle.TryPop(out entry))
+                {
+                    return null;
+                }
+            }
+
+            if (entry.Client.IsConnected && now - entry.Since < IdleTimeout)
+            {
+                return entry.Client;
+            }
+
+            // Idle too long (the pruning timer has not come yet) or seen closed: not worth a QUIT.
+            entry.Client.Dispose();
+        }
+    }
+
+    private void Return(PooledSmtpClient client)
+    {
+        lock (_idle)
+        {
+            if (!_disposed)
+            {
+                _idle.Push(new IdleClient(client, _time.GetUtcNow()));
+                return;
+            }
+        }
+
+        client.Dispose();
+    }
+
+    /// <summary>Closes (with QUIT, in the background) the connections unused for <see cref="IdleTimeout"/>.</summary>
+    private void CloseIdle()
+    {
+        var now = _time.GetUtcNow();
+        List<IdleClient> stale;
+        lock (_idle)
+        {
+            if (_idle.Count == 0)
+            {
+                return;
+            }
+
+            var all = _idle.ToArray(); // top first
+            stale = [.. all.Where(e => now - e.Since >= IdleTimeout)];
+            if (stale.Count == 0)
+            {
+                return;
+            }
+
+            _idle.Clear();
+            foreach (var keep in all.Where(e => now - e.Since < IdleTimeout).Reverse())
+            {
+                _idle.Push(keep);
+            }
+        }
+
+        foreach (var entry in stale)
+        {
+            _ = QuitAsync(entry.Client);
+        }
+    }
+
+    private async Task QuitAsync(PooledSmtpClient client)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(_smtp.Timeout);
+            await client.DisconnectAsync(quit: true, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or TimeoutException or OperationCanceledException
+            or SmtpProtocolException or SmtpCommandException or ServiceNotConnectedException or ObjectDisposedException)
+        {
+            // The relay had closed it already, or does not answer QUIT: the socket goes all the same.
+        }
+        finally
+        {
+            client.Dispose();
+        }
+    }
+
+    private readonly record struct IdleClient(PooledSmtpClient Client, DateTimeOffset Since);
+
+    /// <summary>A MailKit client that tells whether the relay accepted the sender of the message being sent.</summary>
+    private sealed class PooledSmtpClient : SmtpClient
+    {
+        public bool SenderAccepted { get; set; }
+
+        protected override void OnSenderAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response)
+        {
+            SenderAccepted = true;
+            base.OnSenderAccepted(message, mailbox, response);
         }
     }
 
@@ -224,6 +414,9 @@ internal sealed partial class SmtpMailSender : IMailSender, IDisposable
     // Debug, as the dispatcher's line per email: a line per success costs the hot path and says what the status records.
     [LoggerMessage(Level = LogLevel.Debug, Message = "Mail for referral {ReferralId} accepted by the SMTP relay")]
     private static partial void LogSent(ILogger logger, string referralId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "An idle SMTP connection had been closed by the relay; the mail goes on a new connection")]
+    private static partial void LogReconnect(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "SMTP relay unavailable for referral {ReferralId} ({Reason}); the message will be retried")]
     private static partial void LogUnavailable(ILogger logger, string referralId, string reason);

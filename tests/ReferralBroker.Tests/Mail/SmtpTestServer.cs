@@ -128,7 +128,8 @@ public sealed class SmtpTestServer : IDisposable
             record.GetProperty("authFailures").GetInt32(),
             record.GetProperty("temporaryFailures").GetInt32(),
             record.GetProperty("refusedRecipients").GetInt32(),
-            record.GetProperty("refusedSenders").GetInt32());
+            record.GetProperty("refusedSenders").GetInt32(),
+            record.GetProperty("connections").GetInt32());
     }
 
     /// <summary>The next <paramref name="count"/> messages are answered 451 after their data.</summary>
@@ -149,6 +150,12 @@ public sealed class SmtpTestServer : IDisposable
 
     /// <summary>These senders are answered 553 at MAIL FROM.</summary>
     public Task RefuseSendersAsync(params string[] senders) => ScriptAsync(new JsonObject { ["refuseSenders"] = new JsonArray([.. senders.Select(r => (JsonNode)r)]) });
+
+    /// <summary>
+    /// Every open connection is closed now, as a relay closes one idle too long: with a 421 reply first
+    /// (<paramref name="withReply"/>) or without a word.
+    /// </summary>
+    public Task DropConnectionsAsync(bool withReply) => ScriptAsync(new JsonObject { ["dropConnections"] = withReply ? "421" : "silent" });
 
     public void Dispose()
     {
@@ -182,7 +189,8 @@ public sealed class SmtpTestServer : IDisposable
     }
 }
 
-public sealed record SmtpRecord(IReadOnlyList<ReceivedMail> Received, int AuthFailures, int TemporaryFailures, int RefusedRecipients, int RefusedSenders);
+/// <summary>What the server saw; <paramref name="Connections"/> counts the connections it accepted.</summary>
+public sealed record SmtpRecord(IReadOnlyList<ReceivedMail> Received, int AuthFailures, int TemporaryFailures, int RefusedRecipients, int RefusedSenders, int Connections);
 
 /// <summary>One message as the server accepted it: the envelope, who authenticated, whether the session was TLS, and the bytes.</summary>
 public sealed record ReceivedMail(string? From, IReadOnlyList<string> To, string? User, bool Secure, byte[] Raw)

@@ -7,7 +7,9 @@
 //   - `refuse`: recipients answered with a 5xx (550) at RCPT TO, as a relay that knows the address is dead;
 //   - `rcptReply`: every recipient answered at RCPT TO with exactly this { code, text } (the text carries its own
 //     enhanced status code, "5.7.1 Relay access denied", as Postfix or Exchange write it); `null` lifts it;
-//   - `refuseSenders`: senders answered with a 5xx (553) at MAIL FROM, as a relay that does not let this login use that From.
+//   - `refuseSenders`: senders answered with a 5xx (553) at MAIL FROM, as a relay that does not let this login use that From;
+//   - `dropConnections`: "421" or "silent": every open connection is closed now, with a 421 first or without a word,
+//     as a relay does to a connection idle too long (the record counts the connections the server accepted).
 //
 // Configuration: one JSON line on stdin, { mode: "starttls" | "tls" | "plain", key, cert (PEM), users: { name:
 // password } }. Control channel: HTTP on 127.0.0.1 (JSON): GET /record, POST /script. Prints one JSON line with
@@ -18,7 +20,7 @@ const readline = require('readline');
 const { SMTPServer } = require('smtp-server');
 
 const received = [];
-const attempts = { authFailures: 0, temporaryFailures: 0, refusedRecipients: 0, refusedSenders: 0 };
+const attempts = { connections: 0, authFailures: 0, temporaryFailures: 0, refusedRecipients: 0, refusedSenders: 0 };
 const script = { failNext: 0, refuse: new Set(), refuseSenders: new Set(), rcptReply: null };
 
 function smtpError(code, text) {
@@ -41,6 +43,10 @@ function start(config) {
         authOptional: !withAuth,
         disableReverseLookup: true,
         logger: false,
+        onConnect(session, callback) {
+            attempts.connections++;
+            return callback();
+        },
         onAuth(auth, session, callback) {
             if (Object.prototype.hasOwnProperty.call(users, auth.username) && users[auth.username] === auth.password) {
                 return callback(null, { user: auth.username });
@@ -107,6 +113,12 @@ function start(config) {
                 if (Array.isArray(asked.refuse)) script.refuse = new Set(asked.refuse.map(a => a.toLowerCase()));
                 if (asked.rcptReply !== undefined) script.rcptReply = asked.rcptReply;
                 if (Array.isArray(asked.refuseSenders)) script.refuseSenders = new Set(asked.refuseSenders.map(a => a.toLowerCase()));
+                if (asked.dropConnections === '421' || asked.dropConnections === 'silent') {
+                    for (const connection of [...server.connections]) {
+                        if (asked.dropConnections === '421') connection.send(421, 'Idle too long, closing connection');
+                        connection.close();
+                    }
+                }
                 reply(200, {});
             });
             return undefined;
