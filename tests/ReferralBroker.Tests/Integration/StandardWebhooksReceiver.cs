@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -13,70 +11,18 @@ namespace ReferralBroker.Tests.Integration;
 /// </summary>
 public sealed class StandardWebhooksReceiver : IDisposable
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
-    private readonly Process _process;
-    private readonly HttpClient _control;
+    private readonly NodeScript _node;
 
-    private StandardWebhooksReceiver(Process process, int hookPort, int controlPort)
+    private StandardWebhooksReceiver(NodeScript node)
     {
-        _process = process;
-        Url = new Uri($"http://127.0.0.1:{hookPort}/hook");
-        _control = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{controlPort}/") };
+        _node = node;
+        Url = new Uri($"http://127.0.0.1:{node.Ports.GetProperty("hookPort").GetInt32()}/hook");
     }
 
     public Uri Url { get; }
 
-    public static async Task<StandardWebhooksReceiver> StartAsync()
-    {
-        var root = FindRepoRoot();
-        if (!Directory.Exists(Path.Combine(root, "node_modules", "standardwebhooks")))
-        {
-            throw new InvalidOperationException($"standardwebhooks is not installed. Run `npm ci` in {root} (package.json pins standardwebhooks 1.1.1).");
-        }
-
-        var start = new ProcessStartInfo("node")
-        {
-            WorkingDirectory = root,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(root, "tests", "ReferralBroker.Tests", "Integration", "standard-webhooks-receiver.js"));
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
-        var errors = new System.Text.StringBuilder();
-        process.ErrorDataReceived += (_, e) =>
-        {
-            lock (errors)
-            {
-                errors.AppendLine(e.Data);
-            }
-        };
-        process.BeginErrorReadLine();
-
-        using var timeout = new CancellationTokenSource(StartTimeout);
-        string? line;
-        try
-        {
-            line = await process.StandardOutput.ReadLineAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            line = null;
-        }
-
-        if (line is null)
-        {
-            process.Kill(entireProcessTree: true);
-            lock (errors)
-            {
-                throw new InvalidOperationException($"The Standard Webhooks receiver did not start: {errors}");
-            }
-        }
-
-        var ports = JsonDocument.Parse(line).RootElement;
-        return new StandardWebhooksReceiver(process, ports.GetProperty("hookPort").GetInt32(), ports.GetProperty("controlPort").GetInt32());
-    }
+    public static async Task<StandardWebhooksReceiver> StartAsync() =>
+        new(await NodeScript.StartAsync("standardwebhooks", Path.Combine("tests", "ReferralBroker.Tests", "Integration", "standard-webhooks-receiver.js")));
 
     /// <summary>Who verifies each delivery from now on: a name for each receiver and the one secret it holds.</summary>
     public Task HoldersAsync(params (string Name, string Secret)[] holders)
@@ -98,40 +44,13 @@ public sealed class StandardWebhooksReceiver : IDisposable
 
     public async Task<IReadOnlyList<VerifiedDelivery>> DeliveriesAsync()
     {
-        var record = await _control.GetFromJsonAsync<JsonElement>("record");
+        var record = await _node.RecordAsync();
         return [.. record.GetProperty("deliveries").EnumerateArray().Select(VerifiedDelivery.Read)];
     }
 
-    public void Dispose()
-    {
-        _control.Dispose();
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
-        }
+    public void Dispose() => _node.Dispose();
 
-        _process.Dispose();
-    }
-
-    private async Task ScriptAsync(JsonObject body)
-    {
-        using var response = await _control.PostAsJsonAsync("script", body);
-        response.EnsureSuccessStatusCode();
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "package.json")) && File.Exists(Path.Combine(directory.FullName, "ReferralBroker.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("No repository root (package.json next to ReferralBroker.sln) above the test binaries.");
-    }
+    private Task ScriptAsync(JsonObject body) => _node.ScriptAsync(body);
 }
 
 /// <summary>One request as the receiver got it, and what each holder's <c>Webhook.verify</c> said ("verified" or "refused: …").</summary>

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
@@ -26,16 +24,13 @@ public sealed class SmtpTestServer : IDisposable
 {
     public const string UserName = "broker";
     public const string Password = "relay-password-Zq81xw";
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
-    private readonly Process _process;
-    private readonly HttpClient _control;
+    private readonly NodeScript _node;
 
-    private SmtpTestServer(Process process, int port, int controlPort, string certificateSha256)
+    private SmtpTestServer(NodeScript node, string certificateSha256)
     {
-        _process = process;
-        Port = port;
+        _node = node;
+        Port = node.Ports.GetProperty("smtpPort").GetInt32();
         CertificateSha256 = certificateSha256;
-        _control = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{controlPort}/") };
     }
 
     public int Port { get; }
@@ -45,12 +40,6 @@ public sealed class SmtpTestServer : IDisposable
 
     public static async Task<SmtpTestServer> StartAsync(SmtpTestMode mode = SmtpTestMode.StartTls, bool withAuth = true)
     {
-        var root = FindRepoRoot();
-        if (!Directory.Exists(Path.Combine(root, "node_modules", "smtp-server")))
-        {
-            throw new InvalidOperationException($"smtp-server is not installed. Run `npm ci` in {root} (package.json pins smtp-server 3.21.6).");
-        }
-
         using var certificate = TestCertificate.SelfSigned();
         var config = new JsonObject
         {
@@ -60,52 +49,9 @@ public sealed class SmtpTestServer : IDisposable
             ["users"] = withAuth ? new JsonObject { [UserName] = Password } : new JsonObject(),
         };
 
-        var start = new ProcessStartInfo("node")
-        {
-            WorkingDirectory = root,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(root, "tests", "ReferralBroker.Tests", "Mail", "smtp-server.js"));
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
-        var errors = new System.Text.StringBuilder();
-        process.ErrorDataReceived += (_, e) =>
-        {
-            lock (errors)
-            {
-                errors.AppendLine(e.Data);
-            }
-        };
-        process.BeginErrorReadLine();
         // The key goes over the pipe, not the command line or a file: it is a throwaway, but nothing needs to see it.
-        await process.StandardInput.WriteLineAsync(config.ToJsonString());
-        await process.StandardInput.FlushAsync();
-
-        using var timeout = new CancellationTokenSource(StartTimeout);
-        string? line;
-        try
-        {
-            line = await process.StandardOutput.ReadLineAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            line = null;
-        }
-
-        if (line is null)
-        {
-            process.Kill(entireProcessTree: true);
-            lock (errors)
-            {
-                throw new InvalidOperationException($"The SMTP test server did not start: {errors}");
-            }
-        }
-
-        var ports = JsonDocument.Parse(line).RootElement;
-        var pin = Convert.ToHexStringLower(SHA256.HashData(certificate.RawData));
-        return new SmtpTestServer(process, ports.GetProperty("smtpPort").GetInt32(), ports.GetProperty("controlPort").GetInt32(), pin);
+        var node = await NodeScript.StartAsync("smtp-server", Path.Combine("tests", "ReferralBroker.Tests", "Mail", "smtp-server.js"), config.ToJsonString());
+        return new SmtpTestServer(node, Convert.ToHexStringLower(SHA256.HashData(certificate.RawData)));
     }
 
     /// <summary>The broker's settings for this server: the pin, and the test credentials when <paramref name="password"/> is not given.</summary>
@@ -122,7 +68,7 @@ public sealed class SmtpTestServer : IDisposable
 
     public async Task<SmtpRecord> RecordAsync()
     {
-        var record = await _control.GetFromJsonAsync<JsonElement>("record");
+        var record = await _node.RecordAsync();
         return new SmtpRecord(
             [.. record.GetProperty("received").EnumerateArray().Select(ReceivedMail.Read)],
             record.GetProperty("authFailures").GetInt32(),
@@ -157,36 +103,9 @@ public sealed class SmtpTestServer : IDisposable
     /// </summary>
     public Task DropConnectionsAsync(bool withReply) => ScriptAsync(new JsonObject { ["dropConnections"] = withReply ? "421" : "silent" });
 
-    public void Dispose()
-    {
-        _control.Dispose();
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
-        }
+    public void Dispose() => _node.Dispose();
 
-        _process.Dispose();
-    }
-
-    private async Task ScriptAsync(JsonObject body)
-    {
-        using var response = await _control.PostAsJsonAsync("script", body);
-        response.EnsureSuccessStatusCode();
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "package.json")) && File.Exists(Path.Combine(directory.FullName, "ReferralBroker.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("No repository root (package.json next to ReferralBroker.sln) above the test binaries.");
-    }
+    private Task ScriptAsync(JsonObject body) => _node.ScriptAsync(body);
 }
 
 /// <summary>What the server saw; <paramref name="Connections"/> counts the connections it accepted.</summary>
