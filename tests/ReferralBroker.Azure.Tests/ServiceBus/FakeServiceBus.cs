@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ReferralBroker.Azure.ServiceBus;
+using ReferralBroker.Tests.Integration;
 
 namespace ReferralBroker.Azure.Tests.ServiceBus;
 
@@ -14,16 +14,12 @@ namespace ReferralBroker.Azure.Tests.ServiceBus;
 public sealed class FakeServiceBus : IAsyncDisposable, IDisposable
 {
     public const string Topic = "referrals";
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
-    private readonly Process _process;
-    private readonly HttpClient _control;
-    private readonly System.Text.StringBuilder _errors = new();
+    private readonly NodeScript _node;
 
-    private FakeServiceBus(Process process, int amqpPort, int controlPort)
+    private FakeServiceBus(NodeScript node)
     {
-        _process = process;
-        AmqpPort = amqpPort;
-        _control = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{controlPort}/") };
+        _node = node;
+        AmqpPort = node.Ports.GetProperty("amqpPort").GetInt32();
     }
 
     public int AmqpPort { get; }
@@ -47,65 +43,12 @@ public sealed class FakeServiceBus : IAsyncDisposable, IDisposable
         DeadLetterReceiveTimeout = TimeSpan.FromMilliseconds(500),
     };
 
-    public static async Task<FakeServiceBus> StartAsync()
-    {
-        var root = FindRepoRoot();
-        var script = Path.Combine(root, "tests", "ReferralBroker.Azure.Tests", "ServiceBus", "fake-servicebus.js");
-        if (!Directory.Exists(Path.Combine(root, "node_modules", "rhea")))
-        {
-            throw new InvalidOperationException($"rhea is not installed. Run `npm ci` in {root} (package.json pins rhea 3.0.5).");
-        }
+    public static async Task<FakeServiceBus> StartAsync() =>
+        new(await NodeScript.StartAsync("rhea", Path.Combine("tests", "ReferralBroker.Azure.Tests", "ServiceBus", "fake-servicebus.js")));
 
-        var start = new ProcessStartInfo("node")
-        {
-            WorkingDirectory = root,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(script);
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
-        var errors = new System.Text.StringBuilder();
-        process.ErrorDataReceived += (_, e) =>
-        {
-            lock (errors)
-            {
-                errors.AppendLine(e.Data);
-            }
-        };
-        process.BeginErrorReadLine();
-        using var timeout = new CancellationTokenSource(StartTimeout);
-        string? line;
-        try
-        {
-            line = await process.StandardOutput.ReadLineAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            line = null;
-        }
-
-        if (line is null)
-        {
-            process.Kill(entireProcessTree: true);
-            string text;
-            lock (errors)
-            {
-                text = errors.ToString();
-            }
-
-            throw new InvalidOperationException($"The fake Service Bus did not start: {text}");
-        }
-
-        var ports = JsonDocument.Parse(line).RootElement;
-        return new FakeServiceBus(process, ports.GetProperty("amqpPort").GetInt32(), ports.GetProperty("controlPort").GetInt32());
-    }
-
-    /// <summary>Every message clients sent to the namespace, in order, as it arrived on the wire.</summary>
     public async Task<IReadOnlyList<WireMessage>> ReceivedAsync()
     {
-        var record = await _control.GetFromJsonAsync<JsonElement>("record");
+        var record = await _node.RecordAsync();
         return [.. record.GetProperty("received").EnumerateArray().Select(WireMessage.From)];
     }
 
@@ -116,20 +59,20 @@ public sealed class FakeServiceBus : IAsyncDisposable, IDisposable
     /// </summary>
     public async Task<IReadOnlyDictionary<string, int>> OperationsAsync()
     {
-        var operations = (await _control.GetFromJsonAsync<JsonElement>("record")).GetProperty("operations");
+        var operations = (await _node.RecordAsync()).GetProperty("operations");
         return operations.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32(), StringComparer.Ordinal);
     }
 
     public async Task<InjectedFaults> InjectedAsync()
     {
-        var injected = (await _control.GetFromJsonAsync<JsonElement>("record")).GetProperty("injected");
+        var injected = (await _node.RecordAsync()).GetProperty("injected");
         return new InjectedFaults(injected.GetProperty("send").GetInt32(), injected.GetProperty("sendAfterStore").GetInt32(), injected.GetProperty("complete").GetInt32());
     }
 
     /// <summary>What an entity holds now: messages waiting, and messages locked by a receiver.</summary>
     public async Task<EntityContents> EntityAsync(string path)
     {
-        var entity = await _control.GetFromJsonAsync<JsonElement>($"entity?path={Uri.EscapeDataString(path)}");
+        var entity = await _node.Control.GetFromJsonAsync<JsonElement>($"entity?path={Uri.EscapeDataString(path)}");
         return new EntityContents(
             [.. entity.GetProperty("available").EnumerateArray().Select(HeldMessage.From)],
             [.. entity.GetProperty("locked").EnumerateArray().Select(HeldMessage.From)]);
@@ -167,35 +110,12 @@ public sealed class FakeServiceBus : IAsyncDisposable, IDisposable
         await Task.CompletedTask;
     }
 
-    public void Dispose()
-    {
-        _control.Dispose();
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
-        }
-
-        _process.Dispose();
-    }
+    public void Dispose() => _node.Dispose();
 
     private async Task PostAsync(string path, JsonObject body)
     {
-        using var response = await _control.PostAsJsonAsync(path, body);
+        using var response = await _node.Control.PostAsJsonAsync(path, body);
         response.EnsureSuccessStatusCode();
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "package.json")) && File.Exists(Path.Combine(directory.FullName, "ReferralBroker.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("No repository root (package.json next to ReferralBroker.sln) above the test binaries.");
     }
 }
 
