@@ -117,7 +117,8 @@ public sealed class NetworkAdministration(
     /// Generates a new webhook secret for the organisation (Standard Webhooks form) and returns it: shown once, then
     /// only sealed in storage. The one it replaces keeps signing for the overlap. Null for an unknown organisation.
     /// </summary>
-    public async Task<(OrganisationAccount Account, string Secret)?> GenerateWebhookSecretAsync(string organisationId, CancellationToken ct)
+    /// <param name="withOverlap">False when the old secret leaked: it stops signing at once, as if the overlap were zero.</param>
+    public async Task<(OrganisationAccount Account, string Secret)?> GenerateWebhookSecretAsync(string organisationId, CancellationToken ct, bool withOverlap = true)
     {
         var secret = WebhookSecrets.Generate();
         var account = await UpdateOrganisationAsync(organisationId, a => a with
@@ -125,7 +126,8 @@ public sealed class NetworkAdministration(
             Organisation = a.Organisation with
             {
                 Notifications = WebhookSecrets.Carry(
-                    a.Organisation.Notifications with { WebhookSecret = secret }, a.Organisation.Notifications, time.GetUtcNow(), _secretOverlap),
+                    a.Organisation.Notifications with { WebhookSecret = secret }, a.Organisation.Notifications, time.GetUtcNow(),
+                    withOverlap ? _secretOverlap : TimeSpan.Zero),
             },
         }, ct);
         return account is null ? null : (account, secret);

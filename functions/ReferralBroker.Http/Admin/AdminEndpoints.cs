@@ -25,6 +25,7 @@ internal static partial class AdminEndpoints
     public const int MaxRecordBytes = 256 * 1024;
     private static readonly string[] OrganisationProperties = ["name", "notifications", PartnerContactSetting.Property];
     private static readonly string[] NotificationProperties = ["email", "webhookUrl", "webhookSecret"];
+    private static readonly string[] OverlapValues = ["Only 'none' (the replaced secret stops signing at once), or leave it out for the configured overlap."];
     private static readonly string[] NullReferralEmail = ["Must be an address; leave the service out of referral_emails to keep the one it has."];
     private static readonly string[] DirectoryProperties = ["Not part of a directory: hsds_version, services and referral_emails."];
 
@@ -41,7 +42,8 @@ internal static partial class AdminEndpoints
         admin.MapPost("/organisations/{organisationId}/key", IssueKey).WithName("AdminIssueKey").NoBody()
             .Produces<IssuedKey>().Refuses(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         admin.MapPost("/organisations/{organisationId}/webhook-secret", GenerateWebhookSecret).WithName("AdminGenerateWebhookSecret").NoBody()
-            .Produces<GeneratedWebhookSecret>(StatusCodes.Status201Created).Refuses(StatusCodes.Status404NotFound);
+            .Query("overlap", "none: the secret this replaces stops signing at once (it leaked), instead of signing beside the new one for the overlap.")
+            .Produces<GeneratedWebhookSecret>(StatusCodes.Status201Created).Refuses(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
         admin.MapDelete("/organisations/{organisationId}/key", RevokeKey).WithName("AdminRevokeKey")
             .Produces<OrganisationAdminView>().Refuses(StatusCodes.Status404NotFound);
         admin.MapPost("/organisations/{organisationId}/deactivate", Deactivate).WithName("AdminDeactivateOrganisation").NoBody()
@@ -151,7 +153,13 @@ internal static partial class AdminEndpoints
         HttpRequest request, NetworkAdministration administration, TimeProvider time, ILogger<NetworkAdministration> logger, CancellationToken ct)
     {
         var organisationId = request.Route("organisationId");
-        if (await administration.GenerateWebhookSecretAsync(organisationId, ct) is not var (account, secret))
+        var overlap = request.Query["overlap"];
+        if (overlap.Count > 1 || (overlap.Count == 1 && overlap[0] != "none"))
+        {
+            return Problems.Malformed(new Dictionary<string, string[]> { ["overlap"] = OverlapValues });
+        }
+
+        if (await administration.GenerateWebhookSecretAsync(organisationId, ct, withOverlap: overlap.Count == 0) is not var (account, secret))
         {
             return Problems.NotFound();
         }

@@ -240,6 +240,33 @@ public sealed class AdminApiTests : IDisposable
     }
 
     [Fact]
+    public async Task A_secret_generated_with_overlap_none_replaces_a_leaked_one_at_once_and_another_overlap_value_is_a_400()
+    {
+        var client = Coordinator.Client(_app);
+        const string Leaked = "whsec_U0VDUkVULTAxMjM0NTY3ODlhYmNkZWYtMDEyMzQ1Njc4OWFi";
+        Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync("/api/admin/organisations/demo-org", new
+        {
+            name = "Demo outreach organisation",
+            notifications = new { webhookUrl = "https://hooks.demo.example/referrals", webhookSecret = Leaked },
+        })).StatusCode);
+
+        var refused = await client.PostAsync("/api/admin/organisations/demo-org/webhook-secret?overlap=1h", null);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal(["overlap"], Coordinator.ErrorKeys(await refused.Content.ReadFromJsonAsync<JsonElement>()));
+        var directory = (INetworkDirectory)_app.Services.GetService(typeof(INetworkDirectory))!;
+        Assert.Equal(Leaked, directory.FindOrganisation("demo-org")!.Notifications.WebhookSecret);
+
+        var generated = await client.PostAsync("/api/admin/organisations/demo-org/webhook-secret?overlap=none", null);
+        Assert.Equal(HttpStatusCode.Created, generated.StatusCode);
+        var body = await generated.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.False(body.TryGetProperty("previousSecretUntil", out var until) && until.ValueKind != JsonValueKind.Null);
+        var secret = body.GetProperty("webhookSecret").GetString()!;
+        var notifications = directory.FindOrganisation("demo-org")!.Notifications;
+        Assert.Equal([secret], notifications.SigningSecrets(_app.Time.GetUtcNow()));
+        Assert.Null(notifications.PreviousWebhookSecret);
+    }
+
+    [Fact]
     public void A_configured_webhook_secret_not_in_the_standard_form_stops_the_start_naming_the_setting()
     {
         const string Secret = "an-old-style-secret-0123456789";
