@@ -179,6 +179,9 @@ public sealed partial class TableReferralStore : IReferralStore, IReportSource
         DateTimeOffset now, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var client = await _table.ClientAsync(cancellationToken).ConfigureAwait(false);
+        // What an earlier scan remembered and its pass never purged (stopped early, or another instance did it) is
+        // forgotten here: no copy of a record outlives the next scan in this instance's memory.
+        _duePurges.Clear();
         var orphansRemoved = 0;
         await foreach (var entity in client.QueryAsync<TableEntity>(TableKeys.OnOrBefore(TableKeys.DueAtProperty, now), cancellationToken: cancellationToken)
             .ConfigureAwait(false))
